@@ -1,0 +1,314 @@
+//! Validated domain values. Each has private fields and a `parse` constructor, so a
+//! value of one of these types is always well formed; handlers parse once, at the edge.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a structured field was rejected. Never carries the rejected value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub &'static str);
+
+macro_rules! string_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A git commit hash: 40 (SHA-1) or 64 (SHA-256) hex digits, stored lowercase.
+    CommitSha
+);
+
+impl CommitSha {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let ok = matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(Invalid("must be 40 or 64 hexadecimal characters"))
+        }
+    }
+
+    /// The first 7 digits, as git shows them.
+    pub fn short(&self) -> &str {
+        &self.0[..7]
+    }
+}
+
+string_newtype!(
+    /// A branch name, checked against git's ref-name rules (no spaces, control
+    /// characters, `..`, `~^:?*[\`, leading `-` or `/`), at most 255 bytes.
+    Branch
+);
+
+impl Branch {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        const BAD: &[char] = &[' ', '~', '^', ':', '?', '*', '[', '\\'];
+        let ok = !s.is_empty()
+            && s.len() <= 255
+            && !s.starts_with(['-', '/'])
+            && !s.ends_with(['/', '.'])
+            && !s.ends_with(".lock")
+            && !s.contains("..")
+            && !s.contains("//")
+            && !s.contains("@{")
+            && !s.chars().any(|c| c.is_control() || BAD.contains(&c));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Invalid("must be a valid git branch name"))
+        }
+    }
+}
+
+string_newtype!(
+    /// A namespace or environment name: 1 to 128 characters of `A-Z a-z 0-9 . _ -`,
+    /// starting with a letter or digit.
+    Name
+);
+
+impl Name {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if is_identifier(s, 128, b"._-") {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Invalid(
+                "must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            ))
+        }
+    }
+}
+
+string_newtype!(
+    /// A policy rule id such as `missing_keys` or `schema/error`: 1 to 128 characters
+    /// of `A-Z a-z 0-9 . _ - / :`, starting with a letter or digit.
+    RuleId
+);
+
+impl RuleId {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if is_identifier(s, 128, b"._-/:") {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Invalid(
+                "must be 1 to 128 letters, digits, '.', '_', '-', '/' or ':', starting with a letter or digit",
+            ))
+        }
+    }
+
+    /// The built-in rule that a report with redacted secrets fails.
+    pub fn secret_redacted() -> Self {
+        Self("clef-pro/secret-redacted".to_owned())
+    }
+}
+
+string_newtype!(
+    /// An email address used as a notification target: `local@domain`, no spaces or
+    /// angle brackets, at most 254 bytes.
+    EmailAddress
+);
+
+impl EmailAddress {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        let err = Invalid("must be an email address such as security@example.com");
+        let (local, domain) = s.rsplit_once('@').ok_or(err.clone())?;
+        let atom = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        let ok = s.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && local.chars().all(atom)
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && domain.contains('.')
+            && domain.split('.').all(label_ok);
+        if ok { Ok(Self(s.to_owned())) } else { Err(err) }
+    }
+}
+
+fn is_identifier(s: &str, max: usize, extra: &[u8]) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
+/// Severity of a policy result or drift entry, ordered `Info < Warning < Error < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Self::Critical, Self::Error, Self::Warning, Self::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Health of one namespace × environment cell, as the CLI judged it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Healthy,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl HealthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where a policy result applies: the whole repository, a namespace, or one cell.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    Global,
+    Namespace(Name),
+    Cell(Name, Name),
+}
+
+impl Scope {
+    /// Parses the string form `""`, `"namespace"` or `"namespace/environment"`.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s.split_once('/') {
+            _ if s.is_empty() => Ok(Self::Global),
+            None => Ok(Self::Namespace(Name::parse(s)?)),
+            Some((ns, env)) => Ok(Self::Cell(Name::parse(ns)?, Name::parse(env)?)),
+        }
+    }
+
+    pub fn from_parts(namespace: Option<&str>, environment: Option<&str>) -> Result<Self, Invalid> {
+        match (namespace, environment) {
+            (None, None) => Ok(Self::Global),
+            (Some(ns), None) => Ok(Self::Namespace(Name::parse(ns)?)),
+            (Some(ns), Some(env)) => Ok(Self::Cell(Name::parse(ns)?, Name::parse(env)?)),
+            (None, Some(_)) => Err(Invalid("an environment needs a namespace")),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    /// `namespace/environment`, `namespace`, or the empty string for the whole repository.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Global => Ok(()),
+            Self::Namespace(ns) => write!(f, "{ns}"),
+            Self::Cell(ns, env) => write!(f, "{ns}/{env}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn commit_sha_accepts_both_lengths_and_lowercases() {
+        let sha = CommitSha::parse(&"A".repeat(40)).unwrap();
+        assert_eq!(sha.as_str(), "a".repeat(40));
+        assert!(CommitSha::parse(&"0".repeat(64)).is_ok());
+        for bad in ["", "abc", &"g".repeat(40), &"0".repeat(41), &"0".repeat(63)] {
+            assert!(CommitSha::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn branch_follows_git_rules() {
+        for ok in ["main", "release/1.2", "feature/x-y_z", "dependabot/npm/a-1.0"] {
+            assert!(Branch::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "a..b", "-x", "/x", "x/", "x.lock", "a~b", "a\nb", "a@{b"] {
+            assert!(Branch::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn scope_round_trips_through_its_string_form() {
+        for s in ["", "oauth", "oauth/production"] {
+            assert_eq!(Scope::parse(s).unwrap().to_string(), s);
+        }
+        assert!(Scope::parse("a/b/c").is_err());
+    }
+
+    #[test]
+    fn severity_is_ordered() {
+        assert!(Severity::Info < Severity::Warning);
+        assert!(Severity::Warning < Severity::Error);
+        assert!(Severity::Error < Severity::Critical);
+    }
+
+    #[test]
+    fn email_addresses() {
+        for ok in ["security@acme.com", "dev.lead+alerts@mail.acme.io"] {
+            assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "acme.com", "a@b", "a b@c.com", "<a@b.com>", "a@-b.com", ".a@b.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_names_are_identifiers(s in "\\PC{0,140}") {
+            if let Ok(n) = Name::parse(&s) {
+                prop_assert!(n.as_str().len() <= 128);
+                prop_assert!(n.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)));
+            }
+        }
+
+        #[test]
+        fn hex_of_right_length_is_a_sha(s in "[0-9a-fA-F]{40}|[0-9a-fA-F]{64}") {
+            let sha = CommitSha::parse(&s).unwrap();
+            prop_assert_eq!(sha.as_str(), s.to_ascii_lowercase());
+        }
+    }
+}

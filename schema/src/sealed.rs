@@ -1,0 +1,210 @@
+//! The redaction chokepoint. [`seal`] passes every free-text field of an event through
+//! the [`Redactor`] and returns a [`Sealed`] event; the log appends only `Sealed`
+//! values, and `seal` is the only constructor, so "the redactor ran" is checked by the
+//! compiler. Structured fields (ids, shas, names, enums, numbers) are validated by
+//! format when they are parsed and are not redacted.
+
+use crate::domain::{RuleId, Scope, Severity};
+use crate::event::{Event, encode};
+use crate::redact::{Finding, Fingerprint, Redactor};
+use crate::report::{PolicyResult, Report};
+
+/// An event whose free text has passed the redactor. Constructed only by [`seal`].
+#[derive(Debug, Clone)]
+pub struct Sealed {
+    event: Event,
+    redactions: Vec<Redaction>,
+}
+
+/// One replaced match: the field it was in and its fingerprint. Never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redaction {
+    pub field: &'static str,
+    pub class: &'static str,
+    pub fingerprint: Fingerprint,
+}
+
+impl Sealed {
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
+
+    pub fn redactions(&self) -> &[Redaction] {
+        &self.redactions
+    }
+
+    /// The versioned encoding that the log stores.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(&self.event)
+    }
+
+    pub fn dedupe_key(&self) -> [u8; 32] {
+        self.event.dedupe_key()
+    }
+}
+
+/// Redacts every free-text field of `event`. Each report that had matches gets its
+/// `secrets_redacted` count and a failing critical result of the built-in rule
+/// [`RuleId::secret_redacted`], naming the fields and fingerprints, never the values.
+pub fn seal(mut event: Event) -> Sealed {
+    let redactor = Redactor::global();
+    let mut redactions = Vec::new();
+    match &mut event {
+        Event::ReportSubmitted { report, .. } => seal_report(redactor, report, &mut redactions),
+        Event::BatchSubmitted { reports, .. } => {
+            for report in reports {
+                seal_report(redactor, report, &mut redactions);
+            }
+        }
+        other => visit_text(other, &mut |field, s| redact_into(redactor, field, s, &mut redactions)),
+    }
+    Sealed { event, redactions }
+}
+
+fn seal_report(redactor: &Redactor, report: &mut Report, all: &mut Vec<Redaction>) {
+    let mut found = Vec::new();
+    visit_report_text(report, &mut |field, s| redact_into(redactor, field, s, &mut found));
+    if found.is_empty() {
+        return;
+    }
+    report.secrets_redacted = u32::try_from(found.len()).unwrap_or(u32::MAX);
+    let mut fields: Vec<&str> = found.iter().map(|r| r.field).collect();
+    fields.dedup();
+    let fps: Vec<&str> = found.iter().map(|r| r.fingerprint.as_str()).collect();
+    report.policy_results.push(PolicyResult {
+        rule_id: RuleId::secret_redacted(),
+        rule_name: "No secret-shaped text in reports".into(),
+        passed: false,
+        severity: Severity::Critical,
+        message: format!(
+            "{} secret-shaped string(s) redacted from {} (fingerprints {})",
+            found.len(),
+            fields.join(", "),
+            fps.join(", ")
+        ),
+        scope: Scope::Global,
+    });
+    all.extend(found);
+}
+
+fn redact_into(redactor: &Redactor, field: &'static str, s: &mut String, out: &mut Vec<Redaction>) {
+    let mut findings: Vec<Finding> = Vec::new();
+    let redacted = redactor.redact(s, &mut findings);
+    if findings.is_empty() {
+        return;
+    }
+    *s = redacted.into_owned();
+    out.extend(findings.into_iter().map(|f| Redaction { field, class: f.class, fingerprint: f.fingerprint }));
+}
+
+/// Calls `f` with every free-text field of an event that is not a report.
+fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, &mut String)) {
+    match event {
+        Event::IntegrationCreated { name, .. } => f("name", name),
+        Event::KeyIssued { label, .. } | Event::TokenIssued { label, .. } => f("label", label),
+        Event::PoliciesSet { policies, .. } => {
+            for p in policies {
+                f("policies.ruleName", &mut p.rule_name);
+                f("policies.params", &mut p.params);
+            }
+        }
+        Event::AlertAcknowledged { by, .. } => f("acknowledgedBy", by),
+        Event::NotificationDelivered { message_id, .. } => f("messageId", message_id),
+        Event::NotificationFailed { reason, .. } => f("reason", reason),
+        Event::ReportSubmitted { report, .. } => visit_report_text(report, f),
+        Event::BatchSubmitted { reports, .. } => reports.iter_mut().for_each(|r| visit_report_text(r, f)),
+        Event::IntegrationConfigured { .. } | Event::KeyRevoked { .. } | Event::NotificationsSet { .. } => {}
+    }
+}
+
+fn visit_report_text(r: &mut Report, f: &mut dyn FnMut(&'static str, &mut String)) {
+    f("cliVersion", &mut r.cli_version);
+    for c in &mut r.summary.cells {
+        f("summary.cells.description", &mut c.description);
+    }
+    for d in &mut r.drift {
+        if let Some(s) = &mut d.summary {
+            f("drift.summary", s);
+        }
+    }
+    for p in &mut r.policy_results {
+        f("policyResults.ruleName", &mut p.rule_name);
+        f("policyResults.message", &mut p.message);
+    }
+    if let Some(ci) = &mut r.ci_context {
+        f("ciContext.provider", &mut ci.provider);
+        if let Some(u) = &mut ci.pipeline_url {
+            f("ciContext.pipelineUrl", u);
+        }
+        if let Some(t) = &mut ci.trigger {
+            f("ciContext.trigger", t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Branch, CommitSha};
+    use crate::ids::IntegrationId;
+    use crate::report::Summary;
+
+    const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    fn report(msg: &str) -> Report {
+        Report {
+            commit: CommitSha::parse(&"1".repeat(40)).unwrap(),
+            branch: Branch::parse("main").unwrap(),
+            commit_timestamp: None,
+            cli_version: "0.1.30".into(),
+            summary: Summary {
+                files_scanned: 0,
+                namespaces: vec![],
+                environments: vec![],
+                cells: vec![],
+                violations: 0,
+                passed: true,
+            },
+            drift: vec![],
+            policy_results: vec![PolicyResult {
+                rule_id: RuleId::parse("r").unwrap(),
+                rule_name: "r".into(),
+                passed: true,
+                severity: Severity::Info,
+                message: msg.into(),
+                scope: Scope::Global,
+            }],
+            ci_context: None,
+            secrets_redacted: 0,
+        }
+    }
+
+    #[test]
+    fn a_planted_key_is_replaced_counted_and_raises_the_builtin_rule() {
+        let ev = Event::ReportSubmitted {
+            integration: IntegrationId::random(),
+            report: report(&format!("leaked {AWS} here")),
+            at: 0,
+        };
+        let sealed = seal(ev);
+        let bytes = sealed.encode();
+        assert!(!bytes.windows(AWS.len()).any(|w| w == AWS.as_bytes()));
+        let Event::ReportSubmitted { report, .. } = sealed.event() else { unreachable!() };
+        assert_eq!(report.secrets_redacted, 1);
+        let fp = Fingerprint::of(AWS);
+        assert_eq!(report.policy_results[0].message, format!("leaked <REDACTED:fingerprint={}> here", fp.as_str()));
+        let builtin = &report.policy_results[1];
+        assert_eq!(builtin.rule_id, RuleId::secret_redacted());
+        assert!(!builtin.passed);
+        assert!(builtin.message.contains(fp.as_str()) && builtin.message.contains("policyResults.message"));
+        assert_eq!(sealed.redactions().len(), 1);
+    }
+
+    #[test]
+    fn clean_reports_are_untouched() {
+        let ev = Event::ReportSubmitted { integration: IntegrationId::random(), report: report("fine"), at: 0 };
+        let sealed = seal(ev.clone());
+        assert_eq!(sealed.event(), &ev);
+        assert!(sealed.redactions().is_empty());
+    }
+}

@@ -1,0 +1,190 @@
+//! Request bodies exactly as clients send them (camelCase, unknown fields rejected).
+//! Nothing here is trusted: `crate::report` and the admin parsers turn these into
+//! validated domain values at the edge.
+
+use crate::domain::{HealthStatus, Severity};
+use serde::Deserialize;
+
+/// `POST /api/v1/reports`: one report, as the Clef CLI's `CloudClient` sends it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReportIn {
+    pub commit_sha: String,
+    pub branch: String,
+    #[serde(default)]
+    pub commit_timestamp: Option<u64>,
+    #[serde(default)]
+    pub cli_version: Option<String>,
+    pub summary: SummaryIn,
+    #[serde(default)]
+    pub drift: Vec<DriftIn>,
+    #[serde(default)]
+    pub policy_results: Vec<PolicyResultIn>,
+    /// `ci` is the name the shipped client uses; the published docs say `ciContext`.
+    #[serde(default, alias = "ci")]
+    pub ci_context: Option<CiContextIn>,
+}
+
+/// `POST /api/v1/reports/batch`: oldest to newest; the last one is HEAD.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchIn {
+    pub reports: Vec<ReportIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SummaryIn {
+    #[serde(default)]
+    pub files_scanned: u32,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub environments: Vec<String>,
+    #[serde(default)]
+    pub cells: Vec<CellIn>,
+    #[serde(default)]
+    pub violations: u32,
+    pub passed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CellIn {
+    pub namespace: String,
+    pub environment: String,
+    pub health_status: HealthStatus,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A drift entry: `driftCount` (shipped client) and/or `severity` + `summary` (docs).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DriftIn {
+    pub namespace: String,
+    pub is_drifted: bool,
+    #[serde(default)]
+    pub drift_count: Option<u32>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyResultIn {
+    pub rule_id: String,
+    #[serde(default)]
+    pub rule_name: Option<String>,
+    pub passed: bool,
+    pub severity: Severity,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub scope: Option<ScopeIn>,
+}
+
+/// `"namespace/environment"`, `"namespace"`, or `{"namespace", "environment"?}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ScopeIn {
+    Text(String),
+    Parts(ScopePartsIn),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopePartsIn {
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CiContextIn {
+    pub provider: String,
+    #[serde(default)]
+    pub pipeline_url: Option<String>,
+    #[serde(default)]
+    pub trigger: Option<String>,
+}
+
+/// `POST /api/v1/admin/integrations`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewIntegrationIn {
+    pub name: String,
+    #[serde(default)]
+    pub collect_ci_context: Option<bool>,
+    #[serde(default)]
+    pub tracked_branches: Option<Vec<String>>,
+}
+
+/// `PUT /api/v1/admin/integrations/{id}/config`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigIn {
+    #[serde(default)]
+    pub collect_ci_context: Option<bool>,
+    #[serde(default)]
+    pub tracked_branches: Option<Vec<String>>,
+}
+
+/// `POST /api/v1/admin/integrations/{id}/keys` and `POST /api/v1/admin/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyIn {
+    #[serde(default)]
+    pub label: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenIn {
+    pub role: crate::event::Role,
+    #[serde(default)]
+    pub label: String,
+}
+
+/// `PUT /api/v1/admin/integrations/{id}/policies`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesIn {
+    pub policies: Vec<PolicyIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyIn {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub params: Option<serde_json::Value>,
+}
+
+/// `PUT /api/v1/admin/integrations/{id}/notifications`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsIn {
+    pub notifications: Vec<ChannelIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChannelIn {
+    pub channel: ChannelKind,
+    pub target: String,
+    pub min_severity: Severity,
+}
+
+/// Notification channel kinds. Only email exists; the enum is where others go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Email,
+}
