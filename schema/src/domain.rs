@@ -154,7 +154,8 @@ fn is_identifier(s: &str, max: usize, extra: &[u8]) -> bool {
     !b.is_empty()
         && b.len() <= max
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
 }
 
 /// Severity of a policy result or drift entry, ordered `Info < Warning < Error < Critical`.
@@ -263,10 +264,17 @@ mod tests {
 
     #[test]
     fn branch_follows_git_rules() {
-        for ok in ["main", "release/1.2", "feature/x-y_z", "dependabot/npm/a-1.0"] {
+        for ok in [
+            "main",
+            "release/1.2",
+            "feature/x-y_z",
+            "dependabot/npm/a-1.0",
+        ] {
             assert!(Branch::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a b", "a..b", "-x", "/x", "x/", "x.lock", "a~b", "a\nb", "a@{b"] {
+        for bad in [
+            "", "a b", "a..b", "-x", "/x", "x/", "x.lock", "a~b", "a\nb", "a@{b",
+        ] {
             assert!(Branch::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -291,7 +299,15 @@ mod tests {
         for ok in ["security@acme.com", "dev.lead+alerts@mail.acme.io"] {
             assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "acme.com", "a@b", "a b@c.com", "<a@b.com>", "a@-b.com", ".a@b.com"] {
+        for bad in [
+            "",
+            "acme.com",
+            "a@b",
+            "a b@c.com",
+            "<a@b.com>",
+            "a@-b.com",
+            ".a@b.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

@@ -127,7 +127,9 @@ impl Event {
     /// The integration the event belongs to, if any: the log's subject for it.
     pub fn integration(&self) -> Option<&IntegrationId> {
         match self {
-            Self::IntegrationCreated { id, .. } | Self::IntegrationConfigured { id, .. } => Some(id),
+            Self::IntegrationCreated { id, .. } | Self::IntegrationConfigured { id, .. } => {
+                Some(id)
+            }
             Self::KeyIssued { integration, .. }
             | Self::KeyRevoked { integration, .. }
             | Self::PoliciesSet { integration, .. }
@@ -135,9 +137,9 @@ impl Event {
             | Self::ReportSubmitted { integration, .. }
             | Self::BatchSubmitted { integration, .. }
             | Self::AlertAcknowledged { integration, .. } => Some(integration),
-            Self::TokenIssued { .. } | Self::NotificationDelivered { .. } | Self::NotificationFailed { .. } => {
-                None
-            }
+            Self::TokenIssued { .. }
+            | Self::NotificationDelivered { .. }
+            | Self::NotificationFailed { .. } => None,
         }
     }
 
@@ -148,12 +150,21 @@ impl Event {
     pub fn dedupe_key(&self) -> [u8; 32] {
         let mut h = blake3::Hasher::new();
         let parts: (&str, Vec<u8>) = match self {
-            Self::ReportSubmitted { integration, report, .. } => ("report", encode_part(&(integration, report))),
-            Self::BatchSubmitted { integration, reports, .. } => ("batch", encode_part(&(integration, reports))),
-            Self::AlertAcknowledged { integration, alert, .. } => ("ack", encode_part(&(integration, alert))),
-            Self::NotificationDelivered { intent, .. } | Self::NotificationFailed { intent, .. } => {
-                ("outcome", encode_part(intent))
-            }
+            Self::ReportSubmitted {
+                integration,
+                report,
+                ..
+            } => ("report", encode_part(&(integration, report))),
+            Self::BatchSubmitted {
+                integration,
+                reports,
+                ..
+            } => ("batch", encode_part(&(integration, reports))),
+            Self::AlertAcknowledged {
+                integration, alert, ..
+            } => ("ack", encode_part(&(integration, alert))),
+            Self::NotificationDelivered { intent, .. }
+            | Self::NotificationFailed { intent, .. } => ("outcome", encode_part(intent)),
             other => ("event", encode(other)),
         };
         h.update(parts.0.as_bytes());
@@ -231,7 +242,12 @@ mod tests {
                 tracked_branches: vec![Branch::parse("main").unwrap()],
                 at,
             },
-            Event::IntegrationConfigured { id: int(), collect_ci_context: Some(false), tracked_branches: None, at },
+            Event::IntegrationConfigured {
+                id: int(),
+                collect_ci_context: Some(false),
+                tracked_branches: None,
+                at,
+            },
             Event::KeyIssued {
                 integration: int(),
                 key_id: KeyId::parse("key_0123456789abcdef").unwrap(),
@@ -239,7 +255,11 @@ mod tests {
                 hash: [7; 32],
                 at,
             },
-            Event::KeyRevoked { integration: int(), key_id: KeyId::parse("key_0123456789abcdef").unwrap(), at },
+            Event::KeyRevoked {
+                integration: int(),
+                key_id: KeyId::parse("key_0123456789abcdef").unwrap(),
+                at,
+            },
             Event::PoliciesSet {
                 integration: int(),
                 policies: vec![Policy {
@@ -265,8 +285,16 @@ mod tests {
                 hash: [9; 32],
                 at,
             },
-            Event::ReportSubmitted { integration: int(), report: report(), at },
-            Event::BatchSubmitted { integration: int(), reports: vec![report()], at },
+            Event::ReportSubmitted {
+                integration: int(),
+                report: report(),
+                at,
+            },
+            Event::BatchSubmitted {
+                integration: int(),
+                reports: vec![report()],
+                at,
+            },
             Event::AlertAcknowledged {
                 integration: int(),
                 alert: AlertId::parse("alr_0123456789abcdef").unwrap(),
@@ -290,10 +318,18 @@ mod tests {
     /// logs unreadable: append a new variant or envelope version instead.
     #[test]
     fn pinned_bytes() {
-        let got: Vec<String> = one_of_each().iter().map(|e| hex::encode(encode(e))).collect();
+        let got: Vec<String> = one_of_each()
+            .iter()
+            .map(|e| hex::encode(encode(e)))
+            .collect();
         let want = include_str!("../tests/pinned_events.txt");
         let want: Vec<&str> = want.lines().filter(|l| !l.starts_with('#')).collect();
-        assert_eq!(got, want, "encoded events changed; got:\n{}", got.join("\n"));
+        assert_eq!(
+            got,
+            want,
+            "encoded events changed; got:\n{}",
+            got.join("\n")
+        );
     }
 
     #[test]
@@ -307,12 +343,24 @@ mod tests {
 
     #[test]
     fn resubmission_has_the_same_dedupe_key_at_another_time() {
-        let a = Event::ReportSubmitted { integration: int(), report: report(), at: 1 };
-        let b = Event::ReportSubmitted { integration: int(), report: report(), at: 2 };
+        let a = Event::ReportSubmitted {
+            integration: int(),
+            report: report(),
+            at: 1,
+        };
+        let b = Event::ReportSubmitted {
+            integration: int(),
+            report: report(),
+            at: 2,
+        };
         assert_eq!(a.dedupe_key(), b.dedupe_key());
         let mut other = report();
         other.summary.passed = true;
-        let c = Event::ReportSubmitted { integration: int(), report: other, at: 1 };
+        let c = Event::ReportSubmitted {
+            integration: int(),
+            report: other,
+            at: 1,
+        };
         assert_ne!(a.dedupe_key(), c.dedupe_key());
     }
 }

@@ -78,6 +78,11 @@ id_type!(
     "alr_"
 );
 id_type!(
+    /// A stored report, derived from its integration and commit (one report per commit).
+    ReportId,
+    "rpt_"
+);
+id_type!(
     /// A notification intent, derived from its integration, report and channel.
     IntentId,
     "ntf_"

@@ -16,12 +16,18 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
 /// Attaches the field path to a domain validation error.
-pub(crate) fn at<T>(field: impl FnOnce() -> String, r: Result<T, Invalid>) -> Result<T, FieldError> {
+pub(crate) fn at<T>(
+    field: impl FnOnce() -> String,
+    r: Result<T, Invalid>,
+) -> Result<T, FieldError> {
     r.map_err(|Invalid(m)| FieldError::new(field(), m))
 }
 
@@ -95,10 +101,16 @@ impl Report {
         let p = |f: &str| format!("{prefix}{f}");
         let s = w.summary;
         if s.cells.len() > MAX_CELLS {
-            return Err(FieldError::new(p("summary.cells"), format!("at most {MAX_CELLS} cells")));
+            return Err(FieldError::new(
+                p("summary.cells"),
+                format!("at most {MAX_CELLS} cells"),
+            ));
         }
         if w.policy_results.len() > MAX_RESULTS {
-            return Err(FieldError::new(p("policyResults"), format!("at most {MAX_RESULTS} results")));
+            return Err(FieldError::new(
+                p("policyResults"),
+                format!("at most {MAX_RESULTS} results"),
+            ));
         }
         let names = |field: &str, v: Vec<String>| -> Result<Vec<Name>, FieldError> {
             v.iter()
@@ -157,7 +169,10 @@ impl Report {
                 };
                 let rule_id = at(|| f("ruleId"), RuleId::parse(&r.rule_id))?;
                 Ok(PolicyResult {
-                    rule_name: text(|| f("ruleName"), r.rule_name.unwrap_or_else(|| rule_id.to_string()))?,
+                    rule_name: text(
+                        || f("ruleName"),
+                        r.rule_name.unwrap_or_else(|| rule_id.to_string()),
+                    )?,
                     rule_id,
                     passed: r.passed,
                     severity: r.severity,
@@ -203,18 +218,30 @@ impl Report {
 fn ci_context(ci: CiContextIn, p: &str) -> Result<CiContext, FieldError> {
     Ok(CiContext {
         provider: text(|| format!("{p}.provider"), ci.provider)?,
-        pipeline_url: ci.pipeline_url.map(|u| text(|| format!("{p}.pipelineUrl"), u)).transpose()?,
-        trigger: ci.trigger.map(|t| text(|| format!("{p}.trigger"), t)).transpose()?,
+        pipeline_url: ci
+            .pipeline_url
+            .map(|u| text(|| format!("{p}.pipelineUrl"), u))
+            .transpose()?,
+        trigger: ci
+            .trigger
+            .map(|t| text(|| format!("{p}.trigger"), t))
+            .transpose()?,
     })
 }
 
 /// A free-text field: at most [`MAX_TEXT`] bytes, no control characters but newline and tab.
 pub fn text(field: impl FnOnce() -> String, s: String) -> Result<String, FieldError> {
     if s.len() > MAX_TEXT {
-        return Err(FieldError::new(field(), format!("at most {MAX_TEXT} bytes")));
+        return Err(FieldError::new(
+            field(),
+            format!("at most {MAX_TEXT} bytes"),
+        ));
     }
     if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(field(), "must not contain control characters"));
+        return Err(FieldError::new(
+            field(),
+            "must not contain control characters",
+        ));
     }
     Ok(s)
 }

@@ -56,14 +56,18 @@ pub fn seal(mut event: Event) -> Sealed {
                 seal_report(redactor, report, &mut redactions);
             }
         }
-        other => visit_text(other, &mut |field, s| redact_into(redactor, field, s, &mut redactions)),
+        other => visit_text(other, &mut |field, s| {
+            redact_into(redactor, field, s, &mut redactions)
+        }),
     }
     Sealed { event, redactions }
 }
 
 fn seal_report(redactor: &Redactor, report: &mut Report, all: &mut Vec<Redaction>) {
     let mut found = Vec::new();
-    visit_report_text(report, &mut |field, s| redact_into(redactor, field, s, &mut found));
+    visit_report_text(report, &mut |field, s| {
+        redact_into(redactor, field, s, &mut found)
+    });
     if found.is_empty() {
         return;
     }
@@ -94,7 +98,11 @@ fn redact_into(redactor: &Redactor, field: &'static str, s: &mut String, out: &m
         return;
     }
     *s = redacted.into_owned();
-    out.extend(findings.into_iter().map(|f| Redaction { field, class: f.class, fingerprint: f.fingerprint }));
+    out.extend(findings.into_iter().map(|f| Redaction {
+        field,
+        class: f.class,
+        fingerprint: f.fingerprint,
+    }));
 }
 
 /// Calls `f` with every free-text field of an event that is not a report.
@@ -112,8 +120,12 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, &mut String)) {
         Event::NotificationDelivered { message_id, .. } => f("messageId", message_id),
         Event::NotificationFailed { reason, .. } => f("reason", reason),
         Event::ReportSubmitted { report, .. } => visit_report_text(report, f),
-        Event::BatchSubmitted { reports, .. } => reports.iter_mut().for_each(|r| visit_report_text(r, f)),
-        Event::IntegrationConfigured { .. } | Event::KeyRevoked { .. } | Event::NotificationsSet { .. } => {}
+        Event::BatchSubmitted { reports, .. } => {
+            reports.iter_mut().for_each(|r| visit_report_text(r, f))
+        }
+        Event::IntegrationConfigured { .. }
+        | Event::KeyRevoked { .. }
+        | Event::NotificationsSet { .. } => {}
     }
 }
 
@@ -189,20 +201,32 @@ mod tests {
         let sealed = seal(ev);
         let bytes = sealed.encode();
         assert!(!bytes.windows(AWS.len()).any(|w| w == AWS.as_bytes()));
-        let Event::ReportSubmitted { report, .. } = sealed.event() else { unreachable!() };
+        let Event::ReportSubmitted { report, .. } = sealed.event() else {
+            unreachable!()
+        };
         assert_eq!(report.secrets_redacted, 1);
         let fp = Fingerprint::of(AWS);
-        assert_eq!(report.policy_results[0].message, format!("leaked <REDACTED:fingerprint={}> here", fp.as_str()));
+        assert_eq!(
+            report.policy_results[0].message,
+            format!("leaked <REDACTED:fingerprint={}> here", fp.as_str())
+        );
         let builtin = &report.policy_results[1];
         assert_eq!(builtin.rule_id, RuleId::secret_redacted());
         assert!(!builtin.passed);
-        assert!(builtin.message.contains(fp.as_str()) && builtin.message.contains("policyResults.message"));
+        assert!(
+            builtin.message.contains(fp.as_str())
+                && builtin.message.contains("policyResults.message")
+        );
         assert_eq!(sealed.redactions().len(), 1);
     }
 
     #[test]
     fn clean_reports_are_untouched() {
-        let ev = Event::ReportSubmitted { integration: IntegrationId::random(), report: report("fine"), at: 0 };
+        let ev = Event::ReportSubmitted {
+            integration: IntegrationId::random(),
+            report: report("fine"),
+            at: 0,
+        };
         let sealed = seal(ev.clone());
         assert_eq!(sealed.event(), &ev);
         assert!(sealed.redactions().is_empty());

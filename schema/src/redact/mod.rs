@@ -1,13 +1,18 @@
 //! The secret and identity detector behind the redaction chokepoint. It only finds and
 //! replaces; `crate::sealed` is the chokepoint that applies it to every free-text field.
 
+mod entropy;
 mod patterns;
+#[cfg(test)]
+mod tests;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The first 8 hex digits of the BLAKE3 hash of a redacted match.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fingerprint(String);
 
@@ -49,7 +54,10 @@ impl Redactor {
     }
 }
 
+/// How every replacement starts; the detector never re-redacts a marker.
+const MARKER_PREFIX: &str = "<REDACTED:fingerprint=";
+
 /// The replacement text for a match.
 pub fn marker(fp: &Fingerprint) -> String {
-    format!("<REDACTED:fingerprint={}>", fp.as_str())
+    format!("{MARKER_PREFIX}{}>", fp.as_str())
 }

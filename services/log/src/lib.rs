@@ -1,1 +1,147 @@
-pub fn _x(){}
+//! The append-only log, clef-pro's only source of truth: one contract, two backends.
+//!
+//! - [`Log::open_embedded`]: a file in the data dir; an append returns once it is
+//!   fsynced, and concurrent appends share one fsync (group commit).
+//! - [`Log::connect_nats`]: a NATS JetStream stream; an append returns once the server
+//!   has acknowledged it.
+//!
+//! Both only accept [`Sealed`] events (the output of the redaction chokepoint), both
+//! deduplicate appends by the event's dedupe key, and both append a batch all or
+//! nothing. Sequences increase but need not be contiguous.
+
+mod embedded;
+mod nats;
+
+use clef_pro_schema::event::{DecodeError, Event};
+use clef_pro_schema::sealed::Sealed;
+use std::path::Path;
+
+pub use nats::NatsOptions;
+
+/// One event read back from the log with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    pub event: Event,
+}
+
+/// The result of an append: where the event is, and whether an earlier append with the
+/// same dedupe key already put it there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    pub duplicate: bool,
+}
+
+/// What a tail read returns: the events found, and the last sequence consumed (which
+/// may be past the last event when the log holds records that are not events, such as
+/// the parts of a multi-message batch).
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub entries: Vec<Entry>,
+    pub through: u64,
+}
+
+/// Errors of log operations. `Unavailable` is temporary (retry later); the others mean
+/// the log or its configuration needs an operator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    #[error("the log is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the log is corrupt at sequence {seq}: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    #[error("the log's configuration is unsafe: {0}")]
+    Config(String),
+    #[error("log i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl LogError {
+    fn corrupt(seq: u64, e: DecodeError) -> Self {
+        Self::Corrupt {
+            seq,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// The log, on one of its backends.
+#[derive(Clone)]
+pub enum Log {
+    Embedded(embedded::EmbeddedLog),
+    Nats(nats::NatsLog),
+}
+
+impl Log {
+    /// Opens (or creates) the embedded log under `dir`, cutting off a torn last record.
+    /// `group_commit: false` syncs once per append (the benchmark's baseline).
+    pub fn open_embedded(dir: &Path, group_commit: bool) -> Result<Self, LogError> {
+        Ok(Self::Embedded(embedded::EmbeddedLog::open(
+            dir,
+            group_commit,
+        )?))
+    }
+
+    /// Connects to NATS and creates or checks the stream.
+    pub async fn connect_nats(opts: NatsOptions) -> Result<Self, LogError> {
+        Ok(Self::Nats(nats::NatsLog::connect(opts).await?))
+    }
+
+    /// Appends one sealed event; returns after it is durable.
+    pub async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+        match self {
+            Self::Embedded(l) => l.append(event).await,
+            Self::Nats(l) => l.append(event).await,
+        }
+    }
+
+    /// The sequence of the last record, 0 when the log is empty.
+    pub async fn head(&self) -> Result<u64, LogError> {
+        match self {
+            Self::Embedded(l) => Ok(l.head()),
+            Self::Nats(l) => l.head().await,
+        }
+    }
+
+    /// Reads from `from` (inclusive) on, then follows new appends.
+    pub async fn tail(&self, from: u64) -> Result<Tail, LogError> {
+        Ok(match self {
+            Self::Embedded(l) => Tail::Embedded(l.tail(from)),
+            Self::Nats(l) => Tail::Nats(Box::new(l.tail(from).await?)),
+        })
+    }
+
+    /// Warnings about settings that put acknowledged writes at risk.
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            Self::Embedded(_) => Vec::new(),
+            Self::Nats(l) => l.warnings().to_vec(),
+        }
+    }
+
+    /// A short description for logs: `embedded:<path>` or `nats:<stream>`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Embedded(l) => l.describe(),
+            Self::Nats(l) => l.describe(),
+        }
+    }
+}
+
+/// A live reader of the log.
+pub enum Tail {
+    Embedded(embedded::EmbeddedTail),
+    Nats(Box<nats::NatsTail>),
+}
+
+impl Tail {
+    /// Waits until at least one record past the last one consumed exists, then returns
+    /// up to `max` of them.
+    pub async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
+        match self {
+            Self::Embedded(t) => t.next_chunk(max).await,
+            Self::Nats(t) => t.next_chunk(max).await,
+        }
+    }
+}

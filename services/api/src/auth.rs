@@ -1,0 +1,141 @@
+//! Who is calling. CI authenticates with an integration's API key; people and the
+//! dashboard with a viewer or admin token (or the session cookie signed in with one).
+//! Keys and tokens are looked up by their BLAKE3 hash and the stored hash is compared in
+//! constant time; the plaintext is never stored.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::HeaderMap;
+use clef_pro_schema::event::Role;
+use clef_pro_schema::ids::{IntegrationId, KeyId};
+use subtle::ConstantTimeEq;
+
+/// The CI side: an API key and the one integration it selects.
+#[derive(Debug, Clone)]
+pub struct KeyCaller {
+    pub integration: IntegrationId,
+    pub key_id: KeyId,
+}
+
+/// A person (or the dashboard on their behalf).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub role: Role,
+    /// Who they are, as recorded on acknowledgements: the token's label and id.
+    pub name: String,
+}
+
+/// Either kind of caller, for endpoints both may use.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Key(KeyCaller),
+    Person(Person),
+}
+
+pub fn hash(secret: &str) -> [u8; 32] {
+    *blake3::hash(secret.as_bytes()).as_bytes()
+}
+
+/// The credential of a request: `Authorization: Bearer <x>` or `x-api-key: <x>`.
+pub fn credential(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    bearer
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+}
+
+/// A random secret with a recognisable prefix: 40 base-62 characters (≈238 bits).
+pub fn new_secret(prefix: &str) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::rng();
+    let body: String = (0..40)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{body}")
+}
+
+impl AppState {
+    fn key_caller(&self, secret: &str) -> Result<Option<KeyCaller>, ApiError> {
+        let h = hash(secret);
+        let key = self.projections().registry(|r| r.key(&h))?;
+        Ok(key
+            .filter(|k| bool::from(k.hash.ct_eq(&h)) && !k.revoked)
+            .map(|k| KeyCaller {
+                integration: k.integration,
+                key_id: k.key_id,
+            }))
+    }
+
+    fn token_person(&self, secret: &str) -> Result<Option<Person>, ApiError> {
+        let h = hash(secret);
+        if let Some(admin) = self.operator_admin_hash()
+            && bool::from(admin.ct_eq(&h))
+        {
+            return Ok(Some(Person {
+                role: Role::Admin,
+                name: "operator".into(),
+            }));
+        }
+        let token = self.projections().registry(|r| r.token(&h))?;
+        Ok(token.map(|t| Person {
+            role: t.role,
+            name: format!("{} ({})", t.label, t.token_id),
+        }))
+    }
+
+    /// The API key of a CI request.
+    pub fn authenticate_key(&self, headers: &HeaderMap) -> Result<KeyCaller, ApiError> {
+        let secret = credential(headers).ok_or(ApiError::Unauthorized)?;
+        self.guard(self.key_caller(secret))
+    }
+
+    /// A person's token, from the bearer header or the dashboard's session cookie.
+    pub fn authenticate_person(&self, headers: &HeaderMap) -> Result<Person, ApiError> {
+        if let Some(secret) = credential(headers) {
+            return self.guard(self.token_person(secret));
+        }
+        self.session_person(headers).ok_or(ApiError::Unauthorized)
+    }
+
+    /// An admin.
+    pub fn authenticate_admin(&self, headers: &HeaderMap) -> Result<Person, ApiError> {
+        let p = self.authenticate_person(headers)?;
+        if p.role == Role::Admin {
+            Ok(p)
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    /// A key or a person.
+    pub fn authenticate_any(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if let Some(secret) = credential(headers) {
+            if let Some(k) = self.key_caller(secret)? {
+                return Ok(Caller::Key(k));
+            }
+            return self.guard(self.token_person(secret)).map(Caller::Person);
+        }
+        self.session_person(headers)
+            .map(Caller::Person)
+            .ok_or(ApiError::Unauthorized)
+    }
+
+    /// Turns "no such credential" into 401.
+    fn guard<T>(&self, found: Result<Option<T>, ApiError>) -> Result<T, ApiError> {
+        let found = found?;
+        match found {
+            Some(v) => Ok(v),
+            None => {
+                self.metrics().auth_failures.inc();
+                Err(ApiError::Unauthorized)
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Reading JSON request bodies: a size limit, syntax errors as 400, shape errors as 422
+//! naming the field by its JSON path. serde's own messages can quote the rejected value,
+//! so only the parts that name fields or expectations are passed on.
+
+use crate::error::ApiError;
+use axum::body::Body;
+use clef_pro_schema::redact::Redactor;
+use serde::de::DeserializeOwned;
+
+/// Reads at most `limit` bytes of `body` and parses them as `T`.
+pub async fn json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?;
+    parse(&bytes)
+}
+
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                let (field, message) = describe(&inner.to_string(), field);
+                ApiError::invalid(field, message)
+            }
+            _ => bad_json(&inner),
+        }
+    })?;
+    de.end().map_err(|e| bad_json(&e))?;
+    Ok(value)
+}
+
+fn bad_json(e: &serde_json::Error) -> ApiError {
+    ApiError::BadJson(format!("line {} column {}", e.line(), e.column()))
+}
+
+/// A safe message for a serde data error, and the field it is about.
+fn describe(serde_msg: &str, field: String) -> (String, String) {
+    let join = |f: &str, name: &str| {
+        if f.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{f}.{name}")
+        }
+    };
+    let quoted = serde_msg.split('`').nth(1).unwrap_or("");
+    if serde_msg.starts_with("unknown field") {
+        // The path ends with the name from the request: redact it before echoing.
+        let mut found = Vec::new();
+        let field = Redactor::global().redact(&field, &mut found).into_owned();
+        let field: String = field.chars().take(200).collect();
+        (
+            field,
+            "unknown field; this API accepts only the documented fields".into(),
+        )
+    } else if serde_msg.starts_with("missing field") {
+        (join(&field, quoted), "is required".into())
+    } else if serde_msg.starts_with("duplicate field") {
+        (join(&field, quoted), "appears more than once".into())
+    } else {
+        let expected = serde_msg
+            .split(", expected ")
+            .nth(1)
+            .map(|e| e.split(" at line").next().unwrap_or(e));
+        let message = match expected {
+            Some(e) => format!("invalid value, expected {e}"),
+            None => "invalid value".into(),
+        };
+        (field, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clef_pro_schema::wire::ReportIn;
+
+    fn err(body: &str) -> ApiError {
+        parse::<ReportIn>(body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_shape_errors_name_the_field() {
+        assert!(matches!(err("{not json"), ApiError::BadJson(_)));
+        let ApiError::Invalid(f) =
+            err(r#"{"commitSha":"a","branch":"m","summary":{"passed":true,"bogus":1}}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(f.field, "summary.bogus");
+        let ApiError::Invalid(f) =
+            err(r#"{"commitSha":"a","branch":"m","summary":{"passed":"SECRETVALUE"}}"#)
+        else {
+            panic!()
+        };
+        assert_eq!(f.field, "summary.passed");
+        assert!(!f.message.contains("SECRETVALUE"), "{}", f.message);
+        let ApiError::Invalid(f) = err(r#"{"branch":"m","summary":{"passed":true}}"#) else {
+            panic!()
+        };
+        assert_eq!(f.field, "commitSha");
+    }
+
+    #[test]
+    fn an_unknown_field_named_like_a_secret_is_not_echoed() {
+        let ApiError::Invalid(f) = err(r#"{"AKIAIOSFODNN7EXAMPLE":1}"#) else {
+            panic!()
+        };
+        assert!(!f.field.contains("AKIAIOSFODNN7EXAMPLE"), "{}", f.field);
+    }
+}

@@ -1,0 +1,283 @@
+//! The admin endpoints of CONTRACT section 5. Each validates, seals one event, appends
+//! it and waits until the registry shows it, so a new key or token works at once.
+
+use crate::auth::{hash, new_secret};
+use crate::body;
+use crate::error::ApiError;
+use crate::routes::views;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use clef_pro_projections::Kind;
+use clef_pro_schema::domain::{Branch, EmailAddress, RuleId};
+use clef_pro_schema::event::{Channel, Event, Policy};
+use clef_pro_schema::ids::{IntegrationId, KeyId, TokenId};
+use clef_pro_schema::report::{FieldError, text};
+use clef_pro_schema::sealed::seal;
+use clef_pro_schema::wire::{
+    ConfigIn, NewIntegrationIn, NewKeyIn, NewTokenIn, NotificationsIn, PoliciesIn,
+};
+use serde_json::{Value, json};
+
+/// Admin bodies are small.
+const ADMIN_LIMIT: usize = 256 << 10;
+/// Most policies or channels per integration.
+const MAX_ITEMS: usize = 200;
+
+const EVERYWHERE: &[Kind] = &[Kind::Registry, Kind::Matrix, Kind::Alerts, Kind::Outbox];
+
+fn branches(field: &str, v: Option<Vec<String>>) -> Result<Option<Vec<Branch>>, ApiError> {
+    let Some(v) = v else { return Ok(None) };
+    if v.is_empty() || v.len() > MAX_ITEMS {
+        return Err(ApiError::invalid(
+            field,
+            format!("must list 1 to {MAX_ITEMS} branches"),
+        ));
+    }
+    v.iter()
+        .enumerate()
+        .map(|(i, b)| Branch::parse(b).map_err(|e| ApiError::invalid(format!("{field}[{i}]"), e.0)))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn name(field: &str, s: String, required: bool) -> Result<String, ApiError> {
+    let s = text(|| field.to_owned(), s.trim().to_owned())?;
+    if required && s.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if s.chars().count() > 200 {
+        return Err(ApiError::invalid(field, "at most 200 characters"));
+    }
+    Ok(s)
+}
+
+fn integration_id(state: &AppState, id: &str) -> Result<IntegrationId, ApiError> {
+    let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
+    views::integration(state, &id)?;
+    Ok(id)
+}
+
+pub async fn create_integration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.authenticate_admin(&headers)?;
+    let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
+    let id = IntegrationId::random();
+    let sealed = seal(Event::IntegrationCreated {
+        id: id.clone(),
+        name: name("name", req.name, true)?,
+        collect_ci_context: req.collect_ci_context.unwrap_or(false),
+        tracked_branches: branches("trackedBranches", req.tracked_branches)?
+            .unwrap_or_else(clef_pro_projections::lifecycle::default_tracked),
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, EVERYWHERE).await?;
+    tracing::info!(integration = %id, "integration created");
+    Ok((
+        StatusCode::CREATED,
+        Json(views::integration_json(&state, &id)?),
+    ))
+}
+
+pub async fn create_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let req: NewKeyIn = body::json(body, ADMIN_LIMIT).await?;
+    let key_id = KeyId::random();
+    let api_key = new_secret("clef_");
+    let sealed = seal(Event::KeyIssued {
+        integration: id.clone(),
+        key_id: key_id.clone(),
+        label: name("label", req.label, false)?,
+        hash: hash(&api_key),
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, &[Kind::Registry]).await?;
+    tracing::info!(integration = %id, key = %key_id, "api key issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"keyId": key_id.as_str(), "apiKey": api_key, "integrationId": id.as_str()})),
+    ))
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    Path((id, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let key_id = KeyId::parse(&key).map_err(|_| ApiError::NotFound("key"))?;
+    let keys = state.projections().registry(|r| r.keys(&id))?;
+    if !keys.iter().any(|k| k.key_id == key_id) {
+        return Err(ApiError::NotFound("key"));
+    }
+    let sealed = seal(Event::KeyRevoked {
+        integration: id.clone(),
+        key_id: key_id.clone(),
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, &[Kind::Registry]).await?;
+    tracing::info!(integration = %id, key = %key_id, "api key revoked");
+    Ok(Json(json!({"keyId": key_id.as_str(), "revoked": true})))
+}
+
+pub async fn list_keys(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let keys = state.projections().registry(|r| r.keys(&id))?;
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"keyId": k.key_id.as_str(), "label": k.label, "revoked": k.revoked, "createdAt": k.created_at}))
+        .collect();
+    Ok(Json(json!({ "keys": keys })))
+}
+
+pub async fn set_policies(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let req: PoliciesIn = body::json(body, ADMIN_LIMIT).await?;
+    if req.policies.len() > MAX_ITEMS {
+        return Err(ApiError::invalid(
+            "policies",
+            format!("at most {MAX_ITEMS} policies"),
+        ));
+    }
+    let policies = req
+        .policies
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let f = |n: &str| format!("policies[{i}].{n}");
+            let params = p
+                .params
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "{}".into());
+            Ok(Policy {
+                rule_id: RuleId::parse(&p.rule_id)
+                    .map_err(|e| FieldError::new(f("ruleId"), e.0))?,
+                rule_name: name(&f("ruleName"), p.rule_name, true)?,
+                severity: p.severity,
+                params: text(|| f("params"), params)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let sealed = seal(Event::PoliciesSet {
+        integration: id.clone(),
+        policies,
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, &[Kind::Registry]).await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+pub async fn set_notifications(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let req: NotificationsIn = body::json(body, ADMIN_LIMIT).await?;
+    if req.notifications.len() > MAX_ITEMS {
+        return Err(ApiError::invalid(
+            "notifications",
+            format!("at most {MAX_ITEMS} channels"),
+        ));
+    }
+    let channels = req
+        .notifications
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let target = EmailAddress::parse(c.target.trim())
+                .map_err(|e| ApiError::invalid(format!("notifications[{i}].target"), e.0))?;
+            Ok(Channel {
+                target,
+                min_severity: c.min_severity,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let sealed = seal(Event::NotificationsSet {
+        integration: id.clone(),
+        channels,
+        at: clef_pro_schema::now_ms(),
+    });
+    state
+        .append(&sealed, &[Kind::Registry, Kind::Outbox])
+        .await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+pub async fn set_config(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_admin(&headers)?;
+    let id = integration_id(&state, &id)?;
+    let req: ConfigIn = body::json(body, ADMIN_LIMIT).await?;
+    let sealed = seal(Event::IntegrationConfigured {
+        id: id.clone(),
+        collect_ci_context: req.collect_ci_context,
+        tracked_branches: branches("trackedBranches", req.tracked_branches)?,
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, EVERYWHERE).await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    state.authenticate_admin(&headers)?;
+    let req: NewTokenIn = body::json(body, ADMIN_LIMIT).await?;
+    let (token_id, token) = issue_token(&state, req.role, name("label", req.label, false)?).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"token": token, "tokenId": token_id.as_str(), "role": req.role})),
+    ))
+}
+
+/// Issues a token: appends its hash and returns the id and the plaintext, shown once.
+pub async fn issue_token(
+    state: &AppState,
+    role: clef_pro_schema::event::Role,
+    label: String,
+) -> Result<(TokenId, String), ApiError> {
+    let token_id = TokenId::random();
+    let token = new_secret("cpt_");
+    let sealed = seal(Event::TokenIssued {
+        token_id: token_id.clone(),
+        role,
+        label,
+        hash: hash(&token),
+        at: clef_pro_schema::now_ms(),
+    });
+    state.append(&sealed, &[Kind::Registry]).await?;
+    tracing::info!(token = %token_id, ?role, "token issued");
+    Ok((token_id, token))
+}

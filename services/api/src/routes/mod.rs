@@ -1,0 +1,7 @@
+//! Handlers, grouped by who calls them.
+
+pub mod admin;
+pub mod ingest;
+pub mod ops;
+pub mod read;
+pub mod views;

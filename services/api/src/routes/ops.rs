@@ -1,0 +1,112 @@
+//! Liveness and metrics.
+
+use crate::metrics::write_metric;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use clef_pro_projections::Kind;
+use clef_pro_projections::outbox::IntentStatus;
+use serde_json::{Value, json};
+
+pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ok", "log": state.log().describe()}))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::new();
+    let head = state.log().head().await.ok();
+    write_metric(
+        &mut out,
+        "clef_pro_log_up",
+        "gauge",
+        "1 when the log answered the last head query.",
+        &[("", u64::from(head.is_some()))],
+    );
+    let head = head.unwrap_or(0);
+    write_metric(
+        &mut out,
+        "clef_pro_log_head",
+        "gauge",
+        "Sequence of the last record in the log.",
+        &[("", head)],
+    );
+    let labels: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("projector=\"{}\"", k.name()))
+        .collect();
+    let checkpoints: Vec<(&str, u64)> = Kind::ALL
+        .iter()
+        .zip(&labels)
+        .map(|(&k, l)| (l.as_str(), state.projections().checkpoint(k)))
+        .collect();
+    write_metric(
+        &mut out,
+        "clef_pro_projector_checkpoint",
+        "gauge",
+        "Last log sequence each projector applied.",
+        &checkpoints,
+    );
+    let lag: Vec<(&str, u64)> = checkpoints
+        .iter()
+        .map(|(l, c)| (*l, head.saturating_sub(*c)))
+        .collect();
+    write_metric(
+        &mut out,
+        "clef_pro_projector_lag",
+        "gauge",
+        "Log head minus the projector's checkpoint.",
+        &lag,
+    );
+    let m = state.metrics();
+    for (name, help, v) in [
+        (
+            "clef_pro_reports_accepted_total",
+            "Single reports accepted.",
+            m.reports_accepted.get(),
+        ),
+        (
+            "clef_pro_batches_accepted_total",
+            "Batches accepted.",
+            m.batches_accepted.get(),
+        ),
+        (
+            "clef_pro_secrets_redacted_total",
+            "Matches the redaction chokepoint replaced.",
+            m.secrets_redacted.get(),
+        ),
+        (
+            "clef_pro_auth_failures_total",
+            "Requests with an unknown or revoked credential.",
+            m.auth_failures.get(),
+        ),
+    ] {
+        write_metric(&mut out, name, "counter", help, &[("", v)]);
+    }
+    let (mut pending, mut sent, mut failed) = (0, 0, 0);
+    if let Ok(all) = state.projections().outbox(|o| o.all()) {
+        for i in all {
+            match i.status {
+                IntentStatus::Pending => pending += 1,
+                IntentStatus::Delivered { .. } => sent += 1,
+                IntentStatus::Failed { .. } => failed += 1,
+            }
+        }
+    }
+    write_metric(
+        &mut out,
+        "clef_pro_notifications",
+        "gauge",
+        "Notification intents by status.",
+        &[
+            ("status=\"pending\"", pending),
+            ("status=\"sent\"", sent),
+            ("status=\"failed\"", failed),
+        ],
+    );
+    if let Some(extra) = &state.settings().extra_metrics {
+        out.push_str(&extra());
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

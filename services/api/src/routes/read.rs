@@ -1,0 +1,236 @@
+//! The read and acknowledge endpoints of CONTRACT section 5. They read only the
+//! projection stores.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::views;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use clef_pro_projections::Kind;
+use clef_pro_projections::lifecycle::Status;
+use clef_pro_projections::matrix::{Position, StoredReport};
+use clef_pro_schema::domain::{Branch, CommitSha};
+use clef_pro_schema::event::Event;
+use clef_pro_schema::ids::{AlertId, IntegrationId};
+use clef_pro_schema::sealed::seal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Default and largest page of `GET …/reports`.
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+
+/// A person may read any integration.
+fn person_integration(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<IntegrationId, ApiError> {
+    let person = state.authenticate_person(headers)?;
+    views::visible_integration(state, &Caller::Person(person), id)
+}
+
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    state.authenticate_person(&headers)?;
+    let all = state.projections().registry(|r| r.integrations())?;
+    let list = all
+        .iter()
+        .map(|i| views::integration_json(&state, &i.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({ "integrations": list })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MatrixQuery {
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+}
+
+/// The report shown for a matrix query, and whether it is the newest one for the query.
+pub fn matrix_report(
+    state: &AppState,
+    id: &IntegrationId,
+    q: &MatrixQuery,
+) -> Result<Option<(StoredReport, bool)>, ApiError> {
+    let branch = q
+        .branch
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(|b| Branch::parse(b).map_err(|e| ApiError::invalid("branch", e.0)))
+        .transpose()?;
+    let latest = state.projections().matrix(|m| match &branch {
+        Some(b) => m.latest_on(id, b),
+        None => {
+            let heads = m.heads(id)?;
+            match heads.latest_tracked.or(heads.latest) {
+                Some(h) => m.report(id, &h.commit),
+                None => Ok(None),
+            }
+        }
+    })?;
+    match q.commit.as_deref().filter(|c| !c.is_empty()) {
+        None => Ok(latest.map(|r| (r, true))),
+        Some(c) => {
+            let commit = CommitSha::parse(c).map_err(|e| ApiError::invalid("commit", e.0))?;
+            let at = state.projections().matrix(|m| m.report(id, &commit))?;
+            let is_latest = latest.as_ref().is_some_and(|l| l.report.commit == commit);
+            Ok(at.map(|r| (r, is_latest)))
+        }
+    }
+}
+
+pub async fn matrix(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<MatrixQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let id = person_integration(&state, &headers, &id)?;
+    let (report, latest) = matrix_report(&state, &id, &q)?.ok_or(ApiError::NotFound("report"))?;
+    Ok(Json(views::matrix_json(&report, latest)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportsQuery {
+    pub branch: Option<String>,
+    pub limit: Option<usize>,
+    pub before: Option<String>,
+}
+
+/// A page of history, newest first, and the cursor of the next page.
+pub fn reports_page(
+    state: &AppState,
+    id: &IntegrationId,
+    q: &ReportsQuery,
+) -> Result<(Vec<StoredReport>, Option<String>), ApiError> {
+    let branch = q
+        .branch
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(|b| Branch::parse(b).map_err(|e| ApiError::invalid("branch", e.0)))
+        .transpose()?;
+    let before = q
+        .before
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            Position::parse_cursor(b)
+                .ok_or_else(|| ApiError::invalid("before", "must be a `next` cursor"))
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let mut page = state
+        .projections()
+        .matrix(|m| m.history(id, branch.as_ref(), before, limit + 1))?;
+    let next = if page.len() > limit {
+        page.truncate(limit);
+        page.last().map(|r| r.position.cursor())
+    } else {
+        None
+    };
+    Ok((page, next))
+}
+
+pub async fn reports(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ReportsQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let id = person_integration(&state, &headers, &id)?;
+    let (page, next) = reports_page(&state, &id, &q)?;
+    let reports: Vec<Value> = page.iter().map(views::report_summary_json).collect();
+    Ok(Json(json!({ "reports": reports, "next": next })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AlertsQuery {
+    pub status: Option<String>,
+}
+
+/// The alerts of an integration with `status` = `open` (default), `resolved` or `all`.
+pub fn alerts_json(
+    state: &AppState,
+    id: &IntegrationId,
+    status: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
+    let want = match status.unwrap_or("open") {
+        "open" => Some(Status::Open),
+        "resolved" => Some(Status::Resolved),
+        "all" => None,
+        _ => return Err(ApiError::invalid("status", "must be open, resolved or all")),
+    };
+    let alerts = state.projections().alerts(|a| a.list(id))?;
+    alerts
+        .iter()
+        .filter(|a| want.is_none_or(|w| a.status == w))
+        .map(|a| {
+            let sent = state.projections().outbox(|o| o.for_alert(&a.id))?;
+            Ok(views::alert_json(a, &sent))
+        })
+        .collect()
+}
+
+pub async fn alerts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<AlertsQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let id = person_integration(&state, &headers, &id)?;
+    Ok(Json(
+        json!({ "alerts": alerts_json(&state, &id, q.status.as_deref())? }),
+    ))
+}
+
+/// Acknowledges an open alert on behalf of `who`; idempotent; 409 once resolved.
+pub async fn acknowledge_alert(
+    state: &AppState,
+    id: &IntegrationId,
+    alert: &str,
+    who: &str,
+) -> Result<Value, ApiError> {
+    let alert_id = AlertId::parse(alert).map_err(|_| ApiError::NotFound("alert"))?;
+    let current = state
+        .projections()
+        .alerts(|a| a.alert(&alert_id))?
+        .filter(|a| a.integration == *id)
+        .ok_or(ApiError::NotFound("alert"))?;
+    if current.status == Status::Resolved {
+        return Err(ApiError::Conflict(
+            "the alert is resolved; only open alerts can be acknowledged".into(),
+        ));
+    }
+    if !current.acknowledged() {
+        let sealed = seal(Event::AlertAcknowledged {
+            integration: id.clone(),
+            alert: alert_id.clone(),
+            by: who.to_owned(),
+            at: clef_pro_schema::now_ms(),
+        });
+        state.append(&sealed, &[Kind::Alerts, Kind::Outbox]).await?;
+    }
+    let a = state
+        .projections()
+        .alerts(|a| a.alert(&alert_id))?
+        .ok_or(ApiError::NotFound("alert"))?;
+    let sent = state.projections().outbox(|o| o.for_alert(&alert_id))?;
+    Ok(views::alert_json(&a, &sent))
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Path((id, alert)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let person = state.authenticate_person(&headers)?;
+    let id = views::visible_integration(&state, &Caller::Person(person.clone()), &id)?;
+    Ok(Json(
+        acknowledge_alert(&state, &id, &alert, &person.name).await?,
+    ))
+}

@@ -1,0 +1,110 @@
+//! What every handler shares: the log, the projections, settings and metrics.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use clef_pro_log::{Appended, Log};
+use clef_pro_projections::{Kind, Projections};
+use clef_pro_schema::sealed::Sealed;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How the HTTP surface behaves. `Settings::default()` is the embedded default.
+#[derive(Clone)]
+pub struct Settings {
+    /// Where people reach the dashboard; used in links and to decide `Secure` cookies.
+    /// Default `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// An operator-set admin token (`--admin-token`); only its hash is kept.
+    pub admin_token: Option<String>,
+    /// The key that signs session cookies.
+    pub session_key: [u8; 32],
+    /// How long a write waits for the projections to show it before answering anyway.
+    /// Default 5 s.
+    pub read_your_writes: Duration,
+    /// More `/metrics` text, from parts of the service this crate does not know.
+    pub extra_metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            admin_token: None,
+            session_key: rand::random(),
+            read_your_writes: Duration::from_secs(5),
+            extra_metrics: None,
+        }
+    }
+}
+
+struct Inner {
+    log: Log,
+    projections: Arc<Projections>,
+    metrics: Metrics,
+    admin_hash: Option<[u8; 32]>,
+    settings: Settings,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    pub fn new(log: Log, projections: Arc<Projections>, settings: Settings) -> Self {
+        let admin_hash = settings.admin_token.as_deref().map(crate::auth::hash);
+        Self(Arc::new(Inner {
+            log,
+            projections,
+            metrics: Metrics::default(),
+            admin_hash,
+            settings,
+        }))
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.0.log
+    }
+
+    pub fn projections(&self) -> &Projections {
+        &self.0.projections
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub(crate) fn operator_admin_hash(&self) -> Option<&[u8; 32]> {
+        self.0.admin_hash.as_ref()
+    }
+
+    /// Appends a sealed event and waits until the given projections have applied it,
+    /// so that the caller's next request sees its own write.
+    pub async fn append(&self, event: &Sealed, visible_in: &[Kind]) -> Result<Appended, ApiError> {
+        let appended = self.log().append(event).await?;
+        for &kind in visible_in {
+            if !self
+                .projections()
+                .wait_for(kind, appended.seq, self.settings().read_your_writes)
+                .await
+            {
+                tracing::warn!(
+                    projection = kind.name(),
+                    seq = appended.seq,
+                    "write not yet visible"
+                );
+            }
+        }
+        Ok(appended)
+    }
+}

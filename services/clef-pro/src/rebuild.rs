@@ -1,0 +1,110 @@
+//! `clef-pro replay` and `clef-pro verify`: fold the whole log into fresh stores.
+
+use crate::cli::{LogArgs, ReplayArgs};
+use clef_pro_log::Log;
+use clef_pro_projections::Projections;
+use clef_pro_projections::replay::rebuild;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Folds the log up to `head` into the stores at `dir`, with a progress bar on stderr.
+async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> Result<Projections, String> {
+    let p = Projections::open(dir)
+        .map_err(|e| format!("cannot open stores in {}: {e}", dir.display()))?;
+    let bar = ProgressBar::new(head);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] seq {pos}/{len} · {per_sec} · ETA {eta}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_owned());
+    let started = Instant::now();
+    let events = rebuild(&p, log, head, |_, through| bar.set_position(through))
+        .await
+        .map_err(|e| format!("{what} failed: {e}"))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{what}: {events} events up to sequence {head} in {secs:.1}s ({:.0} events/s)",
+        events as f64 / secs.max(1e-9)
+    );
+    Ok(p)
+}
+
+fn print_digests(p: &Projections) -> Result<Vec<(&'static str, u64, String)>, String> {
+    let d = p
+        .digests()
+        .map_err(|e| format!("cannot digest the stores: {e}"))?;
+    for (name, checkpoint, digest) in &d {
+        println!("{name:<9} checkpoint {checkpoint:>10}  digest {digest}");
+    }
+    Ok(d)
+}
+
+pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
+    let log = args.log.open().await?;
+    let head = log.head().await.map_err(|e| e.to_string())?;
+    let live = args.log.stores_dir();
+    let target = args
+        .into
+        .clone()
+        .unwrap_or_else(|| args.log.data_dir.join("stores.rebuild"));
+    if target.exists() {
+        std::fs::remove_dir_all(&target)
+            .map_err(|e| format!("cannot clear {}: {e}", target.display()))?;
+    }
+    let p = fold(&target, &log, head, "replay").await?;
+    print_digests(&p)?;
+    drop(p);
+    if args.into.is_none() {
+        if live.exists() {
+            let old = args
+                .log
+                .data_dir
+                .join(format!("stores.old-{}", clef_pro_schema::now_ms()));
+            std::fs::rename(&live, &old)
+                .map_err(|e| format!("cannot move the old stores aside: {e}"))?;
+            eprintln!("previous stores kept in {}", old.display());
+        }
+        std::fs::rename(&target, &live)
+            .map_err(|e| format!("cannot install the rebuilt stores: {e}"))?;
+        eprintln!("rebuilt stores installed in {}", live.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn verify(args: LogArgs) -> Result<ExitCode, String> {
+    let log = args.open().await?;
+    let head = log.head().await.map_err(|e| e.to_string())?;
+    // Bring the live stores to the same head first: what `serve` would do next anyway.
+    let live = fold(&args.stores_dir(), &log, head, "catch up live stores").await?;
+    let aside = tempfile_dir(&args.data_dir)?;
+    let fresh = fold(&aside, &log, head, "rebuild aside").await?;
+    println!("live:");
+    let a = print_digests(&live)?;
+    println!("rebuilt:");
+    let b = print_digests(&fresh)?;
+    drop(fresh);
+    let _ = std::fs::remove_dir_all(&aside);
+    let differing: Vec<&str> = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x.2 != y.2)
+        .map(|(x, _)| x.0)
+        .collect();
+    if differing.is_empty() {
+        println!("OK: every projection matches a rebuild from the log");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("MISMATCH: {}", differing.join(", "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn tempfile_dir(data_dir: &Path) -> Result<std::path::PathBuf, String> {
+    let dir = data_dir.join(format!("stores.verify-{}", clef_pro_schema::now_ms()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}

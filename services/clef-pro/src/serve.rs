@@ -1,0 +1,161 @@
+//! `clef-pro serve`: wires the log, projectors, notifier and HTTP server together and
+//! stops them in order on SIGTERM or Ctrl-C.
+
+use crate::cli::ServeArgs;
+use clef_pro_api::{AppState, Settings};
+use clef_pro_notifier::{Notifier, Stats, Transport};
+use clef_pro_projections::{Kind, Projections};
+use clef_pro_schema::event::Role;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
+    std::fs::create_dir_all(&args.log.data_dir).map_err(|e| {
+        format!(
+            "cannot create data dir {}: {e}",
+            args.log.data_dir.display()
+        )
+    })?;
+    let log = args.log.open().await?;
+    let projections = Arc::new(
+        Projections::open(&args.log.stores_dir())
+            .map_err(|e| format!("cannot open the projection stores: {e}"))?,
+    );
+    let (stop, shutdown) = watch::channel(false);
+    let mut tasks = projections.spawn(&log, &shutdown);
+
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
+    let stats = Arc::new(Stats::default());
+    let settings = Settings {
+        public_url: public_url.clone(),
+        admin_token: args.admin_token.clone(),
+        session_key: session_key(&args.log.data_dir)?,
+        extra_metrics: Some({
+            let stats = stats.clone();
+            Arc::new(move || stats.render())
+        }),
+        ..Settings::default()
+    };
+    let state = AppState::new(log.clone(), projections.clone(), settings);
+
+    let transport = match &args.smtp {
+        Some(url) => Transport::smtp(url)?,
+        None => Transport::Files(args.log.data_dir.join("mail")),
+    };
+    let notifier = Notifier {
+        transport,
+        log: log.clone(),
+        projections: projections.clone(),
+        from: args
+            .mail_from
+            .parse()
+            .map_err(|e| format!("invalid --mail-from: {e}"))?,
+        public_url: public_url.clone(),
+        stats,
+    };
+    tasks.push(tokio::spawn(notifier.run(shutdown.clone())));
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if args.admin_token.is_none() {
+        bootstrap_admin(&state).await?;
+    }
+    println!(
+        "clef-pro listening on http://{addr} (log: {})",
+        log.describe()
+    );
+    println!(
+        "Point the Clef CLI at it: CLEF_API_URL={public_url}  CLEF_API_KEY=<an integration's API key>"
+    );
+    tracing::info!(%addr, log = %log.describe(), "serving");
+
+    let server = tokio::spawn(clef_pro_api::serve(listener, state, async {
+        shutdown_signal().await;
+    }));
+    // The server finishes in-flight requests (and their appends) before it returns.
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "server failed"),
+        Err(e) => tracing::error!(error = %e, "server task failed"),
+    }
+    tracing::info!("stopping projectors and notifier");
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Issues the first admin token when the log has none, and prints it once.
+async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
+    let head = state.log().head().await.map_err(|e| e.to_string())?;
+    state
+        .projections()
+        .wait_for(Kind::Registry, head, Duration::from_secs(600))
+        .await;
+    let has_admin = state
+        .projections()
+        .registry(|r| r.has_admin_token())
+        .map_err(|e| e.to_string())?;
+    if has_admin {
+        return Ok(());
+    }
+    let (id, token) =
+        clef_pro_api::routes::admin::issue_token(state, Role::Admin, "bootstrap".into())
+            .await
+            .map_err(|e| format!("cannot issue the first admin token: {e}"))?;
+    println!();
+    println!("  First start: an admin token was created ({id}). It is shown only now:");
+    println!();
+    println!("      {token}");
+    println!();
+    println!(
+        "  Use it as `Authorization: Bearer <token>` on the admin API, or sign in to the dashboard."
+    );
+    println!();
+    Ok(())
+}
+
+/// The key that signs session cookies: 32 random bytes in `<data-dir>/session.key`, made once.
+fn session_key(dir: &Path) -> Result<[u8; 32], String> {
+    let path = dir.join("session.key");
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    std::fs::write(&path, key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,314 @@
+//! The embedded log: one append-only file of records
+//! `[len: u32 LE][check: first 4 bytes of BLAKE3(body)][body = dedupe key (32) ‖ event]`.
+//!
+//! Invariants:
+//! - A record is visible (in the index, to readers and to dedupe) only after the
+//!   fsync that covers it has returned, so nothing unacknowledged is ever read.
+//! - A batch is one record, so it is all or nothing: a crash mid-write leaves a torn
+//!   tail, which `open` detects by length or checksum and cuts off.
+//! - One writer thread owns the file. It takes every append waiting in its queue,
+//!   writes them with one `write` and one `fdatasync`, then answers each (group commit).
+
+use crate::{Appended, Chunk, Entry, LogError};
+use clef_pro_schema::event::decode;
+use clef_pro_schema::sealed::Sealed;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use tokio::sync::{mpsc, oneshot, watch};
+
+const HEADER: usize = 8;
+const KEY: usize = 32;
+/// How many queued appends one fsync may cover.
+const MAX_GROUP: usize = 1024;
+
+type Reply = oneshot::Sender<Result<Appended, LogError>>;
+
+struct Request {
+    key: [u8; 32],
+    bytes: Vec<u8>,
+    reply: Reply,
+}
+
+struct Index {
+    /// Start offset of each record; sequence `n` is `offsets[n - 1]`.
+    offsets: Vec<u64>,
+    /// Dedupe key → sequence, for every record in the file.
+    keys: HashMap<[u8; 32], u64>,
+}
+
+struct Shared {
+    path: PathBuf,
+    reader: File,
+    index: RwLock<Index>,
+    head: watch::Sender<u64>,
+}
+
+#[derive(Clone)]
+pub struct EmbeddedLog {
+    shared: Arc<Shared>,
+    requests: mpsc::Sender<Request>,
+}
+
+impl EmbeddedLog {
+    pub(crate) fn open(dir: &Path, group_commit: bool) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join("events.clog");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        let (index, valid_len) = scan(&mut file)?;
+        if valid_len < file.metadata()?.len() {
+            tracing::warn!(path = %path.display(), valid_len, "cutting off a torn last record");
+            file.set_len(valid_len)?;
+            file.sync_all()?;
+        }
+        let head = index.offsets.len() as u64;
+        let shared = Arc::new(Shared {
+            reader: File::open(&path)?,
+            path,
+            index: RwLock::new(index),
+            head: watch::Sender::new(head),
+        });
+        let (requests, rx) = mpsc::channel(MAX_GROUP * 4);
+        let writer = Writer {
+            shared: shared.clone(),
+            file,
+            end: valid_len,
+            group: if group_commit { MAX_GROUP } else { 1 },
+        };
+        std::thread::Builder::new()
+            .name("clef-log-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(Self { shared, requests })
+    }
+
+    pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+        let (reply, rx) = oneshot::channel();
+        let req = Request {
+            key: event.dedupe_key(),
+            bytes: event.encode(),
+            reply,
+        };
+        let closed = || LogError::Unavailable("the log writer has stopped".into());
+        self.requests.send(req).await.map_err(|_| closed())?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    pub(crate) fn head(&self) -> u64 {
+        *self.shared.head.borrow()
+    }
+
+    pub(crate) fn tail(&self, from: u64) -> EmbeddedTail {
+        EmbeddedTail {
+            shared: self.shared.clone(),
+            next: from.max(1),
+            head: self.shared.head.subscribe(),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        format!("embedded:{}", self.shared.path.display())
+    }
+}
+
+/// Reads the file from the start; returns the index of the valid records and the
+/// length they cover. Stops at the first record that is short or fails its checksum.
+fn scan(file: &mut File) -> Result<(Index, u64), LogError> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(0))?;
+    file.read_to_end(&mut bytes)?;
+    let mut index = Index {
+        offsets: Vec::new(),
+        keys: HashMap::new(),
+    };
+    let mut pos = 0usize;
+    while let Some(body) = record_at(&bytes, pos) {
+        let mut key = [0u8; KEY];
+        key.copy_from_slice(&body[..KEY]);
+        index.offsets.push(pos as u64);
+        index.keys.insert(key, index.offsets.len() as u64);
+        pos += HEADER + body.len();
+    }
+    Ok((index, pos as u64))
+}
+
+/// The body of the record at `pos`, if it is whole and its checksum holds.
+fn record_at(bytes: &[u8], pos: usize) -> Option<&[u8]> {
+    let header = bytes.get(pos..pos + HEADER)?;
+    let len = u32::from_le_bytes(header[..4].try_into().ok()?) as usize;
+    let body = bytes.get(pos + HEADER..pos + HEADER + len)?;
+    (len >= KEY && header[4..] == check(body)).then_some(body)
+}
+
+fn check(body: &[u8]) -> [u8; 4] {
+    let h = blake3::hash(body);
+    [
+        h.as_bytes()[0],
+        h.as_bytes()[1],
+        h.as_bytes()[2],
+        h.as_bytes()[3],
+    ]
+}
+
+struct Writer {
+    shared: Arc<Shared>,
+    file: File,
+    end: u64,
+    group: usize,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<Request>) {
+        let mut group = Vec::with_capacity(self.group);
+        while let Some(first) = rx.blocking_recv() {
+            group.push(first);
+            while group.len() < self.group {
+                match rx.try_recv() {
+                    Ok(r) => group.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.commit(&mut group);
+        }
+    }
+
+    /// Writes and syncs one group; then publishes it to readers and answers each append.
+    fn commit(&mut self, group: &mut Vec<Request>) {
+        let mut buf = Vec::new();
+        let mut fresh: Vec<([u8; 32], u64)> = Vec::new(); // (key, offset) of new records
+        let base;
+        let mut outcome: Vec<Appended> = Vec::with_capacity(group.len());
+        {
+            let index = self.shared.index.read().unwrap_or_else(|e| e.into_inner());
+            base = index.offsets.len() as u64;
+            let mut next_seq = base + 1;
+            for req in group.iter() {
+                let earlier = index.keys.get(&req.key).copied().or_else(|| {
+                    fresh
+                        .iter()
+                        .position(|(k, _)| *k == req.key)
+                        .map(|p| index.offsets.len() as u64 + 1 + p as u64)
+                });
+                if let Some(seq) = earlier {
+                    outcome.push(Appended {
+                        seq,
+                        duplicate: true,
+                    });
+                    continue;
+                }
+                let offset = self.end + buf.len() as u64;
+                let len = u32::try_from(KEY + req.bytes.len()).unwrap_or(u32::MAX);
+                buf.extend_from_slice(&len.to_le_bytes());
+                let mut body = Vec::with_capacity(KEY + req.bytes.len());
+                body.extend_from_slice(&req.key);
+                body.extend_from_slice(&req.bytes);
+                buf.extend_from_slice(&check(&body));
+                buf.extend_from_slice(&body);
+                outcome.push(Appended {
+                    seq: next_seq,
+                    duplicate: false,
+                });
+                next_seq += 1;
+                fresh.push((req.key, offset));
+            }
+        }
+        let written = if buf.is_empty() {
+            Ok(())
+        } else {
+            self.file
+                .write_all(&buf)
+                .and_then(|()| self.file.sync_data())
+        };
+        match written {
+            Ok(()) => {
+                self.end += buf.len() as u64;
+                let mut index = self.shared.index.write().unwrap_or_else(|e| e.into_inner());
+                for (key, offset) in &fresh {
+                    index.offsets.push(*offset);
+                    let seq = index.offsets.len() as u64;
+                    index.keys.insert(*key, seq);
+                }
+                self.shared.head.send_replace(index.offsets.len() as u64);
+                drop(index);
+                for (req, out) in group.drain(..).zip(outcome) {
+                    let _ = req.reply.send(Ok(out));
+                }
+            }
+            Err(e) => {
+                // Cut back to the last synced length so that no unacknowledged bytes stay.
+                tracing::error!(error = %e, "log write failed");
+                let _ = self.file.set_len(self.end);
+                for (req, out) in group.drain(..).zip(outcome) {
+                    let answer = if out.seq <= base {
+                        Ok(out)
+                    } else {
+                        Err(LogError::Unavailable(format!("write failed: {e}")))
+                    };
+                    let _ = req.reply.send(answer);
+                }
+            }
+        }
+    }
+}
+
+/// A live reader of the embedded log.
+pub struct EmbeddedTail {
+    shared: Arc<Shared>,
+    next: u64,
+    head: watch::Receiver<u64>,
+}
+
+impl EmbeddedTail {
+    pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
+        loop {
+            let head = *self.head.borrow_and_update();
+            if head >= self.next {
+                let last = head.min(self.next + max as u64 - 1);
+                let entries = self.read(self.next, last)?;
+                self.next = last + 1;
+                return Ok(Chunk {
+                    entries,
+                    through: last,
+                });
+            }
+            self.head
+                .changed()
+                .await
+                .map_err(|_| LogError::Unavailable("the log writer has stopped".into()))?;
+        }
+    }
+
+    /// Reads the records `first..=last`, which are all below the published head.
+    fn read(&self, first: u64, last: u64) -> Result<Vec<Entry>, LogError> {
+        let (start, end) = {
+            let index = self.shared.index.read().unwrap_or_else(|e| e.into_inner());
+            let start = index.offsets[(first - 1) as usize];
+            let end = index.offsets.get(last as usize).copied();
+            (start, end)
+        };
+        let end = match end {
+            Some(e) => e,
+            None => self.shared.reader.metadata()?.len(),
+        };
+        let mut bytes = vec![0u8; (end - start) as usize];
+        self.shared.reader.read_exact_at(&mut bytes, start)?;
+        let mut entries = Vec::with_capacity((last - first + 1) as usize);
+        let mut pos = 0;
+        for seq in first..=last {
+            let body = record_at(&bytes, pos).ok_or_else(|| LogError::Corrupt {
+                seq,
+                reason: "record does not match its checksum".into(),
+            })?;
+            let event = decode(&body[KEY..]).map_err(|e| LogError::corrupt(seq, e))?;
+            entries.push(Entry { seq, event });
+            pos += HEADER + body.len();
+        }
+        Ok(entries)
+    }
+}

@@ -1,0 +1,320 @@
+//! The log on a NATS JetStream stream.
+//!
+//! - One subject per integration (`<prefix>.<integration id>`, `<prefix>._` for the rest).
+//! - `Nats-Msg-Id` is the hex dedupe key, so retries within the stream's duplicate
+//!   window store one message.
+//! - An event whose encoding fits in the server's `max_payload` is one message. A larger
+//!   one (a big batch) is split into *part* messages followed by one *commit* message
+//!   that lists the parts' sequences and the BLAKE3 hash of the whole. Readers skip
+//!   parts and rebuild the event when they reach its commit, so a batch whose commit was
+//!   never stored (a crash or an error between parts) is invisible to every reader.
+
+use crate::{Appended, Chunk, Entry, LogError};
+use async_nats::jetstream::{self, consumer, stream};
+use async_nats::{HeaderMap, HeaderValue};
+use bytes::Bytes;
+use clef_pro_schema::event::decode;
+use clef_pro_schema::sealed::Sealed;
+use futures::{FutureExt, StreamExt};
+use std::time::Duration;
+
+const KIND: &str = "Clef-Pro-Kind";
+const PART: &str = "part";
+const COMMIT: &str = "commit";
+/// Room left in `max_payload` for headers and subject.
+const OVERHEAD: usize = 4096;
+/// How long a client may retry an append and still be deduplicated; a duplicate window
+/// shorter than this is warned about.
+pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
+
+/// How to reach and shape the stream. Defaults: stream `CLEF_PRO`, subjects
+/// `clefpro.events.>`, one replica, a two-minute duplicate window.
+#[derive(Debug, Clone)]
+pub struct NatsOptions {
+    pub url: String,
+    pub stream: String,
+    pub subject_prefix: String,
+    pub replicas: usize,
+    pub duplicate_window: Duration,
+    /// How long an append waits for the server's acknowledgement.
+    pub ack_timeout: Duration,
+}
+
+impl NatsOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            stream: "CLEF_PRO".into(),
+            subject_prefix: "clefpro.events".into(),
+            replicas: 1,
+            duplicate_window: RETRY_WINDOW,
+            ack_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct NatsLog {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    stream: stream::Stream,
+    opts: NatsOptions,
+    max_part: usize,
+    warnings: Vec<String>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(e.to_string())
+}
+
+impl NatsLog {
+    pub(crate) async fn connect(opts: NatsOptions) -> Result<Self, LogError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("clef-pro")
+            .retry_on_initial_connect()
+            .connect(opts.url.as_str())
+            .await
+            .map_err(unavailable)?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(opts.ack_timeout);
+        let wanted = stream::Config {
+            name: opts.stream.clone(),
+            subjects: vec![format!("{}.>", opts.subject_prefix)],
+            storage: stream::StorageType::File,
+            deny_delete: true,
+            deny_purge: true,
+            max_age: Duration::ZERO,
+            duplicate_window: opts.duplicate_window,
+            num_replicas: opts.replicas,
+            allow_direct: true,
+            ..Default::default()
+        };
+        let mut stream = js.get_or_create_stream(wanted).await.map_err(unavailable)?;
+        let info = stream.info().await.map_err(unavailable)?.clone();
+        let c = &info.config;
+        if c.storage != stream::StorageType::File
+            || !c.deny_delete
+            || !c.deny_purge
+            || c.max_age != Duration::ZERO
+        {
+            return Err(LogError::Config(format!(
+                "stream {} must use file storage, deny_delete, deny_purge and no max_age",
+                c.name
+            )));
+        }
+        let mut warnings = Vec::new();
+        if c.num_replicas < 3 {
+            warnings.push(format!(
+                "stream {} has {} replica(s): acknowledged reports survive a power loss only if \
+                 nats-server runs with `sync_interval: always` (see ops/nats/single.conf)",
+                c.name, c.num_replicas
+            ));
+        }
+        if c.duplicate_window < RETRY_WINDOW {
+            warnings.push(format!(
+                "stream {} deduplicates for {:?}, less than the {:?} a client may retry for",
+                c.name, c.duplicate_window, RETRY_WINDOW
+            ));
+        }
+        let max_payload = client.server_info().max_payload.max(OVERHEAD * 2);
+        Ok(Self {
+            client,
+            js,
+            stream,
+            opts,
+            max_part: max_payload - OVERHEAD,
+            warnings,
+        })
+    }
+
+    fn subject(&self, event: &Sealed) -> String {
+        let suffix = event.event().integration().map_or("_", |i| i.as_str());
+        format!("{}.{suffix}", self.opts.subject_prefix)
+    }
+
+    async fn publish(
+        &self,
+        subject: &str,
+        id: String,
+        kind: Option<&str>,
+        payload: Vec<u8>,
+    ) -> Result<jetstream::context::PublishAckFuture, LogError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", HeaderValue::from(id.as_str()));
+        if let Some(k) = kind {
+            headers.insert(KIND, HeaderValue::from(k));
+        }
+        self.js
+            .publish_with_headers(subject.to_owned(), headers, Bytes::from(payload))
+            .await
+            .map_err(unavailable)
+    }
+
+    pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+        // Refuse at once while disconnected rather than buffer a write we cannot confirm.
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Err(LogError::Unavailable("not connected to NATS".into()));
+        }
+        let subject = self.subject(event);
+        let id = hex::encode(event.dedupe_key());
+        let bytes = event.encode();
+        if bytes.len() <= self.max_part {
+            let ack = self
+                .publish(&subject, id, None, bytes)
+                .await?
+                .await
+                .map_err(unavailable)?;
+            return Ok(Appended {
+                seq: ack.sequence,
+                duplicate: ack.duplicate,
+            });
+        }
+        // Publish every part, then wait for all their acks, then the commit.
+        let mut pending = Vec::new();
+        for (i, part) in bytes.chunks(self.max_part).enumerate() {
+            pending.push(
+                self.publish(&subject, format!("{id}-p{i}"), Some(PART), part.to_vec())
+                    .await?,
+            );
+        }
+        let mut parts = Vec::with_capacity(pending.len());
+        for ack in pending {
+            parts.push(ack.await.map_err(unavailable)?.sequence);
+        }
+        let commit = CommitRecord {
+            parts,
+            hash: *blake3::hash(&bytes).as_bytes(),
+        };
+        let payload = postcard::to_allocvec(&commit).map_err(unavailable)?;
+        let ack = self
+            .publish(&subject, id, Some(COMMIT), payload)
+            .await?
+            .await
+            .map_err(unavailable)?;
+        Ok(Appended {
+            seq: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    pub(crate) async fn head(&self) -> Result<u64, LogError> {
+        let mut stream = self.stream.clone();
+        Ok(stream
+            .info()
+            .await
+            .map_err(unavailable)?
+            .state
+            .last_sequence)
+    }
+
+    pub(crate) async fn tail(&self, from: u64) -> Result<NatsTail, LogError> {
+        let deliver_policy = if from <= 1 {
+            consumer::DeliverPolicy::All
+        } else {
+            consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: from,
+            }
+        };
+        let config = consumer::pull::OrderedConfig {
+            filter_subject: format!("{}.>", self.opts.subject_prefix),
+            deliver_policy,
+            ..Default::default()
+        };
+        let messages = self
+            .stream
+            .create_consumer(config)
+            .await
+            .map_err(unavailable)?
+            .messages()
+            .await
+            .map_err(unavailable)?;
+        Ok(NatsTail {
+            stream: self.stream.clone(),
+            messages,
+        })
+    }
+
+    pub(crate) fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        format!("nats:{}", self.opts.stream)
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CommitRecord {
+    parts: Vec<u64>,
+    hash: [u8; 32],
+}
+
+/// A live reader of the stream through an ordered consumer, which recreates itself
+/// after a reconnect or a gap.
+pub struct NatsTail {
+    stream: stream::Stream,
+    messages: consumer::pull::Ordered,
+}
+
+impl NatsTail {
+    pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
+        let mut chunk = Chunk::default();
+        let first = self
+            .messages
+            .next()
+            .await
+            .ok_or_else(|| unavailable("the consumer ended"))?;
+        take(&self.stream, first, &mut chunk).await?;
+        while chunk.entries.len() < max {
+            match self.messages.next().now_or_never() {
+                Some(Some(m)) => take(&self.stream, m, &mut chunk).await?,
+                Some(None) => return Err(unavailable("the consumer ended")),
+                None => break,
+            }
+        }
+        Ok(chunk)
+    }
+}
+
+async fn take(
+    stream: &stream::Stream,
+    msg: Result<jetstream::Message, consumer::pull::OrderedError>,
+    chunk: &mut Chunk,
+) -> Result<(), LogError> {
+    let msg = msg.map_err(unavailable)?;
+    let seq = msg.info().map_err(unavailable)?.stream_sequence;
+    chunk.through = seq;
+    let kind = msg
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(KIND))
+        .map(|v| v.as_str().to_owned());
+    let bytes = match kind.as_deref() {
+        Some(PART) => return Ok(()),
+        Some(COMMIT) => assemble(stream, seq, &msg.payload).await?,
+        _ => msg.payload.to_vec(),
+    };
+    let event = decode(&bytes).map_err(|e| LogError::corrupt(seq, e))?;
+    chunk.entries.push(Entry { seq, event });
+    Ok(())
+}
+
+/// Fetches a committed batch's parts by sequence and checks the whole.
+async fn assemble(stream: &stream::Stream, seq: u64, commit: &[u8]) -> Result<Vec<u8>, LogError> {
+    let commit: CommitRecord = postcard::from_bytes(commit).map_err(|e| LogError::Corrupt {
+        seq,
+        reason: format!("bad commit record: {e}"),
+    })?;
+    let mut bytes = Vec::new();
+    for part in commit.parts {
+        let m = stream.get_raw_message(part).await.map_err(unavailable)?;
+        bytes.extend_from_slice(&m.payload);
+    }
+    if *blake3::hash(&bytes).as_bytes() != commit.hash {
+        return Err(LogError::Corrupt {
+            seq,
+            reason: "batch parts do not match their commit".into(),
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,236 @@
+//! The matrix projection: every stored report by (integration, commit), its history in
+//! log order, the newest report per branch, and per integration the newest report on
+//! any branch and on a tracked branch.
+//!
+//! A report's place in history is where its commit first arrived ((sequence, index in
+//! its batch)); a resubmitted commit replaces the stored content in place, and an
+//! identical resubmission changes nothing.
+
+use crate::lifecycle::default_tracked;
+use crate::runtime::Projector;
+use crate::store::{StoreError, Table, enc, get};
+use clef_pro_schema::domain::{Branch, CommitSha};
+use clef_pro_schema::event::Event;
+use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::report::Report;
+use redb::{ReadTransaction, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+/// integration / commit → [`StoredReport`]
+const REPORTS: Table = TableDefinition::new("reports");
+/// integration / position → commit, all branches
+const HISTORY: Table = TableDefinition::new("history");
+/// integration / branch / position → commit
+const BRANCH_HISTORY: Table = TableDefinition::new("branch_history");
+/// integration → [`Heads`]
+const HEADS: Table = TableDefinition::new("heads");
+/// integration → tracked branches
+const TRACKED: Table = TableDefinition::new("tracked");
+
+/// Where a report sits in the log: the event's sequence and its index in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Position {
+    pub seq: u64,
+    pub index: u32,
+}
+
+impl Position {
+    fn bytes(self) -> [u8; 12] {
+        let mut b = [0u8; 12];
+        b[..8].copy_from_slice(&self.seq.to_be_bytes());
+        b[8..].copy_from_slice(&self.index.to_be_bytes());
+        b
+    }
+
+    /// The cursor form used by the API: `<seq>.<index>`.
+    pub fn cursor(self) -> String {
+        format!("{}.{}", self.seq, self.index)
+    }
+
+    pub fn parse_cursor(s: &str) -> Option<Self> {
+        let (seq, index) = s.split_once('.')?;
+        Some(Self {
+            seq: seq.parse().ok()?,
+            index: index.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReport {
+    pub integration: IntegrationId,
+    pub report: Report,
+    pub position: Position,
+    /// When the current content arrived.
+    pub received_at: u64,
+}
+
+/// A pointer to a report: its commit, branch, place and arrival time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadRef {
+    pub commit: CommitSha,
+    pub branch: Branch,
+    pub position: Position,
+    pub received_at: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heads {
+    pub latest: Option<HeadRef>,
+    pub latest_tracked: Option<HeadRef>,
+    pub reports: u64,
+}
+
+pub struct Matrix;
+
+/// Joins key parts with NUL, which no id, sha or branch name contains, so that no
+/// prefix of one key part can match another (`release` vs `release/1`).
+fn key(parts: &[&[u8]]) -> Vec<u8> {
+    parts.join(&0u8)
+}
+
+impl Projector for Matrix {
+    const NAME: &'static str = "matrix";
+    const TABLES: &'static [Table] = &[REPORTS, HISTORY, BRANCH_HISTORY, HEADS, TRACKED];
+
+    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError> {
+        let (integration, reports, at) = match event {
+            Event::IntegrationCreated {
+                id,
+                tracked_branches,
+                ..
+            }
+            | Event::IntegrationConfigured {
+                id,
+                tracked_branches: Some(tracked_branches),
+                ..
+            } => {
+                tx.open_table(TRACKED)?
+                    .insert(id.as_str().as_bytes(), enc(tracked_branches).as_slice())?;
+                return Ok(());
+            }
+            Event::ReportSubmitted {
+                integration,
+                report,
+                at,
+            } => (integration, std::slice::from_ref(report), *at),
+            Event::BatchSubmitted {
+                integration,
+                reports,
+                at,
+            } => (integration, reports.as_slice(), *at),
+            _ => return Ok(()),
+        };
+        let int = integration.as_str().as_bytes();
+        let tracked: Vec<Branch> =
+            get(&tx.open_table(TRACKED)?, int)?.unwrap_or_else(default_tracked);
+        let mut stored = tx.open_table(REPORTS)?;
+        let mut heads_t = tx.open_table(HEADS)?;
+        let mut heads: Heads = get(&heads_t, int)?.unwrap_or_default();
+        for (index, report) in reports.iter().enumerate() {
+            let rkey = key(&[int, report.commit.as_str().as_bytes()]);
+            let prior: Option<StoredReport> = get(&stored, &rkey)?;
+            let position = match &prior {
+                Some(p) if p.report == *report => continue,
+                Some(p) => p.position,
+                None => Position {
+                    seq,
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                },
+            };
+            let s = StoredReport {
+                integration: integration.clone(),
+                report: report.clone(),
+                position,
+                received_at: at,
+            };
+            stored.insert(rkey.as_slice(), enc(&s).as_slice())?;
+            if prior.is_some() {
+                continue;
+            }
+            let commit = report.commit.as_str().as_bytes();
+            tx.open_table(HISTORY)?
+                .insert(key(&[int, &position.bytes()]).as_slice(), commit)?;
+            tx.open_table(BRANCH_HISTORY)?.insert(
+                key(&[int, report.branch.as_str().as_bytes(), &position.bytes()]).as_slice(),
+                commit,
+            )?;
+            let head = HeadRef {
+                commit: report.commit.clone(),
+                branch: report.branch.clone(),
+                position,
+                received_at: at,
+            };
+            if tracked.contains(&report.branch) {
+                heads.latest_tracked = Some(head.clone());
+            }
+            heads.latest = Some(head);
+            heads.reports += 1;
+        }
+        heads_t.insert(int, enc(&heads).as_slice())?;
+        Ok(())
+    }
+}
+
+/// Reads of the matrix projection.
+pub struct MatrixView<'a>(pub(crate) &'a ReadTransaction);
+
+impl MatrixView<'_> {
+    pub fn heads(&self, integration: &IntegrationId) -> Result<Heads, StoreError> {
+        Ok(get(&self.0.open_table(HEADS)?, integration.as_str().as_bytes())?.unwrap_or_default())
+    }
+
+    pub fn report(
+        &self,
+        integration: &IntegrationId,
+        commit: &CommitSha,
+    ) -> Result<Option<StoredReport>, StoreError> {
+        get(
+            &self.0.open_table(REPORTS)?,
+            &key(&[integration.as_str().as_bytes(), commit.as_str().as_bytes()]),
+        )
+    }
+
+    /// The newest report on `branch`.
+    pub fn latest_on(
+        &self,
+        integration: &IntegrationId,
+        branch: &Branch,
+    ) -> Result<Option<StoredReport>, StoreError> {
+        let page = self.history(integration, Some(branch), None, 1)?;
+        Ok(page.into_iter().next())
+    }
+
+    /// Up to `limit` reports, newest first, strictly before `before` when given.
+    pub fn history(
+        &self,
+        integration: &IntegrationId,
+        branch: Option<&Branch>,
+        before: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<StoredReport>, StoreError> {
+        let int = integration.as_str().as_bytes();
+        let (table, prefix) = match branch {
+            Some(b) => (BRANCH_HISTORY, key(&[int, b.as_str().as_bytes(), b""])),
+            None => (HISTORY, key(&[int, b""])),
+        };
+        let t = self.0.open_table(table)?;
+        let upper = match before {
+            Some(p) => [prefix.as_slice(), &p.bytes()].concat(),
+            None => [prefix.as_slice(), &[0xff]].concat(),
+        };
+        let reports = self.0.open_table(REPORTS)?;
+        let mut out = Vec::new();
+        for r in t
+            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
+            .rev()
+            .take(limit)
+        {
+            let (_, commit) = r?;
+            if let Some(s) = get::<StoredReport>(&reports, &key(&[int, commit.value()]))? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,296 @@
+//! The outbox projection: one notification intent per (HEAD report, channel) whose
+//! `minSeverity` admits at least one open, unacknowledged alert, listing those alerts.
+//!
+//! The outbox folds its own copy of the alert lifecycle (the same code as the alerts
+//! projection, in its own store), so it depends on no other projection. An intent's id
+//! is derived from integration, commit, kind and channel, so a replay derives the same
+//! intents, and the *delivered* and *failed* events in the log mark them done: a replay
+//! never leaves a sent intent pending.
+
+use crate::alerts::{self, RedbAlerts};
+use crate::lifecycle::Head;
+use crate::runtime::Projector;
+use crate::store::{StoreError, Table, enc, get, scan};
+use clef_pro_schema::domain::{Branch, CommitSha, EmailAddress, RuleId, Scope, Severity};
+use clef_pro_schema::event::{Channel, Event};
+use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+/// integration → [`Recipients`]
+const RECIPIENTS: Table = TableDefinition::new("outbox_recipients");
+/// intent id → [`Intent`]
+const INTENTS: Table = TableDefinition::new("intents");
+/// intent id → (), the intents not yet delivered or failed
+const PENDING: Table = TableDefinition::new("pending_intents");
+/// alert id ‖ intent id → (), the notifications that listed an alert
+const BY_ALERT: Table = TableDefinition::new("intents_by_alert");
+
+const TABLES: [Table; 8] = [
+    RECIPIENTS,
+    INTENTS,
+    PENDING,
+    BY_ALERT,
+    alerts::TABLES[0],
+    alerts::TABLES[1],
+    alerts::TABLES[2],
+    alerts::TABLES[3],
+];
+
+/// Whether resolutions notify. The plumbing exists; the product keeps it off for now
+/// (CONTRACT section 4: resolved alerts send nothing).
+pub const NOTIFY_RESOLVED: bool = false;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Recipients {
+    name: String,
+    channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntentKind {
+    /// Open, unacknowledged alerts at a HEAD report.
+    Failing,
+    /// Alerts a HEAD report resolved (off: [`NOTIFY_RESOLVED`]).
+    Resolved,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntentStatus {
+    Pending,
+    Delivered { message_id: String, at: u64 },
+    Failed { reason: String, at: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentAlert {
+    pub id: AlertId,
+    pub rule_id: RuleId,
+    pub rule_name: String,
+    pub scope: Scope,
+    pub severity: Severity,
+    pub message: String,
+    pub opened_by: CommitSha,
+    pub new: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub id: IntentId,
+    pub kind: IntentKind,
+    pub integration: IntegrationId,
+    pub integration_name: String,
+    pub commit: CommitSha,
+    pub branch: Branch,
+    pub target: EmailAddress,
+    pub min_severity: Severity,
+    pub alerts: Vec<IntentAlert>,
+    pub created_at: u64,
+    pub status: IntentStatus,
+}
+
+impl Intent {
+    /// The `Message-ID` every send of this intent carries, so that a resend after a
+    /// crash is recognisably the same message.
+    pub fn message_id(&self) -> String {
+        format!("<{}@clef-pro>", self.id)
+    }
+}
+
+pub struct Outbox;
+
+impl Projector for Outbox {
+    const NAME: &'static str = "outbox";
+    const TABLES: &'static [Table] = &TABLES;
+
+    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError> {
+        let head = RedbAlerts::open(tx)?.apply(seq, event)?;
+        let mut recipients = tx.open_table(RECIPIENTS)?;
+        match event {
+            Event::IntegrationCreated { id, name, .. } => {
+                let r = Recipients {
+                    name: name.clone(),
+                    channels: Vec::new(),
+                };
+                recipients.insert(id.as_str().as_bytes(), enc(&r).as_slice())?;
+            }
+            Event::NotificationsSet {
+                integration,
+                channels,
+                ..
+            } => {
+                let key = integration.as_str().as_bytes();
+                let mut r: Recipients = get(&recipients, key)?.unwrap_or_default();
+                r.channels = channels.clone();
+                recipients.insert(key, enc(&r).as_slice())?;
+            }
+            Event::NotificationDelivered {
+                intent,
+                message_id,
+                at,
+            } => {
+                finish(
+                    tx,
+                    intent,
+                    IntentStatus::Delivered {
+                        message_id: message_id.clone(),
+                        at: *at,
+                    },
+                )?;
+            }
+            Event::NotificationFailed { intent, reason, at } => {
+                finish(
+                    tx,
+                    intent,
+                    IntentStatus::Failed {
+                        reason: reason.clone(),
+                        at: *at,
+                    },
+                )?;
+            }
+            Event::ReportSubmitted { at, .. } | Event::BatchSubmitted { at, .. } => {
+                if let Some(head) = head {
+                    let r: Recipients =
+                        get(&recipients, head.integration.as_str().as_bytes())?.unwrap_or_default();
+                    enqueue(tx, &head, &r, *at)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn finish(tx: &WriteTransaction, id: &IntentId, status: IntentStatus) -> Result<(), StoreError> {
+    let mut intents = tx.open_table(INTENTS)?;
+    let key = id.as_str().as_bytes();
+    if let Some(mut i) = get::<Intent>(&intents, key)?
+        && i.status == IntentStatus::Pending
+    {
+        i.status = status;
+        intents.insert(key, enc(&i).as_slice())?;
+        tx.open_table(PENDING)?.remove(key)?;
+    }
+    Ok(())
+}
+
+fn enqueue(tx: &WriteTransaction, head: &Head, r: &Recipients, at: u64) -> Result<(), StoreError> {
+    let mut kinds = vec![(IntentKind::Failing, &head.open)];
+    if NOTIFY_RESOLVED {
+        kinds.push((IntentKind::Resolved, &head.resolved));
+    }
+    let mut intents = tx.open_table(INTENTS)?;
+    let mut pending = tx.open_table(PENDING)?;
+    let mut by_alert = tx.open_table(BY_ALERT)?;
+    for (kind, ids) in kinds {
+        let mut listed = Vec::new();
+        for id in ids {
+            if let Some(a) = alerts::alert_in(tx, id)? {
+                listed.push(a);
+            }
+        }
+        for ch in &r.channels {
+            let alerts: Vec<IntentAlert> = listed
+                .iter()
+                .filter(|a| {
+                    a.severity >= ch.min_severity
+                        && (kind == IntentKind::Resolved || !a.acknowledged())
+                })
+                .map(|a| IntentAlert {
+                    id: a.id.clone(),
+                    rule_id: a.rule_id.clone(),
+                    rule_name: a.rule_name.clone(),
+                    scope: a.scope.clone(),
+                    severity: a.severity,
+                    message: a.message.clone(),
+                    opened_by: a.opened_by.clone(),
+                    new: head.opened.contains(&a.id),
+                })
+                .collect();
+            if alerts.is_empty() {
+                continue;
+            }
+            let id = IntentId::derive(&[
+                head.integration.as_str().as_bytes(),
+                head.commit.as_str().as_bytes(),
+                format!("{kind:?}").as_bytes(),
+                ch.target.as_str().as_bytes(),
+                ch.min_severity.as_str().as_bytes(),
+            ]);
+            let key = id.as_str().as_bytes();
+            if intents.get(key)?.is_some() {
+                continue;
+            }
+            for a in &alerts {
+                by_alert.insert(
+                    [a.id.as_str().as_bytes(), key].concat().as_slice(),
+                    [].as_slice(),
+                )?;
+            }
+            let intent = Intent {
+                id: id.clone(),
+                kind,
+                integration: head.integration.clone(),
+                integration_name: r.name.clone(),
+                commit: head.commit.clone(),
+                branch: head.branch.clone(),
+                target: ch.target.clone(),
+                min_severity: ch.min_severity,
+                alerts,
+                created_at: at,
+                status: IntentStatus::Pending,
+            };
+            intents.insert(key, enc(&intent).as_slice())?;
+            pending.insert(key, [].as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads of the outbox.
+pub struct OutboxView<'a>(pub(crate) &'a ReadTransaction);
+
+impl OutboxView<'_> {
+    /// Intents not yet delivered or failed, oldest id first.
+    pub fn pending(&self) -> Result<Vec<Intent>, StoreError> {
+        let pending = self.0.open_table(PENDING)?;
+        let intents = self.0.open_table(INTENTS)?;
+        let mut out = Vec::new();
+        for r in pending.iter()? {
+            let (k, _) = r?;
+            if let Some(i) = get(&intents, k.value())? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn intent(&self, id: &IntentId) -> Result<Option<Intent>, StoreError> {
+        get(&self.0.open_table(INTENTS)?, id.as_str().as_bytes())
+    }
+
+    /// The notifications that listed an alert.
+    pub fn for_alert(&self, alert: &AlertId) -> Result<Vec<Intent>, StoreError> {
+        let keys: Vec<(Vec<u8>, ())> = scan(
+            &self.0.open_table(BY_ALERT)?,
+            alert.as_str().as_bytes(),
+            false,
+        )?;
+        let intents = self.0.open_table(INTENTS)?;
+        let mut out = Vec::new();
+        for (k, ()) in keys {
+            if let Some(i) = get(&intents, &k[alert.as_str().len()..])? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// All intents, for counting in metrics.
+    pub fn all(&self) -> Result<Vec<Intent>, StoreError> {
+        Ok(scan(&self.0.open_table(INTENTS)?, b"", false)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+}

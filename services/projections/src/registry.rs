@@ -1,0 +1,228 @@
+//! The registry projection: integrations with their configuration, policies and
+//! channels; API keys and tokens by hash. Ingest authenticates against it.
+
+use crate::runtime::Projector;
+use crate::store::{StoreError, Table, dec, enc, get, scan};
+use clef_pro_schema::domain::Branch;
+use clef_pro_schema::event::{Channel, Event, Policy, Role};
+use clef_pro_schema::ids::{IntegrationId, KeyId, TokenId};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+const INTEGRATIONS: Table = TableDefinition::new("integrations");
+/// key hash → [`ApiKey`]
+const KEYS: Table = TableDefinition::new("keys");
+/// integration ‖ key id → key hash
+const KEY_IDS: Table = TableDefinition::new("key_ids");
+/// token hash → [`Token`]
+const TOKENS: Table = TableDefinition::new("tokens");
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    pub id: IntegrationId,
+    pub name: String,
+    pub collect_ci_context: bool,
+    pub tracked_branches: Vec<Branch>,
+    pub policies: Vec<Policy>,
+    pub channels: Vec<Channel>,
+    pub created_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub integration: IntegrationId,
+    pub key_id: KeyId,
+    pub label: String,
+    pub hash: [u8; 32],
+    pub revoked: bool,
+    pub created_at: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub token_id: TokenId,
+    pub role: Role,
+    pub label: String,
+    pub created_at: u64,
+}
+
+pub struct Registry;
+
+impl Projector for Registry {
+    const NAME: &'static str = "registry";
+    const TABLES: &'static [Table] = &[INTEGRATIONS, KEYS, KEY_IDS, TOKENS];
+
+    fn apply(tx: &WriteTransaction, _seq: u64, event: &Event) -> Result<(), StoreError> {
+        let mut ints = tx.open_table(INTEGRATIONS)?;
+        let mut update =
+            |id: &IntegrationId, f: &mut dyn FnMut(&mut Integration)| -> Result<(), StoreError> {
+                if let Some(mut i) = get::<Integration>(&ints, id.as_str().as_bytes())? {
+                    f(&mut i);
+                    ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
+                }
+                Ok(())
+            };
+        match event {
+            Event::IntegrationCreated {
+                id,
+                name,
+                collect_ci_context,
+                tracked_branches,
+                at,
+            } => {
+                let i = Integration {
+                    id: id.clone(),
+                    name: name.clone(),
+                    collect_ci_context: *collect_ci_context,
+                    tracked_branches: tracked_branches.clone(),
+                    policies: Vec::new(),
+                    channels: Vec::new(),
+                    created_at: *at,
+                };
+                drop(update);
+                ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
+            }
+            Event::IntegrationConfigured {
+                id,
+                collect_ci_context,
+                tracked_branches,
+                ..
+            } => {
+                update(id, &mut |i| {
+                    if let Some(c) = collect_ci_context {
+                        i.collect_ci_context = *c;
+                    }
+                    if let Some(t) = tracked_branches {
+                        i.tracked_branches = t.clone();
+                    }
+                })?;
+            }
+            Event::PoliciesSet {
+                integration,
+                policies,
+                ..
+            } => {
+                update(integration, &mut |i| i.policies = policies.clone())?;
+            }
+            Event::NotificationsSet {
+                integration,
+                channels,
+                ..
+            } => {
+                update(integration, &mut |i| i.channels = channels.clone())?;
+            }
+            Event::KeyIssued {
+                integration,
+                key_id,
+                label,
+                hash,
+                at,
+            } => {
+                let k = ApiKey {
+                    integration: integration.clone(),
+                    key_id: key_id.clone(),
+                    label: label.clone(),
+                    hash: *hash,
+                    revoked: false,
+                    created_at: *at,
+                };
+                tx.open_table(KEYS)?
+                    .insert(hash.as_slice(), enc(&k).as_slice())?;
+                tx.open_table(KEY_IDS)?
+                    .insert(key_ref(integration, key_id).as_slice(), hash.as_slice())?;
+            }
+            Event::KeyRevoked {
+                integration,
+                key_id,
+                ..
+            } => {
+                let hash = tx
+                    .open_table(KEY_IDS)?
+                    .get(key_ref(integration, key_id).as_slice())?
+                    .map(|h| h.value().to_vec());
+                if let Some(hash) = hash {
+                    let mut keys = tx.open_table(KEYS)?;
+                    if let Some(mut k) = get::<ApiKey>(&keys, &hash)? {
+                        k.revoked = true;
+                        keys.insert(hash.as_slice(), enc(&k).as_slice())?;
+                    }
+                }
+            }
+            Event::TokenIssued {
+                token_id,
+                role,
+                label,
+                hash,
+                at,
+            } => {
+                let t = Token {
+                    token_id: token_id.clone(),
+                    role: *role,
+                    label: label.clone(),
+                    created_at: *at,
+                };
+                tx.open_table(TOKENS)?
+                    .insert(hash.as_slice(), enc(&t).as_slice())?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn key_ref(integration: &IntegrationId, key_id: &KeyId) -> Vec<u8> {
+    [
+        integration.as_str().as_bytes(),
+        b"/",
+        key_id.as_str().as_bytes(),
+    ]
+    .concat()
+}
+
+/// Reads of the registry.
+pub struct RegistryView<'a>(pub(crate) &'a ReadTransaction);
+
+impl RegistryView<'_> {
+    pub fn integration(&self, id: &IntegrationId) -> Result<Option<Integration>, StoreError> {
+        get(&self.0.open_table(INTEGRATIONS)?, id.as_str().as_bytes())
+    }
+
+    pub fn integrations(&self) -> Result<Vec<Integration>, StoreError> {
+        let mut all: Vec<Integration> = scan(&self.0.open_table(INTEGRATIONS)?, b"", false)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// The key with this hash, revoked or not.
+    pub fn key(&self, hash: &[u8; 32]) -> Result<Option<ApiKey>, StoreError> {
+        get(&self.0.open_table(KEYS)?, hash)
+    }
+
+    pub fn keys(&self, integration: &IntegrationId) -> Result<Vec<ApiKey>, StoreError> {
+        let ids = self.0.open_table(KEY_IDS)?;
+        let keys = self.0.open_table(KEYS)?;
+        let prefix = [integration.as_str().as_bytes(), b"/"].concat();
+        let mut end = prefix.clone();
+        end.push(0xff);
+        let mut out = Vec::new();
+        for r in ids.range::<&[u8]>(prefix.as_slice()..end.as_slice())? {
+            let (_, hash) = r?;
+            if let Some(k) = keys.get(hash.value())? {
+                out.push(dec(k.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn token(&self, hash: &[u8; 32]) -> Result<Option<Token>, StoreError> {
+        get(&self.0.open_table(TOKENS)?, hash)
+    }
+
+    pub fn has_admin_token(&self) -> Result<bool, StoreError> {
+        let tokens: Vec<(Vec<u8>, Token)> = scan(&self.0.open_table(TOKENS)?, b"", false)?;
+        Ok(tokens.iter().any(|(_, t)| t.role == Role::Admin))
+    }
+}

@@ -1,0 +1,95 @@
+//! Runs projectors: each reads the log from its checkpoint + 1 and applies every chunk
+//! of events, with the new checkpoint, in one write transaction; then it follows the
+//! log live. A failed chunk is not committed and is read again after a pause.
+
+use crate::store::{Store, StoreError, Table};
+use clef_pro_log::{Chunk, Log};
+use clef_pro_schema::event::Event;
+use redb::WriteTransaction;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How many events one transaction applies at most.
+pub const CHUNK: usize = 2048;
+
+/// A projection: a fold of events into the tables of its own store.
+pub trait Projector: Send + Sync + 'static {
+    const NAME: &'static str;
+    const TABLES: &'static [Table];
+    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError>;
+}
+
+/// Applies a chunk and moves the checkpoint to its end, all in one transaction.
+/// Entries at or below `checkpoint` were applied before and are skipped.
+pub fn apply_chunk<P: Projector>(
+    store: &Store,
+    checkpoint: u64,
+    chunk: &Chunk,
+    durable: bool,
+) -> Result<(), StoreError> {
+    store.commit(chunk.through.max(checkpoint), durable, |tx| {
+        for e in chunk.entries.iter().filter(|e| e.seq > checkpoint) {
+            P::apply(tx, e.seq, &e.event)?;
+        }
+        Ok(())
+    })
+}
+
+/// Follows the log into `store` until `shutdown` turns true, publishing each new
+/// checkpoint on `progress`.
+pub async fn run<P: Projector>(
+    store: Arc<Store>,
+    log: Log,
+    progress: watch::Sender<u64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let mut checkpoint = match store.checkpoint() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(projector = P::NAME, error = %e, "cannot read checkpoint");
+                0
+            }
+        };
+        progress.send_replace(checkpoint);
+        match log.tail(checkpoint + 1).await {
+            Ok(mut tail) => loop {
+                let chunk = tokio::select! {
+                    c = tail.next_chunk(CHUNK) => c,
+                    _ = shutdown.wait_for(|s| *s) => return,
+                };
+                let result = match chunk {
+                    Ok(c) => {
+                        let store = store.clone();
+                        tokio::task::spawn_blocking(move || {
+                            apply_chunk::<P>(&store, checkpoint, &c, true).map(|()| c.through)
+                        })
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(through) => {
+                        checkpoint = checkpoint.max(through);
+                        progress.send_replace(checkpoint);
+                        pause = Duration::from_millis(100);
+                    }
+                    Err(e) => {
+                        tracing::warn!(projector = P::NAME, error = %e, "projector paused; will resume from its checkpoint");
+                        break;
+                    }
+                }
+            },
+            Err(e) => tracing::warn!(projector = P::NAME, error = %e, "cannot read the log"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
+}
