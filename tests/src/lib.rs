@@ -1,1 +1,56 @@
-pub fn _x() {}
+//! Test harness: starts the real things on dynamic ports with their own directories, and
+//! cleans up on drop. `nats-server` and the SMTP sink come from the repo's own recipe
+//! (`just deps`, which installs them under `.tools/`), or from `$PATH`.
+
+pub mod client;
+pub mod fixtures;
+pub mod nats;
+pub mod process;
+pub mod service;
+pub mod smtp;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Finds a tool: `$CLEF_PRO_TEST_<NAME>`, then `.tools/venv/bin/<name>`, then `$PATH`.
+pub fn tool(name: &str) -> PathBuf {
+    let var = format!("CLEF_PRO_TEST_{}", name.to_uppercase().replace('-', "_"));
+    if let Ok(p) = std::env::var(&var) {
+        return p.into();
+    }
+    let local = root().join(".tools/venv/bin").join(name);
+    if local.exists() {
+        return local;
+    }
+    name.into()
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The files under `dir` that contain `needle`.
+pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<PathBuf> {
+    files_under(dir)
+        .into_iter()
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)))
+        .collect()
+}

@@ -1,16 +1,23 @@
 //! The entropy fallback's acceptance test for unknown token shapes.
 //!
-//! A candidate is a maximal run of `[A-Za-z0-9+/=_-]` of 32+ characters (the
-//! `high-entropy` rule in `patterns.rs` finds them). It is a secret when its Shannon
-//! entropy is at least [`MIN_BITS_PER_CHAR`] (the design record's threshold) and it does
-//! not look like prose glued by separators. The second condition exists because long URL
-//! paths and branch names ("com/acme-corp/platform-infrastructure/actions/runs/…") reach
-//! 4.5–4.8 bits/char; two structural tests reject them while costing well under 1% of
-//! random 48+-char base64 tokens (measured by simulation):
-//! - random tokens contain a run of [`MIN_SEGMENT`] characters between path separators
+//! A candidate is a run of 32+ base64/base64url characters `[A-Za-z0-9+/_-]` with at
+//! most two trailing `=` (the `high-entropy` rule in `patterns.rs` finds them). `=` is
+//! only padding and a run does not start with `/`, so the `name=` of an assignment and
+//! the `//` of a URL are not absorbed into the redacted span.
+//!
+//! A candidate is a secret when its Shannon entropy is at least [`MIN_BITS_PER_CHAR`]
+//! (the design record's threshold) and it does not look like words glued by separators.
+//! The second condition exists because long URL paths and branch names
+//! ("com/acme-corp/platform-infrastructure/actions/runs/…") reach 4.5–4.8 bits/char.
+//! Two structural tests reject them:
+//! - a random token has a run of [`MIN_SEGMENT`] characters without a path separator
 //!   (`/`, `-`, `_`); paths and branch names are made of short words;
-//! - less than half of a random token is covered by word-like runs (`[A-Z]?[a-z]{3,}`
-//!   of 4+ characters); camel-case identifiers and paths are mostly words.
+//! - less than half of a random token is covered by word-like runs (`[A-Z]?[a-z]{3,}`,
+//!   4+ characters); camel-case identifiers and paths are mostly words.
+//!
+//! Cost, measured by simulation over random tokens: the two tests reject about 0.6% of
+//! 48-character base64 tokens and 2% of base64url ones, on top of the entropy threshold
+//! itself, which already misses 30% of random 32-character tokens and 2% at 40.
 
 /// The design record's threshold, in bits per character.
 const MIN_BITS_PER_CHAR: f64 = 4.5;

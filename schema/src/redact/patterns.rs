@@ -12,19 +12,26 @@
 //! - variable-length tokens are greedy over their whole alphabet, so they end where the
 //!   run ends;
 //! - leading boundaries are zero-width (`\b`), so consecutive matches of one rule never
-//!   compete for a separator character.
+//!   compete for a separator character; the generic assignments consume theirs, which
+//!   is safe because their values stop before, not after, a closing quote.
 //!
 //! Linear time: a [`RegexSet`] over every rule scans the text once and says which rules
 //! match anywhere; clean text costs that one scan. Only the rules that matched are run
-//! again to locate their matches. The regex crate runs in time linear in the input for
-//! every search, so the whole redaction is O(rules × input) with a fixed rule count.
+//! again to locate their matches. Each regex search is linear in the input (the regex
+//! crate has no backtracking). Iterating over matches stays linear as long as no search
+//! scans past the match it reports into text where another match could begin (see the
+//! regex crate's "Iterating over matches"); the rules keep to that: greedy runs end where
+//! their match ends, the one open-ended lookahead (a URL password, which may contain
+//! `@`) stops at the `/` every URL match needs, and the age plugin name is at most 32
+//! characters. Overall: O(rules × input) with a fixed rule count.
 
 use super::{Finding, Fingerprint, MARKER_PREFIX, entropy, marker};
 use regex::{Regex, RegexSet};
 use std::borrow::Cow;
 
 /// One detector: a class name reported in [`Finding`]s, a pattern, and a test the
-/// secret must also pass (only the entropy fallback uses one).
+/// secret must also pass (always true except for the entropy fallback and the unquoted
+/// `key: value` assignment).
 pub(super) struct Rule {
     pub(super) class: &'static str,
     pub(super) pattern: &'static str,
@@ -128,7 +135,7 @@ pub(super) static RULES: &[Rule] = &[
         concat!(
             r"\bAGE-(?:SECRET-KEY-(?:PQ-)?1",
             bech32_upper!(),
-            "{58,}|PLUGIN-[A-Z0-9]+-1",
+            "{58,}|PLUGIN-[A-Z0-9-]{1,32}-1",
             bech32_upper!(),
             "{20,})"
         ),
@@ -154,7 +161,7 @@ pub(super) static RULES: &[Rule] = &[
     // --- Recipient identities ----------------------------------------------------
     rule(
         "age-recipient",
-        concat!(r"\bage1(?:[a-z0-9]+1)?", bech32_lower!(), "{58,}"),
+        concat!(r"\bage1(?:[a-z0-9-]{1,32}1)?", bech32_lower!(), "{58,}"),
     ),
     // A bare 40-hex string is also a commit sha, so a PGP fingerprint is recognised
     // only in gpg's grouped form or after a word that names it (a list after the word
@@ -270,7 +277,7 @@ fn ascii_boundaries(pattern: &str) -> String {
 }
 
 /// A located secret; `rank` is the rule's index, used to name merged spans.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(super) struct Span {
     pub(super) start: usize,
     pub(super) end: usize,

@@ -1,0 +1,119 @@
+//! An HTTP client for the service's API, returning status and JSON.
+
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    admin: String,
+    http: reqwest::Client,
+}
+
+/// A response: status and body (JSON, or the raw text as a string).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str, admin: &str) -> Client {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Client { base: base.trim_end_matches('/').to_owned(), admin: admin.to_owned(), http }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(&self, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<Vec<u8>>) -> Resp {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(m, self.url(path));
+        if let Some((h, v)) = auth {
+            req = req.header(h, v);
+        }
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = r.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Resp { status, body, retry_after }
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Value) -> Resp {
+        let bearer = format!("Bearer {}", self.admin);
+        let b = if method == "GET" || method == "DELETE" { None } else { Some(body.to_string().into_bytes()) };
+        self.send(method, path, Some(("authorization", &bearer)), b).await
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self.admin("GET", path, Value::Null).await;
+        assert_eq!(r.status, 200, "GET {path}: {:?}", r.body);
+        r.body
+    }
+
+    pub async fn with_key(&self, key: &str, method: &str, path: &str, body: &Value) -> Resp {
+        self.send(method, path, Some(("x-api-key", key)), Some(body.to_string().into_bytes())).await
+    }
+
+    /// Creates an integration with an API key; returns (id, key).
+    pub async fn integration(&self, name: &str, extra: Value) -> (String, String) {
+        let mut body = json!({ "name": name });
+        if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+            b.extend(e);
+        }
+        let r = self.admin("POST", "/api/v1/admin/integrations", body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r.body["id"].as_str().expect("id").to_owned();
+        let k = self.admin("POST", &format!("/api/v1/admin/integrations/{id}/keys"), json!({"label": "ci"})).await;
+        assert_eq!(k.status, 201, "{:?}", k.body);
+        (id, k.body["apiKey"].as_str().expect("apiKey").to_owned())
+    }
+
+    pub async fn report(&self, key: &str, report: &Value) -> Resp {
+        self.with_key(key, "POST", "/api/v1/reports", report).await
+    }
+
+    pub async fn batch(&self, key: &str, reports: &[Value]) -> Resp {
+        self.with_key(key, "POST", "/api/v1/reports/batch", &json!({ "reports": reports })).await
+    }
+
+    pub async fn alerts(&self, id: &str, status: &str) -> Vec<Value> {
+        let v = self.get(&format!("/api/v1/integrations/{id}/alerts?status={status}")).await;
+        v["alerts"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Reads `/metrics` into (name with labels → value).
+    pub async fn metrics(&self) -> std::collections::HashMap<String, f64> {
+        let r = self.http.get(self.url("/metrics")).send().await.expect("metrics");
+        let text = r.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_owned(), v.parse().ok()?))
+            })
+            .collect()
+    }
+
+    /// Waits until every projector has caught up with the log and no notification is
+    /// pending: the point after which nothing more will be sent for what was submitted.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let m = self.metrics().await;
+            let lag: f64 = m.iter().filter(|(k, _)| k.starts_with("clef_pro_projector_lag")).map(|(_, v)| v).sum();
+            let pending = m.get("clef_pro_notifications{status=\"pending\"}").copied().unwrap_or(0.0);
+            if lag == 0.0 && pending == 0.0 && m.contains_key("clef_pro_log_head") {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "service did not settle: {m:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! A child process whose output lines are captured to a file and can be awaited.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+pub struct Proc {
+    pub child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl Proc {
+    /// Starts `cmd`, appending its stdout and stderr to `log`.
+    pub fn spawn(mut cmd: Command, log: &Path) -> Proc {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let (tx, lines) = mpsc::unbounded_channel();
+        for out in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            let log: PathBuf = log.to_owned();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&log).await.ok();
+                let mut r = BufReader::new(out).lines();
+                while let Ok(Some(line)) = r.next_line().await {
+                    if let Some(f) = file.as_mut() {
+                        let _ = f.write_all(format!("{line}\n").as_bytes()).await;
+                    }
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Proc { child, lines }
+    }
+
+    /// Waits for an output line for which `f` returns something.
+    pub async fn wait_line<T>(&mut self, timeout: Duration, mut f: impl FnMut(&str) -> Option<T>) -> T {
+        let found = tokio::time::timeout(timeout, async {
+            while let Some(line) = self.lines.recv().await {
+                if let Some(v) = f(&line) {
+                    return Some(v);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(v)) => v,
+            _ => panic!("process did not print the expected line within {timeout:?}"),
+        }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub async fn kill9(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub async fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.ok().and_then(Result::ok)
+    }
+}

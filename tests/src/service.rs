@@ -1,0 +1,127 @@
+//! The real `clef-pro` binary, started with its own data dir on a dynamic port.
+
+use crate::client::Client;
+use crate::process::Proc;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::process::Command;
+
+/// Where the built `clef-pro` binary is: next to the test executable's `deps/` dir.
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("clef-pro");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p clef-pro` first (`just test` does)", bin.display());
+    bin
+}
+
+/// Which log a service uses.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Embedded,
+    Nats(String),
+}
+
+pub struct Service {
+    pub dir: TempDir,
+    pub url: String,
+    pub admin: String,
+    backend: Backend,
+    smtp: Option<String>,
+    proc: Option<Proc>,
+}
+
+impl Service {
+    pub async fn start(backend: Backend, smtp: Option<String>) -> Service {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let admin = format!("test-admin-{}", std::process::id());
+        let mut s = Service { dir, url: String::new(), admin, backend, smtp, proc: None };
+        s.launch().await;
+        s
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Every line the service printed, across restarts.
+    pub fn output_path(&self) -> PathBuf {
+        self.dir.path().join("service.log")
+    }
+
+    fn log_arg(&self) -> String {
+        match &self.backend {
+            Backend::Embedded => "embedded".into(),
+            Backend::Nats(url) => url.clone(),
+        }
+    }
+
+    async fn launch(&mut self) {
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--log")
+            .arg(self.log_arg())
+            .arg("--admin-token")
+            .arg(&self.admin)
+            .env("RUST_LOG", "info");
+        if let Some(smtp) = &self.smtp {
+            cmd.arg("--smtp").arg(smtp);
+        }
+        let mut p = Proc::spawn(cmd, &self.output_path());
+        let addr = p
+            .wait_line(Duration::from_secs(60), |l| {
+                l.strip_prefix("clef-pro listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_owned)
+            })
+            .await;
+        self.url = addr;
+        self.proc = Some(p);
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.url, &self.admin)
+    }
+
+    /// `kill -9`, then start again on the same data dir.
+    pub async fn crash_and_restart(&mut self) {
+        self.kill9().await;
+        self.launch().await;
+    }
+
+    pub async fn kill9(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.kill9().await;
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub async fn stop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            let status = p.terminate().await;
+            assert!(status.is_some_and(|s| s.success()), "clef-pro did not stop cleanly: {status:?}");
+        }
+    }
+
+    pub async fn start_again(&mut self) {
+        assert!(self.proc.is_none());
+        self.launch().await;
+    }
+
+    /// Runs a one-shot subcommand (`replay`, `verify`) on this service's data dir.
+    pub async fn run(&self, sub: &str, extra: &[&str]) -> std::process::Output {
+        Command::new(binary())
+            .arg(sub)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--log")
+            .arg(self.log_arg())
+            .args(extra)
+            .output()
+            .await
+            .expect("run clef-pro")
+    }
+}
