@@ -118,7 +118,7 @@ pub struct CiContextIn {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewIntegrationIn {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, rename = "collectCIContext")]
     pub collect_ci_context: Option<bool>,
     #[serde(default)]
     pub tracked_branches: Option<Vec<String>>,
@@ -128,7 +128,7 @@ pub struct NewIntegrationIn {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigIn {
-    #[serde(default)]
+    #[serde(default, rename = "collectCIContext")]
     pub collect_ci_context: Option<bool>,
     #[serde(default)]
     pub tracked_branches: Option<Vec<String>>,

@@ -20,15 +20,28 @@ pub struct Resp {
 
 impl Client {
     pub fn new(base: &str, admin: &str) -> Client {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Client { base: base.trim_end_matches('/').to_owned(), admin: admin.to_owned(), http }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            admin: admin.to_owned(),
+            http,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub async fn send(&self, method: &str, path: &str, auth: Option<(&str, &str)>, body: Option<Vec<u8>>) -> Resp {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, self.url(path));
         if let Some((h, v)) = auth {
@@ -39,16 +52,29 @@ impl Client {
         }
         let r = req.send().await.expect("request");
         let status = r.status().as_u16();
-        let retry_after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp { status, body, retry_after }
+        Resp {
+            status,
+            body,
+            retry_after,
+        }
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Value) -> Resp {
         let bearer = format!("Bearer {}", self.admin);
-        let b = if method == "GET" || method == "DELETE" { None } else { Some(body.to_string().into_bytes()) };
-        self.send(method, path, Some(("authorization", &bearer)), b).await
+        let b = if method == "GET" || method == "DELETE" {
+            None
+        } else {
+            Some(body.to_string().into_bytes())
+        };
+        self.send(method, path, Some(("authorization", &bearer)), b)
+            .await
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -58,7 +84,13 @@ impl Client {
     }
 
     pub async fn with_key(&self, key: &str, method: &str, path: &str, body: &Value) -> Resp {
-        self.send(method, path, Some(("x-api-key", key)), Some(body.to_string().into_bytes())).await
+        self.send(
+            method,
+            path,
+            Some(("x-api-key", key)),
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     /// Creates an integration with an API key; returns (id, key).
@@ -70,7 +102,13 @@ impl Client {
         let r = self.admin("POST", "/api/v1/admin/integrations", body).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         let id = r.body["id"].as_str().expect("id").to_owned();
-        let k = self.admin("POST", &format!("/api/v1/admin/integrations/{id}/keys"), json!({"label": "ci"})).await;
+        let k = self
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/integrations/{id}/keys"),
+                json!({"label": "ci"}),
+            )
+            .await;
         assert_eq!(k.status, 201, "{:?}", k.body);
         (id, k.body["apiKey"].as_str().expect("apiKey").to_owned())
     }
@@ -80,17 +118,30 @@ impl Client {
     }
 
     pub async fn batch(&self, key: &str, reports: &[Value]) -> Resp {
-        self.with_key(key, "POST", "/api/v1/reports/batch", &json!({ "reports": reports })).await
+        self.with_key(
+            key,
+            "POST",
+            "/api/v1/reports/batch",
+            &json!({ "reports": reports }),
+        )
+        .await
     }
 
     pub async fn alerts(&self, id: &str, status: &str) -> Vec<Value> {
-        let v = self.get(&format!("/api/v1/integrations/{id}/alerts?status={status}")).await;
+        let v = self
+            .get(&format!("/api/v1/integrations/{id}/alerts?status={status}"))
+            .await;
         v["alerts"].as_array().cloned().unwrap_or_default()
     }
 
     /// Reads `/metrics` into (name with labels → value).
     pub async fn metrics(&self) -> std::collections::HashMap<String, f64> {
-        let r = self.http.get(self.url("/metrics")).send().await.expect("metrics");
+        let r = self
+            .http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics");
         let text = r.text().await.unwrap_or_default();
         text.lines()
             .filter(|l| !l.starts_with('#'))
@@ -107,12 +158,22 @@ impl Client {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let m = self.metrics().await;
-            let lag: f64 = m.iter().filter(|(k, _)| k.starts_with("clef_pro_projector_lag")).map(|(_, v)| v).sum();
-            let pending = m.get("clef_pro_notifications{status=\"pending\"}").copied().unwrap_or(0.0);
+            let lag: f64 = m
+                .iter()
+                .filter(|(k, _)| k.starts_with("clef_pro_projector_lag"))
+                .map(|(_, v)| v)
+                .sum();
+            let pending = m
+                .get("clef_pro_notifications{status=\"pending\"}")
+                .copied()
+                .unwrap_or(0.0);
             if lag == 0.0 && pending == 0.0 && m.contains_key("clef_pro_log_head") {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "service did not settle: {m:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "service did not settle: {m:?}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

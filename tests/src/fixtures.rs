@@ -46,7 +46,11 @@ pub fn report(commit: &str, branch: &str, results: &[Result_]) -> Value {
 
 /// A report with an `n_ns` × `n_env` matrix, about 200 bytes per cell.
 pub fn big_report(commit: &str, n_ns: usize, n_env: usize) -> Value {
-    let mut r = report(commit, "main", &[("missing_keys", "ns0/env0", false, "critical")]);
+    let mut r = report(
+        commit,
+        "main",
+        &[("missing_keys", "ns0/env0", false, "critical")],
+    );
     let ns: Vec<String> = (0..n_ns).map(|i| format!("ns{i}")).collect();
     let env: Vec<String> = (0..n_env).map(|i| format!("env{i}")).collect();
     let cells: Vec<Value> = ns

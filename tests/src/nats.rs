@@ -15,7 +15,11 @@ pub struct NatsServer {
 impl NatsServer {
     pub async fn start() -> NatsServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = NatsServer { dir, port: 0, proc: None };
+        let mut s = NatsServer {
+            dir,
+            port: 0,
+            proc: None,
+        };
         s.launch().await;
         s
     }
@@ -28,7 +32,11 @@ impl NatsServer {
             &conf,
             format!(
                 "listen: 127.0.0.1:{}\njetstream {{ store_dir: {:?}, sync_interval: always }}\n",
-                if self.port == 0 { -1 } else { i32::from(self.port) },
+                if self.port == 0 {
+                    -1
+                } else {
+                    i32::from(self.port)
+                },
                 store
             ),
         )
@@ -38,11 +46,16 @@ impl NatsServer {
         let mut p = Proc::spawn(cmd, &self.dir.path().join("nats.log"));
         let port = p
             .wait_line(Duration::from_secs(20), |l| {
-                l.split("Listening for client connections on ").nth(1).and_then(|a| a.rsplit(':').next()?.trim().parse().ok())
+                l.split("Listening for client connections on ")
+                    .nth(1)
+                    .and_then(|a| a.rsplit(':').next()?.trim().parse().ok())
             })
             .await;
         self.port = port;
-        p.wait_line(Duration::from_secs(20), |l| l.contains("Server is ready").then_some(())).await;
+        p.wait_line(Duration::from_secs(20), |l| {
+            l.contains("Server is ready").then_some(())
+        })
+        .await;
         self.proc = Some(p);
     }
 

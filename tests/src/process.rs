@@ -15,12 +15,22 @@ pub struct Proc {
 impl Proc {
     /// Starts `cmd`, appending its stdout and stderr to `log`.
     pub fn spawn(mut cmd: Command, log: &Path) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
         let (tx, lines) = mpsc::unbounded_channel();
         for out in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
         ]
         .into_iter()
         .flatten()
@@ -29,7 +39,12 @@ impl Proc {
             let log: PathBuf = log.to_owned();
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;
-                let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&log).await.ok();
+                let mut file = tokio::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .await
+                    .ok();
                 let mut r = BufReader::new(out).lines();
                 while let Ok(Some(line)) = r.next_line().await {
                     if let Some(f) = file.as_mut() {
@@ -43,7 +58,11 @@ impl Proc {
     }
 
     /// Waits for an output line for which `f` returns something.
-    pub async fn wait_line<T>(&mut self, timeout: Duration, mut f: impl FnMut(&str) -> Option<T>) -> T {
+    pub async fn wait_line<T>(
+        &mut self,
+        timeout: Duration,
+        mut f: impl FnMut(&str) -> Option<T>,
+    ) -> T {
         let found = tokio::time::timeout(timeout, async {
             while let Some(line) = self.lines.recv().await {
                 if let Some(v) = f(&line) {
@@ -68,8 +87,14 @@ impl Proc {
     /// SIGTERM, and wait for a clean exit.
     pub async fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
         }
-        tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await.ok().and_then(Result::ok)
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 }

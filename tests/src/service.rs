@@ -12,7 +12,11 @@ pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let bin = dir.join("clef-pro");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p clef-pro` first (`just test` does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p clef-pro` first (`just test` does)",
+        bin.display()
+    );
     bin
 }
 
@@ -36,7 +40,14 @@ impl Service {
     pub async fn start(backend: Backend, smtp: Option<String>) -> Service {
         let dir = tempfile::tempdir().expect("tempdir");
         let admin = format!("test-admin-{}", std::process::id());
-        let mut s = Service { dir, url: String::new(), admin, backend, smtp, proc: None };
+        let mut s = Service {
+            dir,
+            url: String::new(),
+            admin,
+            backend,
+            smtp,
+            proc: None,
+        };
         s.launch().await;
         s
     }
@@ -75,7 +86,9 @@ impl Service {
         let mut p = Proc::spawn(cmd, &self.output_path());
         let addr = p
             .wait_line(Duration::from_secs(60), |l| {
-                l.strip_prefix("clef-pro listening on ").and_then(|r| r.split_whitespace().next()).map(str::to_owned)
+                l.strip_prefix("clef-pro listening on ")
+                    .and_then(|r| r.split_whitespace().next())
+                    .map(str::to_owned)
             })
             .await;
         self.url = addr;
@@ -102,7 +115,10 @@ impl Service {
     pub async fn stop(&mut self) {
         if let Some(mut p) = self.proc.take() {
             let status = p.terminate().await;
-            assert!(status.is_some_and(|s| s.success()), "clef-pro did not stop cleanly: {status:?}");
+            assert!(
+                status.is_some_and(|s| s.success()),
+                "clef-pro did not stop cleanly: {status:?}"
+            );
         }
     }
 

@@ -16,16 +16,26 @@ pub struct SmtpServer {
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = SmtpServer { dir, port: 0, proc: None };
+        let mut s = SmtpServer {
+            dir,
+            port: 0,
+            proc: None,
+        };
         s.launch().await;
         s
     }
 
     async fn launch(&mut self) {
         let mut cmd = Command::new(crate::tool("python3"));
-        cmd.arg(crate::root().join("tests/support/smtp_sink.py")).arg(self.mail_dir()).arg(self.port.to_string());
+        cmd.arg(crate::root().join("tests/support/smtp_sink.py"))
+            .arg(self.mail_dir())
+            .arg(self.port.to_string());
         let mut p = Proc::spawn(cmd, &self.dir.path().join("smtp.log"));
-        self.port = p.wait_line(Duration::from_secs(20), |l| l.strip_prefix("READY ")?.trim().parse().ok()).await;
+        self.port = p
+            .wait_line(Duration::from_secs(20), |l| {
+                l.strip_prefix("READY ")?.trim().parse().ok()
+            })
+            .await;
         self.proc = Some(p);
     }
 
@@ -55,7 +65,10 @@ impl SmtpServer {
             .filter(|p| p.extension().is_some_and(|e| e == "eml"))
             .collect();
         files.sort();
-        files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
     }
 
     /// Waits until at least `n` messages arrived; returns them all.

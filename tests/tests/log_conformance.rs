@@ -19,11 +19,17 @@ struct Harness {
 
 impl Harness {
     async fn embedded() -> Harness {
-        Harness { dir: tempfile::tempdir().unwrap(), nats: None }
+        Harness {
+            dir: tempfile::tempdir().unwrap(),
+            nats: None,
+        }
     }
 
     async fn nats() -> Harness {
-        Harness { dir: tempfile::tempdir().unwrap(), nats: Some(NatsServer::start().await) }
+        Harness {
+            dir: tempfile::tempdir().unwrap(),
+            nats: Some(NatsServer::start().await),
+        }
     }
 
     /// Opens the log afresh, as a restarted process would.
@@ -48,11 +54,20 @@ fn token(label: &str) -> Sealed {
 fn big_batch(n: usize) -> Sealed {
     let reports = (0..n)
         .map(|i| {
-            let wire: ReportIn = serde_json::from_value(fixtures::big_report(&fixtures::sha(&format!("c{i}")), 5, 4)).unwrap();
+            let wire: ReportIn = serde_json::from_value(fixtures::big_report(
+                &fixtures::sha(&format!("c{i}")),
+                5,
+                4,
+            ))
+            .unwrap();
             Report::from_wire(wire, "", true).unwrap()
         })
         .collect();
-    seal(Event::BatchSubmitted { integration: IntegrationId::random(), reports, at: 7 })
+    seal(Event::BatchSubmitted {
+        integration: IntegrationId::random(),
+        reports,
+        at: 7,
+    })
 }
 
 async fn read_all(log: &Log) -> Vec<(u64, Event)> {
@@ -63,7 +78,10 @@ async fn read_all(log: &Log) -> Vec<(u64, Event)> {
     }
     let mut tail = log.tail(1).await.unwrap();
     loop {
-        let c = tokio::time::timeout(Duration::from_secs(20), tail.next_chunk(100)).await.unwrap().unwrap();
+        let c = tokio::time::timeout(Duration::from_secs(20), tail.next_chunk(100))
+            .await
+            .unwrap()
+            .unwrap();
         out.extend(c.entries.into_iter().map(|e| (e.seq, e.event)));
         if c.through >= head {
             return out;
@@ -80,10 +98,16 @@ async fn append_and_read_back(h: &Harness) {
         assert!(!a.duplicate);
         seqs.push(a.seq);
     }
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequences increase: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "sequences increase: {seqs:?}"
+    );
     let all = read_all(&log).await;
     assert_eq!(all.iter().map(|(s, _)| *s).collect::<Vec<_>>(), seqs);
-    assert_eq!(all.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(), events.iter().map(|e| e.event().clone()).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+        events.iter().map(|e| e.event().clone()).collect::<Vec<_>>()
+    );
     // Reading from a sequence in the middle starts there.
     let mut tail = log.tail(seqs[5]).await.unwrap();
     let c = tail.next_chunk(100).await.unwrap();
@@ -99,7 +123,10 @@ async fn live_tail(h: &Harness) {
     let waiter = tokio::spawn(async move { tail.next_chunk(10).await.unwrap() });
     let later = token("later");
     let a = log.append(&later).await.unwrap();
-    let c = tokio::time::timeout(Duration::from_secs(20), waiter).await.unwrap().unwrap();
+    let c = tokio::time::timeout(Duration::from_secs(20), waiter)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c.entries.len(), 1);
     assert_eq!(c.entries[0].seq, a.seq);
     assert_eq!(&c.entries[0].event, later.event());
@@ -134,7 +161,10 @@ async fn reopen_after_restart(h: &Harness) {
 async fn batch_larger_than_a_message(h: &Harness) {
     let log = h.open().await;
     let batch = big_batch(500);
-    assert!(batch.encode().len() > 1 << 20, "the batch must exceed NATS's default max_payload");
+    assert!(
+        batch.encode().len() > 1 << 20,
+        "the batch must exceed NATS's default max_payload"
+    );
     let a = log.append(&batch).await.unwrap();
     let again = log.append(&batch).await.unwrap();
     assert!(again.duplicate);
@@ -160,7 +190,13 @@ macro_rules! on_both {
     )*};
 }
 
-on_both!(append_and_read_back, live_tail, dedupe, reopen_after_restart, batch_larger_than_a_message);
+on_both!(
+    append_and_read_back,
+    live_tail,
+    dedupe,
+    reopen_after_restart,
+    batch_larger_than_a_message
+);
 
 /// A record cut short by a crash is cut off on open, and nothing after it is lost.
 #[tokio::test(flavor = "multi_thread")]

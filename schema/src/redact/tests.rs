@@ -610,7 +610,7 @@ rule_cases! {
     };
     rule_generic_colon_assignment: Case {
         class: "generic-colon-assignment",
-        token: || re("[A-Za-z]{4,20}[0-9]{1,4}[A-Za-z0-9!@#$%^*_.-]{2,20}"),
+        token: || re("[A-Za-z]{4,20}[0-9]{2,4}[A-Za-z0-9!@#$%^*_.-]{2,20}"),
         contexts: &[
             ("password: ", "\n"),
             ("  db_secret: ", " # rotated"),
@@ -859,7 +859,8 @@ fn adversarial_inputs_finish_and_redact_consistently() {
         "fingerprint: 0x",
     ] {
         let text = unit.repeat(64 * 1024 / unit.len());
-        let out = Redactor::global().redact(&text, &mut Vec::new());
-        assert!(out.len() <= text.len() + 64, "{unit:?}");
+        let once = Redactor::global().redact(&text, &mut Vec::new());
+        let twice = Redactor::global().redact(&once, &mut Vec::new());
+        assert!(matches!(twice, Cow::Borrowed(_)), "{unit:?}");
     }
 }
