@@ -37,6 +37,9 @@ pub struct Channel {
 }
 
 /// Every fact clef-pro knows. Times are Unix milliseconds taken when the fact was accepted.
+// Events are built once and handled by reference, so the size of the report variant
+// costs nothing; boxing it would only complicate every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     IntegrationCreated {

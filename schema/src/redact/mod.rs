@@ -54,10 +54,17 @@ impl Redactor {
     }
 }
 
-/// How every replacement starts; the detector never re-redacts a marker.
 const MARKER_PREFIX: &str = "<REDACTED:fingerprint=";
 
 /// The replacement text for a match.
 pub fn marker(fp: &Fingerprint) -> String {
     format!("{MARKER_PREFIX}{}>", fp.as_str())
+}
+
+/// Whether `s` is exactly a marker. The detector never redacts a marker again, so
+/// redacting redacted text changes nothing.
+fn is_marker(s: &str) -> bool {
+    s.strip_prefix(MARKER_PREFIX)
+        .and_then(|rest| rest.strip_suffix('>'))
+        .is_some_and(|hex| hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }

@@ -25,7 +25,7 @@
 //! `@`) stops at the `/` every URL match needs, and the age plugin name is at most 32
 //! characters. Overall: O(rules × input) with a fixed rule count.
 
-use super::{Finding, Fingerprint, MARKER_PREFIX, entropy, marker};
+use super::{Finding, Fingerprint, entropy, is_marker, marker};
 use regex::{Regex, RegexSet};
 use std::borrow::Cow;
 
@@ -244,9 +244,8 @@ impl Compiled {
         }
     }
 
-    /// Appends the byte range of every accepted secret in `text`. A secret that starts
-    /// with a marker (a quoted value that was redacted before) is skipped, so redacting
-    /// redacted text changes nothing.
+    /// Appends the byte range of every accepted secret in `text`. A secret that is
+    /// exactly a marker (a quoted value redacted before) is skipped.
     pub(super) fn collect(&self, rank: usize, text: &str, spans: &mut Vec<Span>) {
         let grouped = self.regex.captures_len() > 1;
         for caps in self.regex.captures_iter(text) {
@@ -256,7 +255,7 @@ impl Compiled {
                 caps.get(0)
             };
             let accepted = |m: &regex::Match| {
-                !m.is_empty() && !m.as_str().starts_with(MARKER_PREFIX) && (self.accept)(m.as_str())
+                !m.is_empty() && !is_marker(m.as_str()) && (self.accept)(m.as_str())
             };
             if let Some(m) = secret.filter(accepted) {
                 spans.push(Span {

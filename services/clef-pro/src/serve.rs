@@ -68,6 +68,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     if args.admin_token.is_none() {
         bootstrap_admin(&state).await?;
     }
+    // Install the signal handlers before announcing readiness, so that a SIGTERM sent
+    // right after the announcement stops us gracefully instead of by default action.
+    let signal = shutdown_signal()?;
     println!(
         "clef-pro listening on http://{addr} (log: {})",
         log.describe()
@@ -77,9 +80,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     );
     tracing::info!(%addr, log = %log.describe(), "serving");
 
-    let server = tokio::spawn(clef_pro_api::serve(listener, state, async {
-        shutdown_signal().await;
-    }));
+    let server = tokio::spawn(clef_pro_api::serve(listener, state, signal));
     // The server finishes in-flight requests (and their appends) before it returns.
     match server.await {
         Ok(Ok(())) => {}
@@ -142,20 +143,17 @@ fn session_key(dir: &Path) -> Result<[u8; 32], String> {
     Ok(key)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
+/// A future that completes on SIGTERM or Ctrl-C; the handlers are installed now.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+    Ok(async move {
         tokio::select! {
-            _ = ctrl_c => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    })
 }

@@ -70,7 +70,7 @@ impl LogError {
 #[derive(Clone)]
 pub enum Log {
     Embedded(embedded::EmbeddedLog),
-    Nats(nats::NatsLog),
+    Nats(std::sync::Arc<nats::NatsLog>),
 }
 
 impl Log {
@@ -85,7 +85,9 @@ impl Log {
 
     /// Connects to NATS and creates or checks the stream.
     pub async fn connect_nats(opts: NatsOptions) -> Result<Self, LogError> {
-        Ok(Self::Nats(nats::NatsLog::connect(opts).await?))
+        Ok(Self::Nats(std::sync::Arc::new(
+            nats::NatsLog::connect(opts).await?,
+        )))
     }
 
     /// Appends one sealed event; returns after it is durable.

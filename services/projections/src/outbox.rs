@@ -271,11 +271,8 @@ impl OutboxView<'_> {
 
     /// The notifications that listed an alert.
     pub fn for_alert(&self, alert: &AlertId) -> Result<Vec<Intent>, StoreError> {
-        let keys: Vec<(Vec<u8>, ())> = scan(
-            &self.0.open_table(BY_ALERT)?,
-            alert.as_str().as_bytes(),
-            false,
-        )?;
+        let keys: Vec<(Vec<u8>, ())> =
+            scan(&self.0.open_table(BY_ALERT)?, alert.as_str().as_bytes())?;
         let intents = self.0.open_table(INTENTS)?;
         let mut out = Vec::new();
         for (k, ()) in keys {
@@ -288,7 +285,7 @@ impl OutboxView<'_> {
 
     /// All intents, for counting in metrics.
     pub fn all(&self) -> Result<Vec<Intent>, StoreError> {
-        Ok(scan(&self.0.open_table(INTENTS)?, b"", false)?
+        Ok(scan(&self.0.open_table(INTENTS)?, b"")?
             .into_iter()
             .map(|(_, v)| v)
             .collect())

@@ -79,7 +79,6 @@ impl Projector for Registry {
                     channels: Vec::new(),
                     created_at: *at,
                 };
-                drop(update);
                 ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
             }
             Event::IntegrationConfigured {
@@ -188,7 +187,7 @@ impl RegistryView<'_> {
     }
 
     pub fn integrations(&self) -> Result<Vec<Integration>, StoreError> {
-        let mut all: Vec<Integration> = scan(&self.0.open_table(INTEGRATIONS)?, b"", false)?
+        let mut all: Vec<Integration> = scan(&self.0.open_table(INTEGRATIONS)?, b"")?
             .into_iter()
             .map(|(_, v)| v)
             .collect();
@@ -222,7 +221,7 @@ impl RegistryView<'_> {
     }
 
     pub fn has_admin_token(&self) -> Result<bool, StoreError> {
-        let tokens: Vec<(Vec<u8>, Token)> = scan(&self.0.open_table(TOKENS)?, b"", false)?;
+        let tokens: Vec<(Vec<u8>, Token)> = scan(&self.0.open_table(TOKENS)?, b"")?;
         Ok(tokens.iter().any(|(_, t)| t.role == Role::Admin))
     }
 }

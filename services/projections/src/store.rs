@@ -20,7 +20,7 @@ const CHECKPOINT: &[u8] = b"checkpoint";
 #[non_exhaustive]
 pub enum StoreError {
     #[error("store: {0}")]
-    Db(#[from] redb::Error),
+    Db(Box<redb::Error>),
     #[error("store value does not decode: {0}")]
     Decode(#[from] postcard::Error),
 }
@@ -29,12 +29,13 @@ macro_rules! from_redb {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
             fn from(e: $t) -> Self {
-                Self::Db(e.into())
+                Self::Db(Box::new(e.into()))
             }
         }
     )*};
 }
 from_redb!(
+    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
@@ -58,33 +59,17 @@ pub(crate) fn get<T: DeserializeOwned>(
     t.get(key)?.map(|v| dec(v.value())).transpose()
 }
 
-/// Reads every value whose key starts with `prefix`, in key order, or in reverse.
+/// Reads every value whose key starts with `prefix`, in key order.
 pub(crate) fn scan<T: DeserializeOwned>(
     t: &impl ReadableTable<&'static [u8], &'static [u8]>,
     prefix: &[u8],
-    reverse: bool,
 ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
     let mut end = prefix.to_vec();
     end.push(0xff);
-    let range = t.range::<&[u8]>(prefix..end.as_slice())?;
     let mut out = Vec::new();
-    let mut push = |r: Result<
-        (redb::AccessGuard<&[u8]>, redb::AccessGuard<&[u8]>),
-        redb::StorageError,
-    >|
-     -> Result<(), StoreError> {
+    for r in t.range::<&[u8]>(prefix..end.as_slice())? {
         let (k, v) = r?;
         out.push((k.value().to_vec(), dec(v.value())?));
-        Ok(())
-    };
-    if reverse {
-        for r in range.rev() {
-            push(r)?;
-        }
-    } else {
-        for r in range {
-            push(r)?;
-        }
     }
     Ok(out)
 }
@@ -100,7 +85,7 @@ impl Store {
     pub fn open(path: &Path, tables: &'static [Table]) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Db(redb::StorageError::Io(e).into()))?;
+                .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
         }
         let db = Database::create(path)?;
         let tx = db.begin_write()?;
