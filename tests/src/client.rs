@@ -155,6 +155,17 @@ impl Client {
     /// Waits until every projector has caught up with the log and no notification is
     /// pending: the point after which nothing more will be sent for what was submitted.
     pub async fn settle(&self) {
+        self.wait_metrics(|lag, pending| lag == 0.0 && pending == 0.0)
+            .await;
+    }
+
+    /// Waits until every projector has caught up with the log.
+    pub async fn caught_up(&self) {
+        self.wait_metrics(|lag, _| lag == 0.0).await;
+    }
+
+    /// Polls `/metrics` until `done(total projector lag, pending notifications)`.
+    async fn wait_metrics(&self, done: impl Fn(f64, f64) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             let m = self.metrics().await;
@@ -167,7 +178,7 @@ impl Client {
                 .get("clef_pro_notifications{status=\"pending\"}")
                 .copied()
                 .unwrap_or(0.0);
-            if lag == 0.0 && pending == 0.0 && m.contains_key("clef_pro_log_head") {
+            if m.get("clef_pro_log_up") == Some(&1.0) && done(lag, pending) {
                 return;
             }
             assert!(

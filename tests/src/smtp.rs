@@ -10,15 +10,22 @@ use tokio::process::Command;
 pub struct SmtpServer {
     pub dir: TempDir,
     pub port: u16,
+    delay_ms: u64,
     proc: Option<Proc>,
 }
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
+        Self::start_with_delay(0).await
+    }
+
+    /// A server that waits `delay_ms` after storing each message before answering 250.
+    pub async fn start_with_delay(delay_ms: u64) -> SmtpServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = SmtpServer {
             dir,
             port: 0,
+            delay_ms,
             proc: None,
         };
         s.launch().await;
@@ -29,7 +36,8 @@ impl SmtpServer {
         let mut cmd = Command::new(crate::tool("python3"));
         cmd.arg(crate::root().join("tests/support/smtp_sink.py"))
             .arg(self.mail_dir())
-            .arg(self.port.to_string());
+            .arg(self.port.to_string())
+            .arg(self.delay_ms.to_string());
         let mut p = Proc::spawn(cmd, &self.dir.path().join("smtp.log"));
         self.port = p
             .wait_line(Duration::from_secs(20), |l| {
