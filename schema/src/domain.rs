@@ -149,6 +149,28 @@ impl EmailAddress {
     }
 }
 
+/// A structured name (branch, namespace or environment, rule id). Its format admits
+/// secret-shaped values, so the chokepoint checks it too and replaces a name that holds
+/// one whole, by `redacted-<fingerprint>`, which is valid in every one of these formats.
+pub trait Identifier {
+    fn as_str(&self) -> &str;
+    fn replace_with_redacted(&mut self, fingerprint: &str);
+}
+
+macro_rules! identifier {
+    ($($t:ty),*) => {$(
+        impl Identifier for $t {
+            fn as_str(&self) -> &str {
+                &self.0
+            }
+            fn replace_with_redacted(&mut self, fingerprint: &str) {
+                self.0 = format!("redacted-{fingerprint}");
+            }
+        }
+    )*};
+}
+identifier!(Branch, Name, RuleId);
+
 fn is_identifier(s: &str, max: usize, extra: &[u8]) -> bool {
     let b = s.as_bytes();
     !b.is_empty()

@@ -4,7 +4,7 @@
 //! compiler. Structured fields (ids, shas, names, enums, numbers) are validated by
 //! format when they are parsed and are not redacted.
 
-use crate::domain::{RuleId, Scope, Severity};
+use crate::domain::{Identifier, RuleId, Scope, Severity};
 use crate::event::{Event, encode};
 use crate::redact::{Finding, Fingerprint, Redactor};
 use crate::report::{PolicyResult, Report};
@@ -91,13 +91,30 @@ fn seal_report(redactor: &Redactor, report: &mut Report, all: &mut Vec<Redaction
     all.extend(found);
 }
 
-fn redact_into(redactor: &Redactor, field: &'static str, s: &mut String, out: &mut Vec<Redaction>) {
+/// A field the chokepoint checks: free text (matches replaced inline) or a structured
+/// name (replaced whole when it holds a match).
+enum Slot<'a> {
+    Text(&'a mut String),
+    Id(&'a mut dyn Identifier),
+}
+
+fn redact_into(redactor: &Redactor, field: &'static str, slot: Slot<'_>, out: &mut Vec<Redaction>) {
     let mut findings: Vec<Finding> = Vec::new();
-    let redacted = redactor.redact(s, &mut findings);
-    if findings.is_empty() {
-        return;
+    match slot {
+        Slot::Text(s) => {
+            let redacted = redactor.redact(s, &mut findings);
+            if !findings.is_empty() {
+                *s = redacted.into_owned();
+            }
+        }
+        Slot::Id(id) => {
+            redactor.redact(id.as_str(), &mut findings);
+            if let Some(first) = findings.first() {
+                let fp = first.fingerprint.as_str().to_owned();
+                id.replace_with_redacted(&fp);
+            }
+        }
     }
-    *s = redacted.into_owned();
     out.extend(findings.into_iter().map(|f| Redaction {
         field,
         class: f.class,
@@ -105,51 +122,96 @@ fn redact_into(redactor: &Redactor, field: &'static str, s: &mut String, out: &m
     }));
 }
 
-/// Calls `f` with every free-text field of an event that is not a report.
-fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, &mut String)) {
+/// Calls `f` with every free-text field and structured name of an event.
+fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
+    use Slot::{Id, Text};
     match event {
-        Event::IntegrationCreated { name, .. } => f("name", name),
-        Event::KeyIssued { label, .. } | Event::TokenIssued { label, .. } => f("label", label),
+        Event::IntegrationCreated {
+            name,
+            tracked_branches,
+            ..
+        } => {
+            f("name", Text(name));
+            tracked_branches
+                .iter_mut()
+                .for_each(|b| f("trackedBranches", Id(b)));
+        }
+        Event::IntegrationConfigured {
+            tracked_branches, ..
+        } => {
+            tracked_branches
+                .iter_mut()
+                .flatten()
+                .for_each(|b| f("trackedBranches", Id(b)));
+        }
+        Event::KeyIssued { label, .. } | Event::TokenIssued { label, .. } => {
+            f("label", Text(label))
+        }
         Event::PoliciesSet { policies, .. } => {
             for p in policies {
-                f("policies.ruleName", &mut p.rule_name);
-                f("policies.params", &mut p.params);
+                f("policies.ruleId", Id(&mut p.rule_id));
+                f("policies.ruleName", Text(&mut p.rule_name));
+                f("policies.params", Text(&mut p.params));
             }
         }
-        Event::AlertAcknowledged { by, .. } => f("acknowledgedBy", by),
-        Event::NotificationDelivered { message_id, .. } => f("messageId", message_id),
-        Event::NotificationFailed { reason, .. } => f("reason", reason),
+        Event::AlertAcknowledged { by, .. } => f("acknowledgedBy", Text(by)),
+        Event::NotificationDelivered { message_id, .. } => f("messageId", Text(message_id)),
+        Event::NotificationFailed { reason, .. } => f("reason", Text(reason)),
         Event::ReportSubmitted { report, .. } => visit_report_text(report, f),
         Event::BatchSubmitted { reports, .. } => {
             reports.iter_mut().for_each(|r| visit_report_text(r, f))
         }
-        Event::IntegrationConfigured { .. }
-        | Event::KeyRevoked { .. }
-        | Event::NotificationsSet { .. } => {}
+        Event::KeyRevoked { .. } | Event::NotificationsSet { .. } => {}
     }
 }
 
-fn visit_report_text(r: &mut Report, f: &mut dyn FnMut(&'static str, &mut String)) {
-    f("cliVersion", &mut r.cli_version);
+fn visit_scope(scope: &mut Scope, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
+    match scope {
+        Scope::Global => {}
+        Scope::Namespace(ns) => f("policyResults.scope", Slot::Id(ns)),
+        Scope::Cell(ns, env) => {
+            f("policyResults.scope", Slot::Id(ns));
+            f("policyResults.scope", Slot::Id(env));
+        }
+    }
+}
+
+fn visit_report_text(r: &mut Report, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
+    use Slot::{Id, Text};
+    f("branch", Id(&mut r.branch));
+    f("cliVersion", Text(&mut r.cli_version));
+    r.summary
+        .namespaces
+        .iter_mut()
+        .for_each(|n| f("summary.namespaces", Id(n)));
+    r.summary
+        .environments
+        .iter_mut()
+        .for_each(|n| f("summary.environments", Id(n)));
     for c in &mut r.summary.cells {
-        f("summary.cells.description", &mut c.description);
+        f("summary.cells.namespace", Id(&mut c.namespace));
+        f("summary.cells.environment", Id(&mut c.environment));
+        f("summary.cells.description", Text(&mut c.description));
     }
     for d in &mut r.drift {
+        f("drift.namespace", Id(&mut d.namespace));
         if let Some(s) = &mut d.summary {
-            f("drift.summary", s);
+            f("drift.summary", Text(s));
         }
     }
     for p in &mut r.policy_results {
-        f("policyResults.ruleName", &mut p.rule_name);
-        f("policyResults.message", &mut p.message);
+        f("policyResults.ruleId", Id(&mut p.rule_id));
+        f("policyResults.ruleName", Text(&mut p.rule_name));
+        f("policyResults.message", Text(&mut p.message));
+        visit_scope(&mut p.scope, f);
     }
     if let Some(ci) = &mut r.ci_context {
-        f("ciContext.provider", &mut ci.provider);
+        f("ciContext.provider", Text(&mut ci.provider));
         if let Some(u) = &mut ci.pipeline_url {
-            f("ciContext.pipelineUrl", u);
+            f("ciContext.pipelineUrl", Text(u));
         }
         if let Some(t) = &mut ci.trigger {
-            f("ciContext.trigger", t);
+            f("ciContext.trigger", Text(t));
         }
     }
 }
@@ -218,6 +280,27 @@ mod tests {
                 && builtin.message.contains("policyResults.message")
         );
         assert_eq!(sealed.redactions().len(), 1);
+    }
+
+    #[test]
+    fn a_secret_in_a_structured_name_replaces_the_name_whole() {
+        let mut r = report("fine");
+        r.branch = Branch::parse(AWS).unwrap();
+        let ev = Event::ReportSubmitted {
+            integration: IntegrationId::random(),
+            report: r,
+            at: 0,
+        };
+        let sealed = seal(ev);
+        let Event::ReportSubmitted { report, .. } = sealed.event() else {
+            unreachable!()
+        };
+        assert_eq!(
+            report.branch.as_str(),
+            format!("redacted-{}", Fingerprint::of(AWS).as_str())
+        );
+        assert_eq!(report.secrets_redacted, 1);
+        assert_eq!(sealed.redactions()[0].field, "branch");
     }
 
     #[test]
