@@ -113,6 +113,17 @@ pub enum Event {
         reason: String,
         at: u64,
     },
+    /// Supersedes `IntegrationConfigured` (which [`decode`] upcasts to this). `None`
+    /// leaves a setting as it is; `file_pattern` is where the integration keeps its
+    /// encrypted files, such as `{namespace}/{environment}.enc.yaml`, used only to
+    /// place OTLP issues in a cell; the path itself is never stored.
+    IntegrationConfiguredV2 {
+        id: IntegrationId,
+        collect_ci_context: Option<bool>,
+        tracked_branches: Option<Vec<Branch>>,
+        file_pattern: Option<String>,
+        at: u64,
+    },
 }
 
 /// Why stored bytes could not be read as an event.
@@ -130,9 +141,9 @@ impl Event {
     /// The integration the event belongs to, if any: the log's subject for it.
     pub fn integration(&self) -> Option<&IntegrationId> {
         match self {
-            Self::IntegrationCreated { id, .. } | Self::IntegrationConfigured { id, .. } => {
-                Some(id)
-            }
+            Self::IntegrationCreated { id, .. }
+            | Self::IntegrationConfigured { id, .. }
+            | Self::IntegrationConfiguredV2 { id, .. } => Some(id),
             Self::KeyIssued { integration, .. }
             | Self::KeyRevoked { integration, .. }
             | Self::PoliciesSet { integration, .. }
@@ -187,12 +198,31 @@ pub fn encode(event: &Event) -> Vec<u8> {
     out
 }
 
-/// Decodes an event of any known envelope version.
+/// Decodes an event of any known envelope version, upcasting superseded variants, so
+/// that readers handle one shape per fact.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     match bytes.split_first() {
         None => Err(DecodeError::Empty),
-        Some((&VERSION, rest)) => Ok(postcard::from_bytes(rest)?),
+        Some((&VERSION, rest)) => Ok(upcast(postcard::from_bytes(rest)?)),
         Some((&v, _)) => Err(DecodeError::Version(v)),
+    }
+}
+
+fn upcast(event: Event) -> Event {
+    match event {
+        Event::IntegrationConfigured {
+            id,
+            collect_ci_context,
+            tracked_branches,
+            at,
+        } => Event::IntegrationConfiguredV2 {
+            id,
+            collect_ci_context,
+            tracked_branches,
+            file_pattern: None,
+            at,
+        },
+        other => other,
     }
 }
 
@@ -314,6 +344,13 @@ mod tests {
                 reason: "550 mailbox unavailable".into(),
                 at,
             },
+            Event::IntegrationConfiguredV2 {
+                id: int(),
+                collect_ci_context: None,
+                tracked_branches: Some(vec![Branch::parse("trunk").unwrap()]),
+                file_pattern: Some("{namespace}/{environment}.enc.yaml".into()),
+                at,
+            },
         ]
     }
 
@@ -338,8 +375,24 @@ mod tests {
     #[test]
     fn round_trip_and_unknown_version() {
         for e in one_of_each() {
-            assert_eq!(decode(&encode(&e)).unwrap(), e);
+            assert_eq!(decode(&encode(&e)).unwrap(), upcast(e));
         }
+        let v1 = Event::IntegrationConfigured {
+            id: int(),
+            collect_ci_context: Some(true),
+            tracked_branches: None,
+            at: 5,
+        };
+        assert_eq!(
+            decode(&encode(&v1)).unwrap(),
+            Event::IntegrationConfiguredV2 {
+                id: int(),
+                collect_ci_context: Some(true),
+                tracked_branches: None,
+                file_pattern: None,
+                at: 5
+            }
+        );
         assert!(matches!(decode(&[2, 0]), Err(DecodeError::Version(2))));
         assert!(matches!(decode(&[]), Err(DecodeError::Empty)));
     }

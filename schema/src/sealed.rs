@@ -144,6 +144,19 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
                 .flatten()
                 .for_each(|b| f("trackedBranches", Id(b)));
         }
+        Event::IntegrationConfiguredV2 {
+            tracked_branches,
+            file_pattern,
+            ..
+        } => {
+            tracked_branches
+                .iter_mut()
+                .flatten()
+                .for_each(|b| f("trackedBranches", Id(b)));
+            if let Some(p) = file_pattern {
+                f("filePattern", Text(p));
+            }
+        }
         Event::KeyIssued { label, .. } | Event::TokenIssued { label, .. } => {
             f("label", Text(label))
         }

@@ -132,6 +132,9 @@ pub struct ConfigIn {
     pub collect_ci_context: Option<bool>,
     #[serde(default)]
     pub tracked_branches: Option<Vec<String>>,
+    /// Where the encrypted files live, e.g. `{namespace}/{environment}.enc.yaml`.
+    #[serde(default)]
+    pub file_pattern: Option<String>,
 }
 
 /// `POST /api/v1/admin/integrations/{id}/keys` and `POST /api/v1/admin/tokens`.

@@ -130,7 +130,7 @@ pub fn apply<S: AlertState>(s: &mut S, seq: u64, event: &Event) -> Result<Option
             v.tracked = tracked_branches.clone();
             s.put_integration(id, &v)?;
         }
-        Event::IntegrationConfigured {
+        Event::IntegrationConfiguredV2 {
             id,
             tracked_branches: Some(t),
             ..

@@ -100,7 +100,7 @@ impl Projector for Matrix {
                 tracked_branches,
                 ..
             }
-            | Event::IntegrationConfigured {
+            | Event::IntegrationConfiguredV2 {
                 id,
                 tracked_branches: Some(tracked_branches),
                 ..

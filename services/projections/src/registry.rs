@@ -26,6 +26,8 @@ pub struct Integration {
     pub policies: Vec<Policy>,
     pub channels: Vec<Channel>,
     pub created_at: u64,
+    /// Where the encrypted files live; places OTLP issues in cells.
+    pub file_pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,18 +80,23 @@ impl Projector for Registry {
                     policies: Vec::new(),
                     channels: Vec::new(),
                     created_at: *at,
+                    file_pattern: None,
                 };
                 ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
             }
-            Event::IntegrationConfigured {
+            Event::IntegrationConfiguredV2 {
                 id,
                 collect_ci_context,
                 tracked_branches,
+                file_pattern,
                 ..
             } => {
                 update(id, &mut |i| {
                     if let Some(c) = collect_ci_context {
                         i.collect_ci_context = *c;
+                    }
+                    if let Some(p) = file_pattern {
+                        i.file_pattern = Some(p.clone());
                     }
                     if let Some(t) = tracked_branches {
                         i.tracked_branches = t.clone();

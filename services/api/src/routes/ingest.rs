@@ -63,8 +63,20 @@ pub async fn post_report(
     let collect_ci = views::collects_ci(&state, &key.integration)?;
     let wire: ReportIn = body::json(body, REPORT_LIMIT).await?;
     let report = Report::from_wire(wire, "", collect_ci)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(accept_report(&state, &key.integration, report).await?),
+    ))
+}
+
+/// Seals and appends one validated report; the response body of every ingest path.
+pub async fn accept_report(
+    state: &AppState,
+    integration: &IntegrationId,
+    report: Report,
+) -> Result<Value, ApiError> {
     let sealed = seal(Event::ReportSubmitted {
-        integration: key.integration.clone(),
+        integration: integration.clone(),
         report,
         at: clef_pro_schema::now_ms(),
     });
@@ -73,17 +85,17 @@ pub async fn post_report(
         unreachable!("sealed what we built")
     };
     state.metrics().reports_accepted.inc();
-    record_redactions(&state, &sealed);
-    tracing::info!(integration = %key.integration, commit = %report.commit, seq = appended.seq, duplicate = appended.duplicate, "report accepted");
+    record_redactions(state, &sealed);
+    tracing::info!(%integration, commit = %report.commit, seq = appended.seq, duplicate = appended.duplicate, "report accepted");
     let mut out = json!({
-        "id": report_id(&key.integration, report).as_str(),
+        "id": report_id(integration, report).as_str(),
         "commitSha": report.commit.as_str(),
         "branch": report.branch.as_str(),
-        "integrationId": key.integration.as_str(),
+        "integrationId": integration.as_str(),
         "duplicate": appended.duplicate,
     });
     merge(&mut out, redaction_summary(&sealed));
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(out)
 }
 
 /// `POST /api/v1/reports/batch`: all or nothing; the last report is HEAD.

@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod ingest;
 pub mod ops;
+pub mod otlp;
 pub mod read;
 pub mod views;
