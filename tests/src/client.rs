@@ -31,6 +31,21 @@ impl Client {
         }
     }
 
+    /// A client that connects from `ip` (any address of 127.0.0.0/8 works on loopback,
+    /// so tests can act as distinct clients) and returns redirects instead of following.
+    pub fn from_address(&self, ip: std::net::IpAddr) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .local_address(ip)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Client {
+            http,
+            ..self.clone()
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -42,6 +57,20 @@ impl Client {
         auth: Option<(&str, &str)>,
         body: Option<Vec<u8>>,
     ) -> Resp {
+        self.try_send(method, path, auth, body)
+            .await
+            .expect("request")
+    }
+
+    /// Like [`Client::send`], but a failed connection (the service was killed) is an
+    /// error instead of a panic.
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<(&str, &str)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Resp, reqwest::Error> {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, self.url(path));
         if let Some((h, v)) = auth {
@@ -50,24 +79,29 @@ impl Client {
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b);
         }
-        let r = req.send().await.expect("request");
+        let r = req.send().await?;
         let status = r.status().as_u16();
         let retry_after = r
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = r.text().await.unwrap_or_default();
+        let text = r.text().await?;
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Resp {
+        Ok(Resp {
             status,
             body,
             retry_after,
-        }
+        })
+    }
+
+    /// The `Authorization` value of the admin token.
+    pub fn admin_bearer(&self) -> String {
+        format!("Bearer {}", self.admin)
     }
 
     pub async fn admin(&self, method: &str, path: &str, body: Value) -> Resp {
-        let bearer = format!("Bearer {}", self.admin);
+        let bearer = self.admin_bearer();
         let b = if method == "GET" || method == "DELETE" {
             None
         } else {
@@ -155,18 +189,24 @@ impl Client {
     /// Waits until every projector has caught up with the log and no notification is
     /// pending: the point after which nothing more will be sent for what was submitted.
     pub async fn settle(&self) {
-        self.wait_metrics(|lag, pending| lag == 0.0 && pending == 0.0)
+        self.settle_within(Duration::from_secs(60)).await;
+    }
+
+    /// [`Client::settle`] with room for a long backlog of notifications.
+    pub async fn settle_within(&self, timeout: Duration) {
+        self.wait_metrics(timeout, |lag, pending| lag == 0.0 && pending == 0.0)
             .await;
     }
 
     /// Waits until every projector has caught up with the log.
     pub async fn caught_up(&self) {
-        self.wait_metrics(|lag, _| lag == 0.0).await;
+        self.wait_metrics(Duration::from_secs(60), |lag, _| lag == 0.0)
+            .await;
     }
 
     /// Polls `/metrics` until `done(total projector lag, pending notifications)`.
-    async fn wait_metrics(&self, done: impl Fn(f64, f64) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    async fn wait_metrics(&self, timeout: Duration, done: impl Fn(f64, f64) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let m = self.metrics().await;
             let lag: f64 = m

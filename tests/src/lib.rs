@@ -2,8 +2,10 @@
 //! cleans up on drop. `nats-server` and the SMTP sink come from the repo's own recipe
 //! (`just deps`, which installs them under `.tools/`), or from `$PATH`.
 
+pub mod browser;
 pub mod client;
 pub mod fixtures;
+pub mod load;
 pub mod nats;
 pub mod process;
 pub mod service;

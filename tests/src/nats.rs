@@ -9,13 +9,22 @@ use tokio::process::Command;
 pub struct NatsServer {
     pub dir: TempDir,
     pub port: u16,
+    /// `sync_interval: always` (the default here, as ops/nats/single.conf ships) or
+    /// the server's default of syncing every two minutes.
+    sync_always: bool,
     proc: Option<Proc>,
 }
 
 impl NatsServer {
     pub async fn start() -> NatsServer {
+        Self::start_with_sync(true).await
+    }
+
+    /// A server that fsyncs every write (`true`) or on the server's default interval.
+    pub async fn start_with_sync(sync_always: bool) -> NatsServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = NatsServer {
+            sync_always,
             dir,
             port: 0,
             proc: None,
@@ -27,11 +36,15 @@ impl NatsServer {
     async fn launch(&mut self) {
         let store = self.dir.path().join("store");
         let conf = self.dir.path().join("nats.conf");
-        // `sync_interval: always`: what ops/nats/single.conf ships for production.
+        let sync = if self.sync_always {
+            ", sync_interval: always"
+        } else {
+            ""
+        };
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{}\njetstream {{ store_dir: {:?}, sync_interval: always }}\n",
+                "listen: 127.0.0.1:{}\njetstream {{ store_dir: {:?}{sync} }}\n",
                 if self.port == 0 {
                     -1
                 } else {

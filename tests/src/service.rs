@@ -2,22 +2,28 @@
 
 use crate::client::Client;
 use crate::process::Proc;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::process::Command;
 
-/// Where the built `clef-pro` binary is: next to the test executable's `deps/` dir.
+/// Where the built `clef-pro` binary is: beside the running executable (a bin of this
+/// crate, as the benchmark is) or beside its `deps/` dir (a test).
 pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("clef-pro");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p clef-pro` first (`just test` does)",
-        bin.display()
-    );
-    bin
+    let here = exe.parent().expect("exe dir");
+    let candidates = [
+        here.join("clef-pro"),
+        here.parent()
+            .map_or_else(PathBuf::new, |p| p.join("clef-pro")),
+    ];
+    let bin = candidates.iter().find(|p| p.exists()).cloned();
+    bin.unwrap_or_else(|| {
+        panic!(
+            "clef-pro is missing beside {}: run `cargo build -p clef-pro` first (`just test` does)",
+            here.display()
+        )
+    })
 }
 
 /// Which log a service uses.
@@ -33,11 +39,23 @@ pub struct Service {
     pub admin: String,
     backend: Backend,
     smtp: Option<String>,
+    extra: Vec<String>,
     proc: Option<Proc>,
 }
 
 impl Service {
     pub async fn start(backend: Backend, smtp: Option<String>) -> Service {
+        Self::start_with(backend, smtp, &[], |_| {}).await
+    }
+
+    /// Starts with more `serve` flags, after `prepare` has seen the (not yet created)
+    /// data dir path, e.g. to mount a small file system there.
+    pub async fn start_with(
+        backend: Backend,
+        smtp: Option<String>,
+        extra: &[&str],
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Service {
         let dir = tempfile::tempdir().expect("tempdir");
         let admin = format!("test-admin-{}", std::process::id());
         let mut s = Service {
@@ -46,8 +64,10 @@ impl Service {
             admin,
             backend,
             smtp,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
             proc: None,
         };
+        prepare(&s.data_dir());
         s.launch().await;
         s
     }
@@ -83,6 +103,7 @@ impl Service {
         if let Some(smtp) = &self.smtp {
             cmd.arg("--smtp").arg(smtp);
         }
+        cmd.args(&self.extra);
         let mut p = Proc::spawn(cmd, &self.output_path());
         let addr = p
             .wait_line(Duration::from_secs(60), |l| {
@@ -103,6 +124,11 @@ impl Service {
     pub async fn crash_and_restart(&mut self) {
         self.kill9().await;
         self.launch().await;
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.as_ref().and_then(|p| p.child.id())
     }
 
     pub async fn kill9(&mut self) {

@@ -73,7 +73,7 @@ impl AppState {
             }))
     }
 
-    fn token_person(&self, secret: &str) -> Result<Option<Person>, ApiError> {
+    pub(crate) fn token_person(&self, secret: &str) -> Result<Option<Person>, ApiError> {
         let h = hash(secret);
         if let Some(admin) = self.operator_admin_hash()
             && bool::from(admin.ct_eq(&h))
@@ -137,5 +137,63 @@ impl AppState {
                 Err(ApiError::Unauthorized)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Settings;
+    use clef_pro_log::Log;
+    use clef_pro_projections::{Kind, Projections};
+    use clef_pro_schema::event::Event;
+    use clef_pro_schema::sealed::seal;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A key is found by the BLAKE3 hash of the presented secret, never by comparing
+    /// plaintexts: a guess that shares all but its last character with the real key
+    /// hashes to an unrelated value, so how much of it matched cannot show in timing.
+    #[tokio::test]
+    async fn keys_are_looked_up_by_hash_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open_embedded(&dir.path().join("log"), true).unwrap();
+        let projections = Arc::new(Projections::open(&dir.path().join("stores")).unwrap());
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let _tasks = projections.spawn(&log, &shutdown);
+        let state = AppState::new(log.clone(), projections.clone(), Settings::default());
+
+        let secret = new_secret("clef_");
+        let integration = IntegrationId::random();
+        let appended = log
+            .append(&seal(Event::KeyIssued {
+                integration: integration.clone(),
+                key_id: KeyId::random(),
+                label: "ci".into(),
+                hash: hash(&secret),
+                at: 1,
+            }))
+            .await
+            .unwrap();
+        assert!(
+            projections
+                .wait_for(Kind::Registry, appended.seq, Duration::from_secs(10))
+                .await
+        );
+
+        let found = state.key_caller(&secret).unwrap().unwrap();
+        assert_eq!(found.integration, integration);
+        // The store is keyed by the hash; the plaintext is nowhere to compare against.
+        let stored = projections.registry(|r| r.key(&hash(&secret))).unwrap();
+        assert!(stored.is_some_and(|k| k.hash == hash(&secret)));
+
+        let mut near = secret.clone();
+        let last = near.pop().unwrap();
+        near.push(if last == 'a' { 'b' } else { 'a' });
+        assert!(state.key_caller(&near).unwrap().is_none());
+        // The near miss shares 44 of 45 characters but no more hash prefix than chance.
+        let (h1, h2) = (hash(&secret), hash(&near));
+        let common = h1.iter().zip(&h2).take_while(|(a, b)| a == b).count();
+        assert!(common < 4, "{common} leading hash bytes in common");
     }
 }

@@ -9,10 +9,27 @@ use serde::de::DeserializeOwned;
 
 /// Reads at most `limit` bytes of `body` and parses them as `T`.
 pub async fn json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::TooLarge(limit))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if stalled(&e) {
+            ApiError::Timeout
+        } else {
+            ApiError::TooLarge(limit)
+        }
+    })?;
     parse(&bytes)
+}
+
+/// Whether reading a body failed because the client paused longer than
+/// [`crate::BODY_IDLE_TIMEOUT`].
+fn stalled(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -26,6 +26,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("the request body arrived too slowly")]
+    Timeout,
     #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error("too many failed attempts; retry later")]
@@ -64,6 +66,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

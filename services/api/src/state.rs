@@ -1,6 +1,7 @@
 //! What every handler shares: the log, the projections, settings and metrics.
 
 use crate::error::ApiError;
+use crate::limits::AuthFailures;
 use crate::metrics::Metrics;
 use clef_pro_log::{Appended, Log};
 use clef_pro_projections::{Kind, Projections};
@@ -21,6 +22,9 @@ pub struct Settings {
     /// How long a write waits for the projections to show it before answering anyway.
     /// Default 5 s.
     pub read_your_writes: Duration,
+    /// Failed authentications one client address may make per minute before it gets
+    /// 429 (`crate::limits`); 0 turns the limit off. Default 20.
+    pub auth_failures_per_minute: u32,
     /// More `/metrics` text, from parts of the service this crate does not know.
     pub extra_metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
 }
@@ -40,6 +44,7 @@ impl Default for Settings {
             admin_token: None,
             session_key: rand::random(),
             read_your_writes: Duration::from_secs(5),
+            auth_failures_per_minute: 20,
             extra_metrics: None,
         }
     }
@@ -50,6 +55,7 @@ struct Inner {
     projections: Arc<Projections>,
     metrics: Metrics,
     admin_hash: Option<[u8; 32]>,
+    auth_failures: AuthFailures,
     settings: Settings,
 }
 
@@ -64,6 +70,7 @@ impl AppState {
             projections,
             metrics: Metrics::default(),
             admin_hash,
+            auth_failures: AuthFailures::new(settings.auth_failures_per_minute),
             settings,
         }))
     }
@@ -82,6 +89,10 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    pub fn auth_failures(&self) -> &AuthFailures {
+        &self.0.auth_failures
     }
 
     pub(crate) fn operator_admin_hash(&self) -> Option<&[u8; 32]> {

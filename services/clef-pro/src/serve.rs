@@ -36,6 +36,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         public_url: public_url.clone(),
         admin_token: args.admin_token.clone(),
         session_key: session_key(&args.log.data_dir)?,
+        auth_failures_per_minute: args.auth_failures_per_minute,
         extra_metrics: Some({
             let stats = stats.clone();
             Arc::new(move || stats.render())

@@ -121,6 +121,7 @@ impl Notifier {
             _ = shutdown.wait_for(|s| *s) => return,
         }
         let mut retry: HashMap<IntentId, (u32, Instant)> = HashMap::new();
+        let mut unrecorded: HashMap<IntentId, Event> = HashMap::new();
         loop {
             let pending = self
                 .projections
@@ -130,6 +131,7 @@ impl Notifier {
                     Vec::new()
                 });
             retry.retain(|id, _| pending.iter().any(|i| &i.id == id));
+            unrecorded.retain(|id, _| pending.iter().any(|i| &i.id == id));
             let now = Instant::now();
             let due: Vec<&Intent> = pending
                 .iter()
@@ -139,7 +141,7 @@ impl Notifier {
                 if *shutdown.borrow() {
                     return;
                 }
-                self.deliver(intent, &mut retry).await;
+                self.deliver(intent, &mut retry, &mut unrecorded).await;
             }
             let next_retry = retry.values().map(|(_, at)| *at).min();
             let wait = next_retry.map_or(Duration::from_secs(3600), |at| {
@@ -153,8 +155,20 @@ impl Notifier {
         }
     }
 
-    async fn deliver(&self, intent: &Intent, retry: &mut HashMap<IntentId, (u32, Instant)>) {
+    /// Sends an intent and records the outcome in the log. An outcome the log did not
+    /// take (it is unavailable) is kept in `unrecorded` and only its recording is
+    /// retried, so a log outage resends nothing; only a crash before the record can.
+    async fn deliver(
+        &self,
+        intent: &Intent,
+        retry: &mut HashMap<IntentId, (u32, Instant)>,
+        unrecorded: &mut HashMap<IntentId, Event>,
+    ) {
         let id = &intent.id;
+        let attempt = retry.get(id).map_or(0, |(a, _)| a + 1);
+        if let Some(event) = unrecorded.remove(id) {
+            return self.record(id, event, attempt, retry, unrecorded).await;
+        }
         let event = match self.send(intent).await {
             Outcome::Sent => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
@@ -176,24 +190,34 @@ impl Notifier {
             }
             Outcome::Transient(reason) => {
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
-                let attempt = retry.get(&intent.id).map_or(0, |(a, _)| a + 1);
                 let wait = backoff(attempt);
                 tracing::warn!(intent = %id, %reason, attempt, retry_in_ms = wait.as_millis() as u64, "notification will be retried");
                 retry.insert(intent.id.clone(), (attempt, Instant::now() + wait));
                 return;
             }
         };
-        match self.log.append(&seal(event)).await {
+        self.record(id, event, attempt, retry, unrecorded).await;
+    }
+
+    /// Appends the outcome of an intent; on failure keeps it to retry the append later.
+    async fn record(
+        &self,
+        id: &IntentId,
+        event: Event,
+        attempt: u32,
+        retry: &mut HashMap<IntentId, (u32, Instant)>,
+        unrecorded: &mut HashMap<IntentId, Event>,
+    ) {
+        match self.log.append(&seal(event.clone())).await {
             Ok(a) => {
                 self.projections
                     .wait_for(Kind::Outbox, a.seq, Duration::from_secs(10))
                     .await;
             }
-            // The mail went out but the log did not take the fact: retry recording it
-            // later. The resend this may cause carries the same Message-ID.
             Err(e) => {
-                tracing::warn!(intent = %id, error = %e, "could not record the notification outcome");
-                retry.insert(intent.id.clone(), (0, Instant::now() + backoff(0)));
+                tracing::warn!(intent = %id, error = %e, "could not record the notification outcome; will retry recording it");
+                unrecorded.insert(id.clone(), event);
+                retry.insert(id.clone(), (attempt, Instant::now() + backoff(attempt)));
             }
         }
     }

@@ -54,7 +54,17 @@ fn name(field: &str, s: String, required: bool) -> Result<String, ApiError> {
     Ok(s)
 }
 
-fn integration_id(state: &AppState, id: &str) -> Result<IntegrationId, ApiError> {
+/// A file pattern such as `{namespace}/{environment}.enc.yaml`: it must name the
+/// namespace, may name the environment, and is at most 200 characters.
+fn file_pattern(p: String) -> Result<String, ApiError> {
+    let p = name("filePattern", p, true)?;
+    if !p.contains("{namespace}") {
+        return Err(ApiError::invalid("filePattern", "must contain {namespace}"));
+    }
+    Ok(p)
+}
+
+pub(crate) fn integration_id(state: &AppState, id: &str) -> Result<IntegrationId, ApiError> {
     let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
     views::integration(state, &id)?;
     Ok(id)
@@ -93,6 +103,19 @@ pub async fn create_key(
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let req: NewKeyIn = body::json(body, ADMIN_LIMIT).await?;
+    let (key_id, api_key) = issue_key(&state, &id, req).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"keyId": key_id.as_str(), "apiKey": api_key, "integrationId": id.as_str()})),
+    ))
+}
+
+/// Issues an API key: appends its hash and returns the id and the plaintext, shown once.
+pub async fn issue_key(
+    state: &AppState,
+    id: &IntegrationId,
+    req: NewKeyIn,
+) -> Result<(KeyId, String), ApiError> {
     let key_id = KeyId::random();
     let api_key = new_secret("clef_");
     let sealed = seal(Event::KeyIssued {
@@ -104,10 +127,7 @@ pub async fn create_key(
     });
     state.append(&sealed, &[Kind::Registry]).await?;
     tracing::info!(integration = %id, key = %key_id, "api key issued");
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"keyId": key_id.as_str(), "apiKey": api_key, "integrationId": id.as_str()})),
-    ))
+    Ok((key_id, api_key))
 }
 
 pub async fn revoke_key(
@@ -117,8 +137,14 @@ pub async fn revoke_key(
 ) -> Result<Json<Value>, ApiError> {
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
-    let key_id = KeyId::parse(&key).map_err(|_| ApiError::NotFound("key"))?;
-    let keys = state.projections().registry(|r| r.keys(&id))?;
+    let key_id = revoke(&state, &id, &key).await?;
+    Ok(Json(json!({"keyId": key_id.as_str(), "revoked": true})))
+}
+
+/// Revokes one of the integration's keys; it stops working at once.
+pub async fn revoke(state: &AppState, id: &IntegrationId, key: &str) -> Result<KeyId, ApiError> {
+    let key_id = KeyId::parse(key).map_err(|_| ApiError::NotFound("key"))?;
+    let keys = state.projections().registry(|r| r.keys(id))?;
     if !keys.iter().any(|k| k.key_id == key_id) {
         return Err(ApiError::NotFound("key"));
     }
@@ -129,7 +155,7 @@ pub async fn revoke_key(
     });
     state.append(&sealed, &[Kind::Registry]).await?;
     tracing::info!(integration = %id, key = %key_id, "api key revoked");
-    Ok(Json(json!({"keyId": key_id.as_str(), "revoked": true})))
+    Ok(key_id)
 }
 
 pub async fn list_keys(
@@ -156,6 +182,16 @@ pub async fn set_policies(
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let req: PoliciesIn = body::json(body, ADMIN_LIMIT).await?;
+    apply_policies(&state, &id, req).await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+/// Replaces the integration's policies.
+pub async fn apply_policies(
+    state: &AppState,
+    id: &IntegrationId,
+    req: PoliciesIn,
+) -> Result<(), ApiError> {
     if req.policies.len() > MAX_ITEMS {
         return Err(ApiError::invalid(
             "policies",
@@ -187,7 +223,7 @@ pub async fn set_policies(
         at: clef_pro_schema::now_ms(),
     });
     state.append(&sealed, &[Kind::Registry]).await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(())
 }
 
 pub async fn set_notifications(
@@ -199,6 +235,16 @@ pub async fn set_notifications(
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let req: NotificationsIn = body::json(body, ADMIN_LIMIT).await?;
+    apply_notifications(&state, &id, req).await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+/// Replaces the integration's notification channels.
+pub async fn apply_notifications(
+    state: &AppState,
+    id: &IntegrationId,
+    req: NotificationsIn,
+) -> Result<(), ApiError> {
     if req.notifications.len() > MAX_ITEMS {
         return Err(ApiError::invalid(
             "notifications",
@@ -226,7 +272,7 @@ pub async fn set_notifications(
     state
         .append(&sealed, &[Kind::Registry, Kind::Outbox])
         .await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(())
 }
 
 pub async fn set_config(
@@ -238,14 +284,25 @@ pub async fn set_config(
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let req: ConfigIn = body::json(body, ADMIN_LIMIT).await?;
-    let sealed = seal(Event::IntegrationConfigured {
+    apply_config(&state, &id, req).await?;
+    Ok(Json(views::integration_json(&state, &id)?))
+}
+
+/// Changes the integration's collection config and tracked branches.
+pub async fn apply_config(
+    state: &AppState,
+    id: &IntegrationId,
+    req: ConfigIn,
+) -> Result<(), ApiError> {
+    let sealed = seal(Event::IntegrationConfiguredV2 {
         id: id.clone(),
         collect_ci_context: req.collect_ci_context,
         tracked_branches: branches("trackedBranches", req.tracked_branches)?,
+        file_pattern: req.file_pattern.map(file_pattern).transpose()?,
         at: clef_pro_schema::now_ms(),
     });
     state.append(&sealed, EVERYWHERE).await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(())
 }
 
 pub async fn create_token(

@@ -1,0 +1,162 @@
+//! The alerts section: open, resolved or all, optionally of one severity, each with its
+//! whole lifecycle and an Acknowledge button while it is open and unacknowledged.
+//! It renders the same JSON the read API returns (`read::alerts_json`).
+
+use super::html::{self, Esc, csrf_field, parse_severity, short};
+use super::integration::PageQuery;
+use super::time::time;
+use super::visitor::Visitor;
+use clef_pro_schema::ids::IntegrationId;
+use serde_json::Value;
+
+fn commit_link(id: &IntegrationId, q: &PageQuery, commit: &str) -> String {
+    let at = PageQuery {
+        commit: Some(commit.to_owned()),
+        ..q.clone()
+    };
+    format!(
+        r#"<a href="{}"><code>{}</code></a>"#,
+        Esc(&at.href(id)),
+        short(commit)
+    )
+}
+
+fn notifications(a: &Value) -> String {
+    let list = a["notifications"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let count = |s: &str| list.iter().filter(|n| n["status"] == s).count();
+    let items: String = list
+        .iter()
+        .map(|n| {
+            let reason = n["reason"]
+                .as_str()
+                .map(|r| format!(" ({})", Esc(r)))
+                .unwrap_or_default();
+            format!(
+                "<li>{} to {}{reason}</li>",
+                Esc(n["status"].as_str().unwrap_or("")),
+                Esc(n["target"].as_str().unwrap_or(""))
+            )
+        })
+        .collect();
+    format!(
+        r#"{} sent, {} failed, {} pending<ul class="sent">{items}</ul>"#,
+        count("sent"),
+        count("failed"),
+        count("pending")
+    )
+}
+
+fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &Value) -> String {
+    let s = |k: &str| a[k].as_str().unwrap_or("");
+    let open = s("status") == "open";
+    let acked = a["acknowledged"] == true;
+    let status = if open {
+        r#"<span class="badge open"><span aria-hidden="true">●</span> Open</span>"#
+    } else {
+        r#"<span class="badge resolved"><span aria-hidden="true">✓</span> Resolved</span>"#
+    };
+    let ack_badge = if acked {
+        r#" <span class="badge acked"><span aria-hidden="true">☑</span> Acknowledged</span>"#
+    } else {
+        ""
+    };
+    let ack = match (acked, a["acknowledgedAt"].as_u64()) {
+        (true, Some(at)) => format!("{} at {}", Esc(s("acknowledgedBy")), time(at)),
+        _ => "not acknowledged".to_owned(),
+    };
+    let resolved = match a["resolvedByCommit"].as_str() {
+        Some(c) => {
+            let at = a["resolvedAt"].as_u64().map(time).unwrap_or_default();
+            format!("{} {at}", commit_link(id, q, c))
+        }
+        None => "—".to_owned(),
+    };
+    let previous = match a["previousAlertId"].as_str() {
+        Some(p) => format!(r##"<a href="#alert-{0}"><code>{0}</code></a>"##, Esc(p)),
+        None => "—".to_owned(),
+    };
+    let button = if open && !acked {
+        format!(
+            r#"<form method="post" action="/integrations/{}/alerts/{}/acknowledge">{}{}<button type="submit" class="ack">Acknowledge</button></form>"#,
+            Esc(id.as_str()),
+            Esc(s("id")),
+            csrf_field(v),
+            q.hidden(PageQuery::KEYS)
+        )
+    } else {
+        String::new()
+    };
+    let scope = if s("scope").is_empty() {
+        "repository"
+    } else {
+        s("scope")
+    };
+    let severity = parse_severity(s("severity"))
+        .map(html::severity)
+        .unwrap_or_default();
+    format!(
+        r#"<li><article class="alert" id="alert-{aid}" data-status="{status_word}" data-acknowledged="{acked}">
+<h3>{severity} {} <code>{}</code> {status}{ack_badge}</h3>
+<p class="message">{}</p>
+<dl class="facts">
+<div><dt>Scope</dt><dd>{}</dd></div>
+<div><dt>Opened by</dt><dd>{} {}</dd></div>
+<div><dt>Resolved by</dt><dd>{resolved}</dd></div>
+<div><dt>Acknowledged</dt><dd class="ack-by">{ack}</dd></div>
+<div><dt>Previous alert</dt><dd>{previous}</dd></div>
+<div><dt>Notifications</dt><dd>{}</dd></div>
+</dl>{button}</article></li>"#,
+        Esc(s("ruleName")),
+        Esc(s("ruleId")),
+        Esc(s("message")),
+        Esc(scope),
+        commit_link(id, q, s("openedByCommit")),
+        a["openedAt"].as_u64().map(time).unwrap_or_default(),
+        notifications(a),
+        aid = Esc(s("id")),
+        status_word = Esc(s("status")),
+    )
+}
+
+/// `alerts` are already filtered by status; the severity filter applies here.
+pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[Value]) -> String {
+    let severity = q.severity.as_deref().and_then(parse_severity);
+    let shown: Vec<&Value> = alerts
+        .iter()
+        .filter(|a| severity.is_none_or(|s| a["severity"] == s.as_str()))
+        .collect();
+    let status = q.status.as_deref().unwrap_or("open");
+    let statuses: String = ["open", "resolved", "all"]
+        .iter()
+        .map(|s| {
+            let sel = if *s == status { " selected" } else { "" };
+            format!(r#"<option value="{s}"{sel}>{s}</option>"#)
+        })
+        .collect();
+    let items: String = shown.iter().map(|a| alert(id, q, v, a)).collect();
+    let list = if items.is_empty() {
+        r#"<p id="no-alerts">No alerts match.</p>"#.to_owned()
+    } else {
+        format!(r#"<ul class="alerts" id="alert-list">{items}</ul>"#)
+    };
+    format!(
+        r#"<section id="alerts" data-region aria-labelledby="alerts-h">
+<h2 id="alerts-h">Alerts <span class="count">({})</span></h2>
+<form class="filter" method="get" action="/integrations/{}">{}
+<label for="status">Status</label>
+<select id="status" name="status">{statuses}</select>
+<label for="severity">Severity</label>
+<select id="severity" name="severity"><option value="">any</option>{}</select>
+<button type="submit">Show</button>
+</form>
+{list}
+</section>"#,
+        shown.len(),
+        Esc(id.as_str()),
+        q.hidden(&["commit", "branch", "before"]),
+        html::severity_options(severity)
+    )
+}

@@ -1,0 +1,201 @@
+//! `GET /integrations/{id}`: the shown report (latest, or `?commit=`), history and
+//! alerts; `GET …/live`, which the page polls to pull in new reports; and the
+//! acknowledge form.
+
+use super::failure::Failure;
+use super::html::{Esc, page, url_part};
+use super::visitor::{Posted, Visitor};
+use super::{alerts, history, report};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::read::{self, MatrixQuery, ReportsQuery};
+use crate::routes::views;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use clef_pro_schema::ids::IntegrationId;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Reports per history page; the page never loads more than this many.
+pub const HISTORY_PAGE: usize = 20;
+
+/// What the integration page shows; links carry it along so filters stick.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageQuery {
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub before: Option<String>,
+    pub status: Option<String>,
+    pub severity: Option<String>,
+}
+
+impl PageQuery {
+    pub const KEYS: &[&str] = &["commit", "branch", "before", "status", "severity"];
+
+    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let values = [
+            &self.commit,
+            &self.branch,
+            &self.before,
+            &self.status,
+            &self.severity,
+        ];
+        Self::KEYS
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v)))
+    }
+
+    /// The integration page for this query; empty values are left out.
+    pub fn href(&self, id: &IntegrationId) -> String {
+        let q: Vec<String> = self
+            .pairs()
+            .map(|(k, v)| format!("{k}={}", url_part(v)))
+            .collect();
+        if q.is_empty() {
+            format!("/integrations/{id}")
+        } else {
+            format!("/integrations/{id}?{}", q.join("&"))
+        }
+    }
+
+    /// Hidden inputs carrying the named parts of this query through a form.
+    pub fn hidden(&self, keys: &[&str]) -> String {
+        self.pairs()
+            .filter(|(k, _)| keys.contains(k))
+            .map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{}">"#, Esc(v)))
+            .collect()
+    }
+}
+
+fn person_integration(state: &AppState, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
+    Ok(views::visible_integration(
+        state,
+        &Caller::Person(v.person.clone()),
+        id,
+    )?)
+}
+
+/// Changes whenever what the page shows changes: a report arrives (or is replaced), or
+/// an alert opens, resolves or is acknowledged.
+fn version(state: &AppState, id: &IntegrationId) -> Result<String, ApiError> {
+    let heads = state.projections().matrix(|m| m.heads(id))?;
+    let alerts = state.projections().alerts(|a| a.list(id))?;
+    let mut h = blake3::Hasher::new();
+    h.update(&heads.reports.to_le_bytes());
+    if let Some(l) = &heads.latest {
+        h.update(l.position.cursor().as_bytes());
+    }
+    for a in &alerts {
+        h.update(a.id.as_str().as_bytes());
+        h.update(&[u8::from(
+            a.status == clef_pro_projections::lifecycle::Status::Open,
+        )]);
+        h.update(&[u8::from(a.acknowledged())]);
+    }
+    Ok(h.finalize().to_hex()[..16].to_owned())
+}
+
+pub async fn live(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    visitor: Visitor,
+) -> Result<Json<Value>, Failure> {
+    let id = person_integration(&state, &visitor, &id)?;
+    Ok(Json(json!({ "version": version(&state, &id)? })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+    visitor: Visitor,
+) -> Result<Response, Failure> {
+    let id = person_integration(&state, &visitor, &id)?;
+    let integration = views::integration(&state, &id)?;
+    let version = version(&state, &id)?;
+    let shown = read::matrix_report(
+        &state,
+        &id,
+        &MatrixQuery {
+            branch: q.branch.clone(),
+            commit: q.commit.clone(),
+        },
+    )?;
+    if shown.is_none() && q.commit.as_deref().is_some_and(|c| !c.is_empty()) {
+        return Err(ApiError::NotFound("report").into());
+    }
+    let (page_reports, next) = read::reports_page(
+        &state,
+        &id,
+        &ReportsQuery {
+            branch: q.branch.clone(),
+            limit: Some(HISTORY_PAGE),
+            before: q.before.clone(),
+        },
+    )?;
+    let alert_list = read::alerts_json(&state, &id, q.status.as_deref())?;
+    let report_html = match &shown {
+        Some((s, latest)) => format!(
+            r#"<section id="report" data-region aria-labelledby="report-h">
+<h2 id="report-h">Matrix</h2>{}{}{}
+<h2>Policy results</h2>{}
+</section>"#,
+            report::marker(&id, &q, s, *latest),
+            report::summary(s),
+            report::matrix(&s.report),
+            report::results(&s.report)
+        ),
+        None => r#"<section id="report" data-region><h2>Matrix</h2><p id="no-report">No report yet. Reports appear here as soon as CI sends them.</p></section>"#.to_owned(),
+    };
+    let settings = if visitor.is_admin() {
+        format!(
+            r#" <a class="button" href="/integrations/{}/settings">Settings</a>"#,
+            Esc(id.as_str())
+        )
+    } else {
+        String::new()
+    };
+    let main = format!(
+        r#"<div class="title"><h1>{}</h1>{settings}</div>
+{report_html}
+<div class="columns">
+{}
+{}
+</div>"#,
+        Esc(&integration.name),
+        alerts::section(&id, &q, &visitor, &alert_list),
+        history::section(
+            &id,
+            &q,
+            &page_reports,
+            next.as_deref(),
+            shown.as_ref().map(|(s, _)| s.report.commit.as_str()),
+            &integration.tracked_branches
+        ),
+    );
+    let hooks = format!(
+        r#" data-live="/integrations/{}/live" data-version="{version}""#,
+        Esc(id.as_str())
+    );
+    Ok(page(
+        StatusCode::OK,
+        &integration.name,
+        Some(&visitor),
+        &hooks,
+        &main,
+    ))
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Path((id, alert)): Path<(String, String)>,
+    posted: Posted<PageQuery>,
+) -> Result<Response, Failure> {
+    let id = person_integration(&state, &posted.visitor, &id)?;
+    read::acknowledge_alert(&state, &id, &alert, &posted.visitor.person.name).await?;
+    Ok(Redirect::to(&format!("{}#alerts", posted.form.href(&id))).into_response())
+}

@@ -1,0 +1,99 @@
+//! `GET /`: every integration with its latest commit, branch, age of the last report,
+//! open alerts by severity (acknowledged ones count) and a health badge.
+
+use super::failure::Failure;
+use super::html::{self, Esc, page};
+use super::time::ago;
+use super::visitor::Visitor;
+use crate::routes::read::{MatrixQuery, matrix_report};
+use crate::routes::views;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use clef_pro_projections::registry::Integration;
+use clef_pro_schema::domain::{HealthStatus, Severity};
+
+/// The worst health of a report's cells; `Unknown` without a report.
+fn worst(cells: &[clef_pro_schema::report::Cell]) -> HealthStatus {
+    let rank = |h: HealthStatus| match h {
+        HealthStatus::Healthy => 0,
+        HealthStatus::Unknown => 1,
+        HealthStatus::Warning => 2,
+        HealthStatus::Critical => 3,
+    };
+    cells
+        .iter()
+        .map(|c| c.health)
+        .max_by_key(|h| rank(*h))
+        .unwrap_or(HealthStatus::Unknown)
+}
+
+fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
+    let all = MatrixQuery {
+        branch: None,
+        commit: None,
+    };
+    let latest = matrix_report(state, &i.id, &all)?.map(|(r, _)| r);
+    let alerts = state.projections().alerts(|a| a.list(&i.id))?;
+    let counts = views::open_counts(&alerts);
+    let open: String = Severity::ALL
+        .iter()
+        .filter_map(|s| {
+            let n = counts[s.as_str()].as_u64().filter(|n| *n > 0)?;
+            Some(format!("{} {n} ", html::severity(*s)))
+        })
+        .collect();
+    let open = if open.is_empty() {
+        "none".to_owned()
+    } else {
+        open
+    };
+    let (health, commit, when) = match &latest {
+        Some(r) => (
+            html::health(worst(&r.report.summary.cells)),
+            format!(
+                "<code>{}</code> on {}",
+                html::short(r.report.commit.as_str()),
+                Esc(r.report.branch.as_str())
+            ),
+            ago(r.received_at, now),
+        ),
+        None => (
+            html::health(HealthStatus::Unknown),
+            "no reports yet".to_owned(),
+            "—".to_owned(),
+        ),
+    };
+    Ok(format!(
+        r#"<tr><th scope="row"><a href="/integrations/{}">{}</a></th><td>{health}</td><td>{commit}</td><td>{when}</td><td class="counts">{open}</td></tr>"#,
+        Esc(i.id.as_str()),
+        Esc(&i.name)
+    ))
+}
+
+pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {
+    let integrations = state.projections().registry(|r| r.integrations())?;
+    let now = clef_pro_schema::now_ms();
+    let rows = integrations
+        .iter()
+        .map(|i| row(&state, i, now))
+        .collect::<Result<String, _>>()?;
+    let body = if integrations.is_empty() {
+        r#"<p>No integrations yet. An admin creates one with <code>POST /api/v1/admin/integrations</code>.</p>"#.to_owned()
+    } else {
+        format!(
+            r#"<div class="scroll"><table class="overview">
+<thead><tr><th scope="col">Integration</th><th scope="col">Health</th><th scope="col">Latest commit</th><th scope="col">Last report</th><th scope="col">Open alerts</th></tr></thead>
+<tbody>{rows}</tbody></table></div>"#
+        )
+    };
+    let main = format!(r#"<h1>Integrations</h1>{body}"#);
+    Ok(page(
+        StatusCode::OK,
+        "Integrations",
+        Some(&visitor),
+        "",
+        &main,
+    ))
+}

@@ -1,0 +1,439 @@
+//! Who may call what: every endpoint of CONTRACT sections 3 and 5 (and the OTLP drop-in)
+//! × every kind of credential → the expected status, in one table; and repeated
+//! authentication failures from one address are answered 429 for a while.
+//!
+//! Each row is sent from its own loopback address (127.0.0.0/8 is all loopback), so the
+//! failure limit of one address is never reached by the table itself.
+
+use clef_pro_api::auth::Person;
+use clef_pro_api::session;
+use clef_pro_schema::event::Role;
+use clef_pro_tests::client::{Client, Resp};
+use clef_pro_tests::fixtures::{report, sha};
+use clef_pro_tests::service::{Backend, Service};
+use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The credentials a request can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cred {
+    None,
+    /// `Authorization: Basic …`: a header that names no bearer credential.
+    Malformed,
+    WrongKey,
+    RevokedKey,
+    /// The key of the integration the path names (or of the report's integration).
+    OwnKey,
+    /// The key of another integration.
+    OtherKey,
+    Viewer,
+    Admin,
+    ViewerCookie,
+    AdminCookie,
+    /// A cookie whose mac does not hold.
+    ForgedCookie,
+    /// A correctly signed cookie past its expiry.
+    ExpiredCookie,
+}
+
+const CREDS: [Cred; 12] = [
+    Cred::None,
+    Cred::Malformed,
+    Cred::WrongKey,
+    Cred::RevokedKey,
+    Cred::OwnKey,
+    Cred::OtherKey,
+    Cred::Viewer,
+    Cred::Admin,
+    Cred::ViewerCookie,
+    Cred::AdminCookie,
+    Cred::ForgedCookie,
+    Cred::ExpiredCookie,
+];
+
+/// Who an endpoint is for.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    /// Anyone.
+    Public,
+    /// CI: an API key, which selects the integration.
+    Key,
+    /// `GET /api/v1/integrations/{id}`: its own key, or a person.
+    KeyOrPerson,
+    /// A viewer or admin (token or session cookie).
+    Person,
+    /// An admin (token or session cookie); viewers get 403.
+    Admin,
+    /// A dashboard page: a session cookie, or a redirect to sign in.
+    Page,
+    /// A dashboard page for admins only.
+    AdminPage,
+}
+
+/// The status `cred` gets from an endpoint of `access` whose success status is `ok`.
+fn expected(access: Access, cred: Cred, ok: u16) -> u16 {
+    use Cred::*;
+    let key = matches!(cred, OwnKey | OtherKey);
+    let viewer = matches!(cred, Viewer | ViewerCookie);
+    let admin = matches!(cred, Admin | AdminCookie);
+    let cookie = matches!(cred, ViewerCookie | AdminCookie);
+    match access {
+        Access::Public => ok,
+        Access::Key if key => ok,
+        Access::KeyOrPerson if cred == OwnKey || viewer || admin => ok,
+        // Another integration's key learns nothing, not even that the id exists.
+        Access::KeyOrPerson if cred == OtherKey => 404,
+        Access::Person if viewer || admin => ok,
+        Access::Admin if admin => ok,
+        Access::Admin if viewer => 403,
+        Access::Page | Access::AdminPage if !cookie => 303,
+        Access::Page => ok,
+        Access::AdminPage if admin => ok,
+        Access::AdminPage => 403,
+        _ => 401,
+    }
+}
+
+struct Fixture {
+    id: String,
+    own: String,
+    other: String,
+    revoked: String,
+    viewer: String,
+    viewer_cookie: String,
+    admin_cookie: String,
+    expired_cookie: String,
+    alert: String,
+    victim_key: String,
+}
+
+impl Fixture {
+    async fn new(s: &Service) -> Fixture {
+        let c = s.client();
+        let (id, own) = c.integration("payments", json!({})).await;
+        let (_, other) = c.integration("other", json!({})).await;
+        let k = c
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/integrations/{id}/keys"),
+                json!({"label": "old"}),
+            )
+            .await;
+        let revoked = k.body["apiKey"].as_str().unwrap().to_owned();
+        let kid = k.body["keyId"].as_str().unwrap();
+        let r = c
+            .admin(
+                "DELETE",
+                &format!("/api/v1/admin/integrations/{id}/keys/{kid}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        let victim = c
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/integrations/{id}/keys"),
+                json!({"label": "to revoke"}),
+            )
+            .await;
+        let victim_key = victim.body["keyId"].as_str().unwrap().to_owned();
+        let t = c
+            .admin(
+                "POST",
+                "/api/v1/admin/tokens",
+                json!({"role": "viewer", "label": "alice"}),
+            )
+            .await;
+        assert_eq!(t.status, 201, "{:?}", t.body);
+        let viewer = t.body["token"].as_str().unwrap().to_owned();
+        for (key, commit) in [(&own, "a1"), (&other, "b1")] {
+            let r = c
+                .report(
+                    key,
+                    &report(
+                        &sha(commit),
+                        "main",
+                        &[("missing_keys", "oauth/production", false, "critical")],
+                    ),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+        let alert = c.alerts(&id, "open").await[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // Cookies signed with the service's own session key, as sign-in issues them.
+        let key: [u8; 32] = std::fs::read(s.data_dir().join("session.key"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let now = clef_pro_schema::now_ms();
+        let person = |role, name: &str| Person {
+            role,
+            name: name.into(),
+        };
+        Fixture {
+            viewer_cookie: session::issue(&key, &person(Role::Viewer, "alice"), now),
+            admin_cookie: session::issue(&key, &person(Role::Admin, "root"), now),
+            expired_cookie: session::issue(
+                &key,
+                &person(Role::Admin, "root"),
+                now - session::LIFETIME_MS - 1000,
+            ),
+            id,
+            own,
+            other,
+            revoked,
+            viewer,
+            alert,
+            victim_key,
+        }
+    }
+
+    /// The header a credential travels in. Keys use both accepted headers.
+    fn header(&self, cred: Cred, admin: &str) -> Option<(&'static str, String)> {
+        let cookie = |v: &str| Some(("cookie", format!("{}={v}", session::COOKIE)));
+        match cred {
+            Cred::None => None,
+            Cred::Malformed => Some(("authorization", "Basic Zm9vOmJhcg==".into())),
+            Cred::WrongKey => Some((
+                "x-api-key",
+                format!("clef_{}", "0123456789abcdefghij".repeat(2)),
+            )),
+            Cred::RevokedKey => Some(("x-api-key", self.revoked.clone())),
+            Cred::OwnKey => Some(("authorization", format!("Bearer {}", self.own))),
+            Cred::OtherKey => Some(("x-api-key", self.other.clone())),
+            Cred::Viewer => Some(("authorization", format!("Bearer {}", self.viewer))),
+            Cred::Admin => Some(("authorization", format!("Bearer {admin}"))),
+            Cred::ViewerCookie => cookie(&self.viewer_cookie),
+            Cred::AdminCookie => cookie(&self.admin_cookie),
+            // A viewer's cookie that claims to be an admin's: the mac no longer holds.
+            Cred::ForgedCookie => cookie(&self.viewer_cookie.replacen("viewer", "admin", 1)),
+            Cred::ExpiredCookie => cookie(&self.expired_cookie),
+        }
+    }
+}
+
+/// One endpoint: method, path, body, who it is for, and its success status.
+type Row = (&'static str, String, Option<Value>, Access, u16);
+
+fn rows(f: &Fixture) -> Vec<Row> {
+    let id = &f.id;
+    // On an untracked branch, so that it resolves none of the fixture's alerts.
+    let good = report(&sha("matrix"), "feature", &[]);
+    let i = |p: &str| format!("/api/v1/integrations/{id}{p}");
+    let a = |p: &str| format!("/api/v1/admin/integrations/{id}{p}");
+    vec![
+        // CONTRACT section 3 and the OTLP drop-in.
+        ("GET", i(""), None, Access::KeyOrPerson, 200),
+        (
+            "POST",
+            "/api/v1/reports".into(),
+            Some(good.clone()),
+            Access::Key,
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/reports/batch".into(),
+            Some(json!({"reports": [good]})),
+            Access::Key,
+            201,
+        ),
+        // An OTLP request without a commit is refused (422) once the key is accepted.
+        (
+            "POST",
+            "/otlp/v1/logs".into(),
+            Some(json!({})),
+            Access::Key,
+            422,
+        ),
+        ("GET", "/otlp/v1/checkpoint".into(), None, Access::Key, 200),
+        // CONTRACT section 5: admin.
+        (
+            "POST",
+            "/api/v1/admin/integrations".into(),
+            Some(json!({"name": "new"})),
+            Access::Admin,
+            201,
+        ),
+        (
+            "POST",
+            a("/keys"),
+            Some(json!({"label": "x"})),
+            Access::Admin,
+            201,
+        ),
+        ("GET", a("/keys"), None, Access::Admin, 200),
+        (
+            "DELETE",
+            a(&format!("/keys/{}", f.victim_key)),
+            None,
+            Access::Admin,
+            200,
+        ),
+        (
+            "PUT",
+            a("/policies"),
+            Some(json!({"policies": []})),
+            Access::Admin,
+            200,
+        ),
+        (
+            "PUT",
+            a("/notifications"),
+            Some(json!({"notifications": []})),
+            Access::Admin,
+            200,
+        ),
+        ("PUT", a("/config"), Some(json!({})), Access::Admin, 200),
+        (
+            "POST",
+            "/api/v1/admin/tokens".into(),
+            Some(json!({"role": "viewer", "label": "x"})),
+            Access::Admin,
+            201,
+        ),
+        // Read and acknowledge.
+        (
+            "GET",
+            "/api/v1/integrations".into(),
+            None,
+            Access::Person,
+            200,
+        ),
+        ("GET", i("/matrix"), None, Access::Person, 200),
+        ("GET", i("/reports"), None, Access::Person, 200),
+        ("GET", i("/alerts?status=all"), None, Access::Person, 200),
+        (
+            "POST",
+            i(&format!("/alerts/{}/acknowledge", f.alert)),
+            Some(json!({})),
+            Access::Person,
+            200,
+        ),
+        ("GET", "/healthz".into(), None, Access::Public, 200),
+        ("GET", "/metrics".into(), None, Access::Public, 200),
+        // The dashboard.
+        ("GET", "/sign-in".into(), None, Access::Public, 200),
+        ("GET", "/".into(), None, Access::Page, 200),
+        (
+            "GET",
+            format!("/integrations/{id}"),
+            None,
+            Access::Page,
+            200,
+        ),
+        (
+            "GET",
+            format!("/integrations/{id}/settings"),
+            None,
+            Access::AdminPage,
+            200,
+        ),
+    ]
+}
+
+async fn call(c: &Client, f: &Fixture, admin: &str, row: &Row, cred: Cred) -> Resp {
+    let (method, path, body, ..) = row;
+    let header = f.header(cred, admin);
+    c.send(
+        method,
+        path,
+        header.as_ref().map(|(h, v)| (*h, v.as_str())),
+        body.as_ref().map(|b| b.to_string().into_bytes()),
+    )
+    .await
+}
+
+fn loopback(a: u8, b: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, a, b))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_endpoint_by_every_credential() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let f = Fixture::new(&s).await;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (n, row) in rows(&f).iter().enumerate() {
+        let c = s.client().from_address(loopback(1, n as u8 + 1));
+        for cred in CREDS {
+            let want = expected(row.3, cred, row.4);
+            let got = call(&c, &f, &s.admin, row, cred).await;
+            checked += 1;
+            if got.status != want {
+                failures.push(format!(
+                    "{} {} with {cred:?}: {} (expected {want}) {:?}",
+                    row.0, row.1, got.status, got.body
+                ));
+            }
+            // API errors are JSON; the dashboard's redirects point at the sign-in page.
+            if (400..500).contains(&got.status) && !row.1.starts_with("/integrations") {
+                assert!(
+                    got.body["error"]["code"].is_string(),
+                    "{} {}: {:?}",
+                    row.0,
+                    row.1,
+                    got.body
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cells differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// After its budget of failed authentications, an address gets 429 with `Retry-After`
+/// on everything (even with a valid token) while other addresses are unaffected.
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_failures_from_one_address_are_rate_limited() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let attacker = s.client().from_address(loopback(2, 1));
+    let bystander = s.client().from_address(loopback(2, 2));
+    let guess = |i: usize| format!("clef_{i:040}");
+    for i in 0..20 {
+        let r = attacker
+            .send(
+                "GET",
+                "/api/v1/integrations",
+                Some(("x-api-key", &guess(i))),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 401, "attempt {i}: {:?}", r.body);
+    }
+    let limited = attacker
+        .send(
+            "GET",
+            "/api/v1/integrations",
+            Some(("x-api-key", &guess(20))),
+            None,
+        )
+        .await;
+    assert_eq!(limited.status, 429, "{:?}", limited.body);
+    assert_eq!(limited.body["error"]["code"], "rate_limited");
+    assert!(limited.retry_after.is_some(), "429 carries Retry-After");
+    // Even the right token from that address waits: the limit is checked first.
+    let r = attacker
+        .admin("GET", "/api/v1/integrations", Value::Null)
+        .await;
+    assert_eq!(r.status, 429);
+    // Failed dashboard sign-ins from the address are refused the same way.
+    let r = attacker.send("POST", "/sign-in", None, None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(
+        attacker.send("GET", "/healthz", None, None).await.status,
+        200,
+        "liveness stays reachable"
+    );
+    let r = bystander
+        .admin("GET", "/api/v1/integrations", Value::Null)
+        .await;
+    assert_eq!(r.status, 200, "another address is not affected");
+}

@@ -1,0 +1,376 @@
+//! The dashboard in a real headless Chromium (issue 6): signing in, the matrix of a
+//! report submitted through the API, an older commit from the history, acknowledging an
+//! alert, a report appearing without a reload, settings for admins only, the sign-in
+//! redirect, and CSRF refusal. Each page visited is saved under `target/screenshots/`.
+
+use clef_pro_tests::browser::Browser;
+use clef_pro_tests::client::Client;
+use clef_pro_tests::fixtures::{report, sha};
+use clef_pro_tests::service::{Backend, Service};
+use serde_json::{Value, json};
+
+/// A service with one integration; returns it, its client, the id and the API key.
+async fn setup() -> (Service, Client, String, String) {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c.integration("payments", json!({})).await;
+    (s, c, id, key)
+}
+
+/// A viewer token.
+async fn viewer(c: &Client) -> String {
+    let r = c
+        .admin(
+            "POST",
+            "/api/v1/admin/tokens",
+            json!({"role": "viewer", "label": "alice"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    r.body["token"].as_str().expect("token").to_owned()
+}
+
+async fn submit(c: &Client, key: &str, body: &Value) {
+    let r = c.report(key, body).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+/// Signs in through the form and waits for the overview.
+async fn sign_in(b: &Browser, s: &Service, token: &str) {
+    b.goto(&format!("{}/sign-in", s.url)).await;
+    b.type_into("#token", token).await;
+    b.click("form[action='/sign-in'] button").await;
+    b.wait_for(
+        "the overview",
+        "return location.pathname === '/' && document.querySelector('h1').innerText === 'Integrations';",
+        json!([]),
+    )
+    .await;
+}
+
+/// The text of the matrix cell of `ns` × `env`.
+async fn cell(b: &Browser, ns: &str, env: &str) -> String {
+    let v = b
+        .js(
+            r#"const t = document.querySelector('#matrix-table');
+               const envs = [...t.querySelectorAll('thead th')].map(th => th.innerText);
+               const row = [...t.querySelectorAll('tbody tr')].find(r => r.querySelector('th').innerText === arguments[0]);
+               return row.children[envs.indexOf(arguments[1])].innerText;"#,
+            json!([ns, env]),
+        )
+        .await;
+    v.as_str().expect("cell text").to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_shows_the_matrix_of_a_report_submitted_through_the_api() {
+    let (s, c, id, key) = setup().await;
+    let b = Browser::start().await;
+    sign_in(&b, &s, &s.admin).await;
+    submit(
+        &c,
+        &key,
+        &report(
+            &sha("head"),
+            "main",
+            &[("missing_keys", "oauth/production", false, "critical")],
+        ),
+    )
+    .await;
+    b.goto(&format!("{}/", s.url)).await;
+    b.wait_for_element(&format!("a[href='/integrations/{id}']"))
+        .await;
+    let row = b.text("table.overview tbody tr").await.expect("row");
+    assert!(
+        row.contains("payments") && row.contains("Critical"),
+        "{row}"
+    );
+    b.screenshot("overview").await;
+
+    b.click(&format!("a[href='/integrations/{id}']")).await;
+    b.wait_for_element("#matrix-table").await;
+    let critical = cell(&b, "oauth", "production").await;
+    assert!(
+        critical.contains("Critical") && critical.contains("4 keys, 3 recipients"),
+        "{critical}"
+    );
+    assert!(
+        cell(&b, "database", "development")
+            .await
+            .contains("Healthy")
+    );
+    assert!(cell(&b, "database", "Drift").await.contains("Drifted: 2"));
+    let results = b.text("table.results").await.expect("results");
+    assert!(results.contains("missing_keys") && results.contains("Failed"));
+    assert!(b.text("#not-latest").await.is_none());
+    b.screenshot("integration").await;
+    b.screenshot_at("integration-phone", 390).await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_older_commit_from_the_history_shows_its_matrix_marked_not_latest() {
+    let (s, c, id, key) = setup().await;
+    let failing = [("missing_keys", "oauth/production", false, "critical")];
+    let passing = [("missing_keys", "oauth/production", true, "critical")];
+    submit(&c, &key, &report(&sha("old"), "main", &failing)).await;
+    submit(&c, &key, &report(&sha("new"), "main", &passing)).await;
+    let b = Browser::start().await;
+    sign_in(&b, &s, &s.admin).await;
+    b.goto(&format!("{}/integrations/{id}", s.url)).await;
+    b.wait_for_element("#history-list").await;
+    assert!(cell(&b, "oauth", "production").await.contains("Healthy"));
+
+    b.click(&format!("#history-list a[data-commit='{}']", sha("old")))
+        .await;
+    b.wait_for_element("#not-latest").await;
+    let shown = b
+        .js(
+            "return document.querySelector('#shown-report').dataset.commit;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, json!(sha("old")));
+    assert!(cell(&b, "oauth", "production").await.contains("Critical"));
+    let marker = b.text("#not-latest").await.expect("marker");
+    assert!(marker.contains("Not the latest report"), "{marker}");
+    b.screenshot("integration-older-commit").await;
+
+    b.click("#not-latest a").await;
+    b.wait_for(
+        "the latest report again",
+        "return document.querySelector('#not-latest') === null && document.querySelector('#shown-report').dataset.commit === arguments[0];",
+        json!([sha("new")]),
+    )
+    .await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn acknowledging_an_alert_keeps_it_open_and_marks_who_acknowledged() {
+    let (s, c, id, key) = setup().await;
+    submit(
+        &c,
+        &key,
+        &report(
+            &sha("a"),
+            "main",
+            &[("missing_keys", "oauth/production", false, "critical")],
+        ),
+    )
+    .await;
+    let token = viewer(&c).await;
+    let b = Browser::start().await;
+    sign_in(&b, &s, &token).await;
+    b.goto(&format!("{}/integrations/{id}", s.url)).await;
+    b.wait_for_element("#alert-list button.ack").await;
+    b.click("#alert-list button.ack").await;
+    b.wait_for(
+        "the alert marked acknowledged",
+        "const a = document.querySelector('#alert-list article.alert'); return a && a.dataset.acknowledged === 'true';",
+        json!([]),
+    )
+    .await;
+    let alert = b.text("#alert-list article.alert").await.expect("alert");
+    assert!(
+        alert.contains("Open") && alert.contains("Acknowledged"),
+        "{alert}"
+    );
+    let by = b.text("#alert-list .ack-by").await.expect("ack-by");
+    assert!(by.contains("alice"), "{by}");
+    assert!(b.text("#alert-list button.ack").await.is_none());
+    b.screenshot("integration-alert-acknowledged").await;
+
+    let open = c.alerts(&id, "open").await;
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0]["acknowledged"], true);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_new_report_appears_without_a_reload() {
+    let (s, c, id, key) = setup().await;
+    let b = Browser::start().await;
+    sign_in(&b, &s, &s.admin).await;
+    b.goto(&format!("{}/integrations/{id}", s.url)).await;
+    b.wait_for_element("#no-report").await;
+    // A reload would drop this property: its survival proves the page was updated in place.
+    b.js("window.clefProSamePage = true;", json!([])).await;
+
+    submit(&c, &key, &report(&sha("first"), "main", &[])).await;
+    let same = "const r = document.querySelector('#shown-report'); return window.clefProSamePage === true && r !== null && r.dataset.commit === arguments[0];";
+    b.wait_for("the first report", same, json!([sha("first")]))
+        .await;
+    submit(
+        &c,
+        &key,
+        &report(
+            &sha("second"),
+            "main",
+            &[("missing_keys", "oauth/production", false, "critical")],
+        ),
+    )
+    .await;
+    b.wait_for("the second report", same, json!([sha("second")]))
+        .await;
+    b.wait_for_element("#alert-list button.ack").await;
+    assert!(cell(&b, "oauth", "production").await.contains("Critical"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn settings_are_for_admins_and_a_new_key_is_shown_once_and_works() {
+    let (s, c, id, key) = setup().await;
+    submit(&c, &key, &report(&sha("x"), "main", &[])).await;
+
+    let admin = Browser::start().await;
+    sign_in(&admin, &s, &s.admin).await;
+    admin.goto(&format!("{}/integrations/{id}", s.url)).await;
+    admin
+        .click(&format!("a[href='/integrations/{id}/settings']"))
+        .await;
+    admin.wait_for_element("#key-label").await;
+    admin.type_into("#key-label", "deploy").await;
+    admin.click("#keys form.inline button").await;
+    admin.wait_for_element("#new-key").await;
+    let new_key = admin.text("#new-key").await.expect("new key");
+    assert!(new_key.starts_with("clef_"), "{new_key}");
+    admin.screenshot("settings").await;
+    submit(&c, &new_key, &report(&sha("y"), "main", &[])).await;
+
+    // A reload shows it no more.
+    admin
+        .goto(&format!("{}/integrations/{id}/settings", s.url))
+        .await;
+    admin.wait_for_element("#keys").await;
+    assert!(admin.text("#new-key").await.is_none());
+    admin.close().await;
+
+    let token = viewer(&c).await;
+    let b = Browser::start().await;
+    sign_in(&b, &s, &token).await;
+    b.goto(&format!("{}/integrations/{id}", s.url)).await;
+    b.wait_for_element("#report").await;
+    assert!(
+        b.text(&format!("a[href='/integrations/{id}/settings']"))
+            .await
+            .is_none()
+    );
+    b.goto(&format!("{}/integrations/{id}/settings", s.url))
+        .await;
+    b.wait_for_element("main h1").await;
+    assert_eq!(b.text("main h1").await.as_deref(), Some("403"));
+    assert!(b.text("#keys").await.is_none());
+    b.screenshot("settings-viewer-forbidden").await;
+
+    b.goto(&format!("{}/", s.url)).await;
+    b.click(".sign-out button").await;
+    b.wait_for_element("#token").await;
+    b.goto(&format!("{}/", s.url)).await;
+    b.wait_for_element("#token").await;
+    assert!(b.url().await.ends_with("/sign-in"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_sign_in() {
+    let (s, _c, id, _key) = setup().await;
+    let b = Browser::start().await;
+    for path in [
+        "/",
+        &format!("/integrations/{id}"),
+        &format!("/integrations/{id}/settings"),
+    ] {
+        b.goto(&format!("{}{path}", s.url)).await;
+        b.wait_for_element("#token").await;
+        assert!(b.url().await.ends_with("/sign-in"), "{path}");
+    }
+    b.type_into("#token", "not-a-token").await;
+    b.click("form[action='/sign-in'] button").await;
+    b.wait_for_element("#sign-in-error").await;
+    b.screenshot("sign-in").await;
+    b.close().await;
+}
+
+/// The session cookie of signing in with `token`, through the form.
+async fn session_cookie(http: &reqwest::Client, s: &Service, token: &str) -> String {
+    let r = http
+        .post(format!("{}/sign-in", s.url))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    set.split(';').next().expect("pair").to_owned()
+}
+
+#[tokio::test]
+async fn a_forged_form_post_without_the_csrf_token_is_refused() {
+    let (s, c, id, key) = setup().await;
+    submit(
+        &c,
+        &key,
+        &report(
+            &sha("a"),
+            "main",
+            &[("missing_keys", "oauth/production", false, "critical")],
+        ),
+    )
+    .await;
+    let alert = c.alerts(&id, "open").await[0]["id"]
+        .as_str()
+        .expect("alert id")
+        .to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cookie = session_cookie(&http, &s, &s.admin).await;
+    let ack = format!("{}/integrations/{id}/alerts/{alert}/acknowledge", s.url);
+    let post = |form: Vec<(&'static str, String)>| {
+        http.post(&ack).header("cookie", &cookie).form(&form).send()
+    };
+
+    let missing = post(vec![("status", "open".into())]).await.expect("post");
+    assert_eq!(missing.status(), 403);
+    let wrong = post(vec![("csrf", "0".repeat(64))]).await.expect("post");
+    assert_eq!(wrong.status(), 403);
+    let config = http
+        .post(format!("{}/integrations/{id}/settings/config", s.url))
+        .header("cookie", &cookie)
+        .form(&[("trackedBranches", "evil")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(config.status(), 403);
+    assert_eq!(c.alerts(&id, "open").await[0]["acknowledged"], false);
+    let tracked = c.get(&format!("/api/v1/integrations/{id}")).await;
+    assert_eq!(tracked["trackedBranches"], json!(["main", "master"]));
+
+    // The token of the page itself is accepted: the refusal is the token's doing.
+    let page = http
+        .get(format!("{}/integrations/{id}", s.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let token = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf field")
+        .to_owned();
+    let ok = post(vec![("csrf", token)]).await.expect("post");
+    assert_eq!(ok.status(), 303);
+    assert_eq!(c.alerts(&id, "open").await[0]["acknowledged"], true);
+}

@@ -1,0 +1,92 @@
+//! Broker loss: the nats-server is stopped (SIGKILL) for 30 s under a mixed load and
+//! started again on the same store. While it is down, every write answers 503 with
+//! `Retry-After` and none answers 2xx (nothing is acknowledged that is not stored), and
+//! reads keep working from the stores; afterwards the service reconnects by itself, the
+//! projectors catch up, and every acknowledged report is there.
+//!
+//! `CLEF_PRO_OUTAGE_SECS` sets the outage (default 30).
+
+use clef_pro_tests::load::{Load, check_mail};
+use clef_pro_tests::nats::NatsServer;
+use clef_pro_tests::service::{Backend, Service};
+use clef_pro_tests::smtp::SmtpServer;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "long: run by `just test-faults`"]
+async fn broker_outage_under_load() {
+    let outage = Duration::from_secs(
+        std::env::var("CLEF_PRO_OUTAGE_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30),
+    );
+    let mut n = NatsServer::start().await;
+    let smtp = SmtpServer::start().await;
+    let s = Service::start(Backend::Nats(n.url()), Some(smtp.url())).await;
+    let c = s.client();
+    let load = Load::setup(&c, "broker").await;
+    let (stop, running) = tokio::sync::watch::channel(false);
+    let clients = [c.clone()];
+    let (ledger, (down, up, reads_ok)) =
+        tokio::join!(load.run(&clients, 4, "b", running, false), async {
+            // Load before, during and after the outage; the phases are the fault plan.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            n.stop().await;
+            let down = Instant::now();
+            tokio::time::sleep(outage / 2).await;
+            let reads = c.admin("GET", "/api/v1/integrations", Value::Null).await;
+            tokio::time::sleep(outage - outage / 2).await;
+            let up = Instant::now();
+            n.restart().await;
+            c.caught_up().await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let _ = stop.send(true);
+            (down, up, reads.status == 200)
+        });
+    assert!(
+        reads_ok,
+        "reads are served from the stores during the outage"
+    );
+
+    // Writes sent wholly within the outage: 503 with Retry-After, never 2xx.
+    let during: Vec<_> = ledger
+        .attempts
+        .iter()
+        .filter(|a| !a.commits.is_empty() && a.started >= down && a.ended <= up)
+        .collect();
+    assert!(
+        !during.is_empty(),
+        "the load kept writing during the outage"
+    );
+    for a in &during {
+        assert_eq!(a.status, Some(503), "{a:?}");
+        assert!(a.retry_after, "503 carries Retry-After");
+    }
+    let recovered = ledger
+        .attempts
+        .iter()
+        .filter(|a| a.acked() && !a.commits.is_empty() && a.started >= up)
+        .map(|a| a.ended)
+        .min()
+        .expect("writes succeed again after the outage");
+
+    c.settle().await;
+    let (acked, batches) = load.check(&c, &ledger).await;
+    let (notifications, resends) = check_mail(&smtp);
+    assert_eq!(
+        resends, 0,
+        "no crash of clef-pro, so no notification is resent"
+    );
+    eprintln!(
+        "broker down {outage:?}: {} writes in the outage, all 503 with Retry-After; first \
+         write acknowledged {:?} after restarting nats-server; {} requests {:?}; {acked} \
+         reports acknowledged and present; {batches} batches, none partial; \
+         {notifications} notifications, none twice",
+        during.len(),
+        recovered.duration_since(up),
+        ledger.attempts.len(),
+        ledger.statuses(),
+    );
+}
