@@ -9,6 +9,7 @@ pub mod otlp;
 pub mod redact;
 pub mod report;
 pub mod sealed;
+pub mod time;
 pub mod wire;
 
 /// Milliseconds since the Unix epoch, the time unit of every event.

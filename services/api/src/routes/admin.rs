@@ -100,9 +100,7 @@ pub async fn create_key(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state.authenticate_admin(&headers)?;
-    let id = integration_id(&state, &id)?;
-    let req: NewKeyIn = body::json(body, ADMIN_LIMIT).await?;
+    let (id, req) = change::<NewKeyIn>(&state, &id, &headers, body).await?;
     let (key_id, api_key) = issue_key(&state, &id, req).await?;
     Ok((
         StatusCode::CREATED,
@@ -173,15 +171,26 @@ pub async fn list_keys(
     Ok(Json(json!({ "keys": keys })))
 }
 
+/// What every settings endpoint starts with: an admin, an existing integration, and
+/// the body of the change.
+async fn change<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(IntegrationId, T), ApiError> {
+    state.authenticate_admin(headers)?;
+    let id = integration_id(state, id)?;
+    Ok((id, body::json(body, ADMIN_LIMIT).await?))
+}
+
 pub async fn set_policies(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    state.authenticate_admin(&headers)?;
-    let id = integration_id(&state, &id)?;
-    let req: PoliciesIn = body::json(body, ADMIN_LIMIT).await?;
+    let (id, req) = change::<PoliciesIn>(&state, &id, &headers, body).await?;
     apply_policies(&state, &id, req).await?;
     Ok(Json(views::integration_json(&state, &id)?))
 }
@@ -232,9 +241,7 @@ pub async fn set_notifications(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    state.authenticate_admin(&headers)?;
-    let id = integration_id(&state, &id)?;
-    let req: NotificationsIn = body::json(body, ADMIN_LIMIT).await?;
+    let (id, req) = change::<NotificationsIn>(&state, &id, &headers, body).await?;
     apply_notifications(&state, &id, req).await?;
     Ok(Json(views::integration_json(&state, &id)?))
 }
@@ -281,9 +288,7 @@ pub async fn set_config(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    state.authenticate_admin(&headers)?;
-    let id = integration_id(&state, &id)?;
-    let req: ConfigIn = body::json(body, ADMIN_LIMIT).await?;
+    let (id, req) = change::<ConfigIn>(&state, &id, &headers, body).await?;
     apply_config(&state, &id, req).await?;
     Ok(Json(views::integration_json(&state, &id)?))
 }

@@ -42,42 +42,6 @@ pub async fn checkpoint(
     let heads = state.projections().matrix(|m| m.heads(&key.integration))?;
     let head = heads.latest_tracked.ok_or(ApiError::NotFound("report"))?;
     Ok(Json(
-        json!({"lastCommitSha": head.commit.as_str(), "lastTimestamp": rfc3339(head.received_at)}),
+        json!({"lastCommitSha": head.commit.as_str(), "lastTimestamp": clef_pro_schema::time::rfc3339(head.received_at)}),
     ))
-}
-
-/// `2023-11-14T22:13:20.000Z` for Unix milliseconds (proleptic Gregorian, UTC).
-pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            super::rfc3339(1_700_000_000_123),
-            "2023-11-14T22:13:20.123Z"
-        );
-        assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
 }

@@ -45,6 +45,13 @@ pub async fn list_integrations(
     Ok(Json(json!({ "integrations": list })))
 }
 
+/// The optional `branch` query parameter; empty means none.
+fn branch_param(b: Option<&str>) -> Result<Option<Branch>, ApiError> {
+    b.filter(|b| !b.is_empty())
+        .map(|b| Branch::parse(b).map_err(|e| ApiError::invalid("branch", e.0)))
+        .transpose()
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MatrixQuery {
     pub branch: Option<String>,
@@ -57,12 +64,7 @@ pub fn matrix_report(
     id: &IntegrationId,
     q: &MatrixQuery,
 ) -> Result<Option<(StoredReport, bool)>, ApiError> {
-    let branch = q
-        .branch
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .map(|b| Branch::parse(b).map_err(|e| ApiError::invalid("branch", e.0)))
-        .transpose()?;
+    let branch = branch_param(q.branch.as_deref())?;
     let latest = state.projections().matrix(|m| match &branch {
         Some(b) => m.latest_on(id, b),
         None => {
@@ -108,12 +110,7 @@ pub fn reports_page(
     id: &IntegrationId,
     q: &ReportsQuery,
 ) -> Result<(Vec<StoredReport>, Option<String>), ApiError> {
-    let branch = q
-        .branch
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .map(|b| Branch::parse(b).map_err(|e| ApiError::invalid("branch", e.0)))
-        .transpose()?;
+    let branch = branch_param(q.branch.as_deref())?;
     let before = q
         .before
         .as_deref()
