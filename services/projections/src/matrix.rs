@@ -8,7 +8,7 @@
 
 use crate::lifecycle::default_tracked;
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, enc, get};
+use crate::store::{StoreError, Table, dec, enc, get};
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 /// integration / commit → [`StoredReport`]
 const REPORTS: Table = TableDefinition::new("reports");
-/// integration / position → commit, all branches
+/// integration / position → [`ReportSummary`], all branches
 const HISTORY: Table = TableDefinition::new("history");
-/// integration / branch / position → commit
+/// integration / branch / position → [`ReportSummary`]
 const BRANCH_HISTORY: Table = TableDefinition::new("branch_history");
 /// integration → [`Heads`]
 const HEADS: Table = TableDefinition::new("heads");
@@ -63,6 +63,45 @@ pub struct StoredReport {
     pub position: Position,
     /// When the current content arrived.
     pub received_at: u64,
+}
+
+/// What a history listing shows of a report, kept beside the history index so that a
+/// page of history never decodes whole reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSummary {
+    pub integration: IntegrationId,
+    pub commit: CommitSha,
+    pub branch: Branch,
+    pub position: Position,
+    pub received_at: u64,
+    pub commit_timestamp: Option<u64>,
+    pub cli_version: String,
+    pub passed: bool,
+    pub violations: u32,
+    pub failed_results: u32,
+    pub drifted_namespaces: u32,
+    pub secrets_redacted: u32,
+}
+
+impl ReportSummary {
+    pub fn of(s: &StoredReport) -> Self {
+        let r = &s.report;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Self {
+            integration: s.integration.clone(),
+            commit: r.commit.clone(),
+            branch: r.branch.clone(),
+            position: s.position,
+            received_at: s.received_at,
+            commit_timestamp: r.commit_timestamp,
+            cli_version: r.cli_version.clone(),
+            passed: r.summary.passed,
+            violations: r.summary.violations,
+            failed_results: count(r.policy_results.iter().filter(|p| !p.passed).count()),
+            drifted_namespaces: count(r.drift.iter().filter(|d| d.is_drifted).count()),
+            secrets_redacted: r.secrets_redacted,
+        }
+    }
 }
 
 /// A pointer to a report: its commit, branch, place and arrival time.
@@ -145,16 +184,20 @@ impl Projector for Matrix {
                 received_at: at,
             };
             stored.insert(rkey.as_slice(), enc(&s).as_slice())?;
+            // A replaced report keeps its place, under the branch it first came on.
+            let listed_branch = prior.as_ref().map_or(&report.branch, |p| &p.report.branch);
+            let summary = enc(&ReportSummary::of(&s));
+            tx.open_table(HISTORY)?.insert(
+                key(&[int, &position.bytes()]).as_slice(),
+                summary.as_slice(),
+            )?;
+            tx.open_table(BRANCH_HISTORY)?.insert(
+                key(&[int, listed_branch.as_str().as_bytes(), &position.bytes()]).as_slice(),
+                summary.as_slice(),
+            )?;
             if prior.is_some() {
                 continue;
             }
-            let commit = report.commit.as_str().as_bytes();
-            tx.open_table(HISTORY)?
-                .insert(key(&[int, &position.bytes()]).as_slice(), commit)?;
-            tx.open_table(BRANCH_HISTORY)?.insert(
-                key(&[int, report.branch.as_str().as_bytes(), &position.bytes()]).as_slice(),
-                commit,
-            )?;
             let head = HeadRef {
                 commit: report.commit.clone(),
                 branch: report.branch.clone(),
@@ -197,8 +240,10 @@ impl MatrixView<'_> {
         integration: &IntegrationId,
         branch: &Branch,
     ) -> Result<Option<StoredReport>, StoreError> {
-        let page = self.history(integration, Some(branch), None, 1)?;
-        Ok(page.into_iter().next())
+        match self.history(integration, Some(branch), None, 1)?.first() {
+            Some(newest) => self.report(integration, &newest.commit),
+            None => Ok(None),
+        }
     }
 
     /// Up to `limit` reports, newest first, strictly before `before` when given.
@@ -208,7 +253,7 @@ impl MatrixView<'_> {
         branch: Option<&Branch>,
         before: Option<Position>,
         limit: usize,
-    ) -> Result<Vec<StoredReport>, StoreError> {
+    ) -> Result<Vec<ReportSummary>, StoreError> {
         let int = integration.as_str().as_bytes();
         let (table, prefix) = match branch {
             Some(b) => (BRANCH_HISTORY, key(&[int, b.as_str().as_bytes(), b""])),
@@ -219,17 +264,13 @@ impl MatrixView<'_> {
             Some(p) => [prefix.as_slice(), &p.bytes()].concat(),
             None => [prefix.as_slice(), &[0xff]].concat(),
         };
-        let reports = self.0.open_table(REPORTS)?;
         let mut out = Vec::new();
         for r in t
             .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
             .rev()
             .take(limit)
         {
-            let (_, commit) = r?;
-            if let Some(s) = get::<StoredReport>(&reports, &key(&[int, commit.value()]))? {
-                out.push(s);
-            }
+            out.push(dec(r?.1.value())?);
         }
         Ok(out)
     }

@@ -52,9 +52,16 @@ pub async fn rebuild(
     }
     let mut tail = log.tail(from + 1).await?;
     loop {
-        let mut chunk = tail.next_chunk(CHUNK).await?;
-        chunk.entries.retain(|e| e.seq <= upto);
-        chunk.through = chunk.through.min(upto);
+        // A reader may hand over a few events at a time; gather a full chunk first so
+        // that each store commits once per CHUNK events, not once per read.
+        let mut chunk = Chunk::default();
+        while chunk.entries.len() < CHUNK && chunk.through < upto {
+            let more = tail.next_chunk(CHUNK - chunk.entries.len()).await?;
+            chunk
+                .entries
+                .extend(more.entries.into_iter().filter(|e| e.seq <= upto));
+            chunk.through = more.through.min(upto);
+        }
         events += chunk.entries.len() as u64;
         let done = chunk.through >= upto;
         // Blocking here is brief (one chunk) and replay has nothing else to serve.

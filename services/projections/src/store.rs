@@ -14,6 +14,9 @@ pub(crate) type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 const META: Table = TableDefinition::new("meta");
 const CHECKPOINT: &[u8] = b"checkpoint";
+/// Page cache per store. redb's default (1 GiB) would let four stores hold most of
+/// the service's memory; reads of a projection touch few pages.
+const CACHE_BYTES: usize = 16 << 20;
 
 /// Errors of a projection store.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +90,9 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
         }
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(META)?;
         for t in tables {
@@ -128,6 +133,12 @@ impl Store {
             .insert(CHECKPOINT, enc(&through).as_slice())
             .map_err(StoreError::from)?;
         tx.commit().map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// Makes every earlier commit durable (an empty commit with fsync).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.begin_write()?.commit()?;
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 use super::html::{Esc, short};
 use super::integration::PageQuery;
 use super::time::time;
-use clef_pro_projections::matrix::StoredReport;
+use clef_pro_projections::matrix::ReportSummary;
 use clef_pro_schema::domain::Branch;
 use clef_pro_schema::ids::IntegrationId;
 
@@ -12,7 +12,7 @@ use clef_pro_schema::ids::IntegrationId;
 pub fn section(
     id: &IntegrationId,
     q: &PageQuery,
-    page: &[StoredReport],
+    page: &[ReportSummary],
     next: Option<&str>,
     shown: Option<&str>,
     tracked: &[Branch],
@@ -21,8 +21,7 @@ pub fn section(
         .iter()
         .enumerate()
         .map(|(n, s)| {
-            let r = &s.report;
-            let commit = r.commit.as_str();
+            let commit = s.commit.as_str();
             let open = PageQuery {
                 commit: Some(commit.to_owned()),
                 ..q.clone()
@@ -32,12 +31,12 @@ pub fn section(
             } else {
                 ""
             };
-            let verdict = if r.summary.passed {
+            let verdict = if s.passed {
                 r#"<span class="badge pass"><span aria-hidden="true">✓</span> passed</span>"#.to_owned()
             } else {
                 format!(
                     r#"<span class="badge fail"><span aria-hidden="true">✖</span> {} violation(s)</span>"#,
-                    r.summary.violations
+                    s.violations
                 )
             };
             // The first entry of the first page is the newest report for this filter.
@@ -51,7 +50,7 @@ pub fn section(
                 Esc(&open.href(id)),
                 Esc(commit),
                 short(commit),
-                Esc(r.branch.as_str()),
+                Esc(s.branch.as_str()),
                 time(s.received_at),
             )
         })

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
+use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{IntegrationId, ReportId};
 use clef_pro_schema::report::Report;
@@ -26,11 +27,8 @@ pub const MAX_BATCH: usize = 500;
 /// Projections a report must be visible in before the request returns.
 const REPORT_VIEWS: &[Kind] = &[Kind::Matrix, Kind::Alerts];
 
-pub fn report_id(integration: &IntegrationId, report: &Report) -> ReportId {
-    ReportId::derive(&[
-        integration.as_str().as_bytes(),
-        report.commit.as_str().as_bytes(),
-    ])
+pub fn report_id(integration: &IntegrationId, commit: &CommitSha) -> ReportId {
+    ReportId::derive(&[integration.as_str().as_bytes(), commit.as_str().as_bytes()])
 }
 
 fn redaction_summary(sealed: &Sealed) -> Value {
@@ -88,7 +86,7 @@ pub async fn accept_report(
     record_redactions(state, &sealed);
     tracing::info!(%integration, commit = %report.commit, seq = appended.seq, duplicate = appended.duplicate, "report accepted");
     let mut out = json!({
-        "id": report_id(integration, report).as_str(),
+        "id": report_id(integration, &report.commit).as_str(),
         "commitSha": report.commit.as_str(),
         "branch": report.branch.as_str(),
         "integrationId": integration.as_str(),
@@ -133,7 +131,7 @@ pub async fn post_batch(
     tracing::info!(integration = %key.integration, reports = reports.len(), seq = appended.seq, duplicate = appended.duplicate, "batch accepted");
     let ids: Vec<String> = reports
         .iter()
-        .map(|r| report_id(&key.integration, r).to_string())
+        .map(|r| report_id(&key.integration, &r.commit).to_string())
         .collect();
     let mut out =
         json!({"accepted": reports.len(), "reportIds": ids, "duplicate": appended.duplicate});

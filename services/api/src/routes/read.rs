@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use clef_pro_projections::Kind;
 use clef_pro_projections::lifecycle::Status;
-use clef_pro_projections::matrix::{Position, StoredReport};
+use clef_pro_projections::matrix::{Position, ReportSummary, StoredReport};
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
@@ -109,7 +109,7 @@ pub fn reports_page(
     state: &AppState,
     id: &IntegrationId,
     q: &ReportsQuery,
-) -> Result<(Vec<StoredReport>, Option<String>), ApiError> {
+) -> Result<(Vec<ReportSummary>, Option<String>), ApiError> {
     let branch = branch_param(q.branch.as_deref())?;
     let before = q
         .before

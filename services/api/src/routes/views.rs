@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::routes::ingest::report_id;
 use crate::state::AppState;
 use clef_pro_projections::lifecycle::{Alert, Status};
-use clef_pro_projections::matrix::{HeadRef, StoredReport};
+use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
 use clef_pro_projections::outbox::{Intent, IntentStatus};
 use clef_pro_projections::registry::Integration;
 use clef_pro_schema::domain::Severity;
@@ -117,27 +117,26 @@ fn drift_json(d: &Drift) -> Value {
 }
 
 /// One report in a history listing.
-pub fn report_summary_json(s: &StoredReport) -> Value {
-    let r = &s.report;
+pub fn report_summary_json(s: &ReportSummary) -> Value {
     json!({
-        "id": report_id(&s.integration, r).as_str(),
-        "commitSha": r.commit.as_str(),
-        "branch": r.branch.as_str(),
-        "commitTimestamp": r.commit_timestamp,
+        "id": report_id(&s.integration, &s.commit).as_str(),
+        "commitSha": s.commit.as_str(),
+        "branch": s.branch.as_str(),
+        "commitTimestamp": s.commit_timestamp,
         "receivedAt": s.received_at,
-        "cliVersion": r.cli_version,
-        "passed": r.summary.passed,
-        "violations": r.summary.violations,
-        "failedResults": r.policy_results.iter().filter(|p| !p.passed).count(),
-        "driftedNamespaces": r.drift.iter().filter(|d| d.is_drifted).count(),
-        "secretsRedacted": r.secrets_redacted,
+        "cliVersion": s.cli_version,
+        "passed": s.passed,
+        "violations": s.violations,
+        "failedResults": s.failed_results,
+        "driftedNamespaces": s.drifted_namespaces,
+        "secretsRedacted": s.secrets_redacted,
     })
 }
 
 /// A whole report: the matrix at its commit.
 pub fn matrix_json(s: &StoredReport, latest: bool) -> Value {
     let r = &s.report;
-    let mut v = report_summary_json(s);
+    let mut v = report_summary_json(&ReportSummary::of(s));
     let cells: Vec<Value> = r
         .summary
         .cells

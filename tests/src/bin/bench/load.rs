@@ -32,7 +32,12 @@ impl Run {
     fn from(results: Vec<(bool, Duration)>, elapsed: Duration) -> Run {
         let mut latencies: Vec<Duration> = results.iter().filter(|r| r.0).map(|r| r.1).collect();
         latencies.sort();
-        Run { ok: latencies.len(), failed: results.len() - latencies.len(), elapsed, latencies }
+        Run {
+            ok: latencies.len(),
+            failed: results.len() - latencies.len(),
+            elapsed,
+            latencies,
+        }
     }
 }
 

@@ -14,7 +14,13 @@ pub struct Row {
 
 impl Row {
     pub fn new(name: impl Into<String>, unit: &'static str, value: f64) -> Row {
-        Row { name: name.into(), unit, value, baseline: None, target: None }
+        Row {
+            name: name.into(),
+            unit,
+            value,
+            baseline: None,
+            target: None,
+        }
     }
 
     pub fn vs(mut self, name: impl Into<String>, value: f64) -> Row {
@@ -55,10 +61,23 @@ fn num(v: f64) -> String {
 
 /// Prints one row as soon as it is measured.
 pub fn print(r: &Row) {
-    let base = r.baseline.as_ref().map_or(String::new(), |(n, v)| format!("{} {}", num(*v), n));
+    let base = r
+        .baseline
+        .as_ref()
+        .map_or(String::new(), |(n, v)| format!("{} {}", num(*v), n));
     let ratio = r.ratio().map_or(String::new(), |x| format!("{x:.2}x"));
-    let target = r.target.as_ref().map_or(String::new(), |(t, met)| format!("{} {t}", if *met { "MET" } else { "MISSED" }));
-    println!("{:<58} {:>10} {:<7} {:>7}  {:<44} {}", r.name, num(r.value), r.unit, ratio, base, target);
+    let target = r.target.as_ref().map_or(String::new(), |(t, met)| {
+        format!("{} {t}", if *met { "MET" } else { "MISSED" })
+    });
+    println!(
+        "{:<58} {:>10} {:<7} {:>7}  {:<44} {}",
+        r.name,
+        num(r.value),
+        r.unit,
+        ratio,
+        base,
+        target
+    );
 }
 
 pub fn write(rows: &[Row]) -> std::io::Result<std::path::PathBuf> {
@@ -66,6 +85,9 @@ pub fn write(rows: &[Row]) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("results.json");
     let all: Vec<Value> = rows.iter().map(Row::json).collect();
-    std::fs::write(&path, serde_json::to_string_pretty(&all).unwrap_or_default())?;
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&all).unwrap_or_default(),
+    )?;
     Ok(path)
 }
