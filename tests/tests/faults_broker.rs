@@ -38,9 +38,18 @@ async fn broker_outage_under_load() {
             tokio::time::sleep(outage / 2).await;
             let reads = c.admin("GET", "/api/v1/integrations", Value::Null).await;
             tokio::time::sleep(outage - outage / 2).await;
+            let accepted = || async { c.metrics().await["clef_pro_reports_accepted_total"] };
+            let while_down = accepted().await;
             let up = Instant::now();
             n.restart().await;
-            c.caught_up().await;
+            // Keep the load on until writes are acknowledged again, and 3 s more.
+            while accepted().await <= while_down {
+                assert!(
+                    up.elapsed() < Duration::from_secs(120),
+                    "writes never recovered"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             tokio::time::sleep(Duration::from_secs(3)).await;
             let _ = stop.send(true);
             (down, up, reads.status == 200)

@@ -89,6 +89,12 @@ impl IntoResponse for ApiError {
             error["message"] = format!("{}: {}", f.field, f.message).into();
         }
         let mut resp = (status, axum::Json(json!({ "error": error }))).into_response();
+        // The rest of the body was not read: the connection cannot carry another request,
+        // and saying so keeps clients from reusing it.
+        if matches!(self, Self::TooLarge(_) | Self::Timeout) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if matches!(self, Self::Unavailable(_) | Self::RateLimited) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));

@@ -86,6 +86,15 @@ fn backoff(attempt: u32) -> Duration {
     base.mul_f64(0.75 + rand::random::<f64>() * 0.5)
 }
 
+/// An intent this process sent that its outbox still shows pending.
+enum Sent {
+    /// The log has not taken the outcome yet: retry recording it, not sending.
+    Unrecorded(Box<Event>),
+    /// The outcome is in the log; the outbox has not applied it yet (it may lag, e.g.
+    /// while its consumer reconnects): wait for it.
+    Recorded,
+}
+
 enum Outcome {
     Sent,
     Transient(String),
@@ -121,7 +130,7 @@ impl Notifier {
             _ = shutdown.wait_for(|s| *s) => return,
         }
         let mut retry: HashMap<IntentId, (u32, Instant)> = HashMap::new();
-        let mut unrecorded: HashMap<IntentId, Event> = HashMap::new();
+        let mut sent: HashMap<IntentId, Sent> = HashMap::new();
         loop {
             let pending = self
                 .projections
@@ -131,17 +140,18 @@ impl Notifier {
                     Vec::new()
                 });
             retry.retain(|id, _| pending.iter().any(|i| &i.id == id));
-            unrecorded.retain(|id, _| pending.iter().any(|i| &i.id == id));
+            sent.retain(|id, _| pending.iter().any(|i| &i.id == id));
             let now = Instant::now();
             let due: Vec<&Intent> = pending
                 .iter()
                 .filter(|i| retry.get(&i.id).is_none_or(|(_, at)| *at <= now))
+                .filter(|i| !matches!(sent.get(&i.id), Some(Sent::Recorded)))
                 .collect();
             for intent in due {
                 if *shutdown.borrow() {
                     return;
                 }
-                self.deliver(intent, &mut retry, &mut unrecorded).await;
+                self.deliver(intent, &mut retry, &mut sent).await;
             }
             let next_retry = retry.values().map(|(_, at)| *at).min();
             let wait = next_retry.map_or(Duration::from_secs(3600), |at| {
@@ -156,18 +166,19 @@ impl Notifier {
     }
 
     /// Sends an intent and records the outcome in the log. An outcome the log did not
-    /// take (it is unavailable) is kept in `unrecorded` and only its recording is
-    /// retried, so a log outage resends nothing; only a crash before the record can.
+    /// take (it is unavailable) is kept in `sent` and only its recording is retried,
+    /// and a recorded one is not sent again while the outbox catches up, so a log
+    /// outage resends nothing; only a crash before the record can.
     async fn deliver(
         &self,
         intent: &Intent,
         retry: &mut HashMap<IntentId, (u32, Instant)>,
-        unrecorded: &mut HashMap<IntentId, Event>,
+        sent: &mut HashMap<IntentId, Sent>,
     ) {
         let id = &intent.id;
         let attempt = retry.get(id).map_or(0, |(a, _)| a + 1);
-        if let Some(event) = unrecorded.remove(id) {
-            return self.record(id, event, attempt, retry, unrecorded).await;
+        if let Some(Sent::Unrecorded(event)) = sent.remove(id) {
+            return self.record(id, *event, attempt, retry, sent).await;
         }
         let event = match self.send(intent).await {
             Outcome::Sent => {
@@ -196,7 +207,7 @@ impl Notifier {
                 return;
             }
         };
-        self.record(id, event, attempt, retry, unrecorded).await;
+        self.record(id, event, attempt, retry, sent).await;
     }
 
     /// Appends the outcome of an intent; on failure keeps it to retry the append later.
@@ -206,17 +217,18 @@ impl Notifier {
         event: Event,
         attempt: u32,
         retry: &mut HashMap<IntentId, (u32, Instant)>,
-        unrecorded: &mut HashMap<IntentId, Event>,
+        sent: &mut HashMap<IntentId, Sent>,
     ) {
         match self.log.append(&seal(event.clone())).await {
             Ok(a) => {
+                sent.insert(id.clone(), Sent::Recorded);
                 self.projections
                     .wait_for(Kind::Outbox, a.seq, Duration::from_secs(10))
                     .await;
             }
             Err(e) => {
                 tracing::warn!(intent = %id, error = %e, "could not record the notification outcome; will retry recording it");
-                unrecorded.insert(id.clone(), event);
+                sent.insert(id.clone(), Sent::Unrecorded(Box::new(event)));
                 retry.insert(id.clone(), (attempt, Instant::now() + backoff(attempt)));
             }
         }

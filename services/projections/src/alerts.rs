@@ -20,7 +20,7 @@ const SEEN: Table = TableDefinition::new("seen_commits");
 pub(crate) const TABLES: [Table; 4] = [STATE, ALERTS, INDEX, SEEN];
 
 /// The lifecycle's state inside one write transaction.
-pub(crate) struct RedbAlerts<'t> {
+pub struct RedbAlerts<'t> {
     state: redb::Table<'t, &'static [u8], &'static [u8]>,
     alerts: redb::Table<'t, &'static [u8], &'static [u8]>,
     index: redb::Table<'t, &'static [u8], &'static [u8]>,
@@ -98,19 +98,19 @@ impl AlertState for RedbAlerts<'_> {
     }
 }
 
-/// One alert, read inside a write transaction.
-pub(crate) fn alert_in(tx: &WriteTransaction, id: &AlertId) -> Result<Option<Alert>, StoreError> {
-    get(&tx.open_table(ALERTS)?, id.as_str().as_bytes())
-}
-
 pub struct Alerts;
 
 impl Projector for Alerts {
     const NAME: &'static str = "alerts";
     const TABLES: &'static [Table] = &TABLES;
+    type Tables<'t> = RedbAlerts<'t>;
 
-    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError> {
-        RedbAlerts::open(tx)?.apply(seq, event)?;
+    fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {
+        RedbAlerts::open(tx)
+    }
+
+    fn apply(t: &mut RedbAlerts<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
+        t.apply(seq, event)?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 
 use crate::lifecycle::default_tracked;
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, dec, enc, get};
+use crate::store::{RwTable, StoreError, Table, dec, enc, get};
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
@@ -122,6 +122,15 @@ pub struct Heads {
 
 pub struct Matrix;
 
+/// The matrix projection's tables, open for one chunk.
+pub struct MatrixTables<'t> {
+    reports: RwTable<'t>,
+    history: RwTable<'t>,
+    branch_history: RwTable<'t>,
+    heads: RwTable<'t>,
+    tracked: RwTable<'t>,
+}
+
 /// Joins key parts with NUL, which no id, sha or branch name contains, so that no
 /// prefix of one key part can match another (`release` vs `release/1`).
 fn key(parts: &[&[u8]]) -> Vec<u8> {
@@ -131,8 +140,19 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
 impl Projector for Matrix {
     const NAME: &'static str = "matrix";
     const TABLES: &'static [Table] = &[REPORTS, HISTORY, BRANCH_HISTORY, HEADS, TRACKED];
+    type Tables<'t> = MatrixTables<'t>;
 
-    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError> {
+    fn open(tx: &WriteTransaction) -> Result<MatrixTables<'_>, StoreError> {
+        Ok(MatrixTables {
+            reports: tx.open_table(REPORTS)?,
+            history: tx.open_table(HISTORY)?,
+            branch_history: tx.open_table(BRANCH_HISTORY)?,
+            heads: tx.open_table(HEADS)?,
+            tracked: tx.open_table(TRACKED)?,
+        })
+    }
+
+    fn apply(t: &mut MatrixTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
         let (integration, reports, at) = match event {
             Event::IntegrationCreated {
                 id,
@@ -144,7 +164,7 @@ impl Projector for Matrix {
                 tracked_branches: Some(tracked_branches),
                 ..
             } => {
-                tx.open_table(TRACKED)?
+                t.tracked
                     .insert(id.as_str().as_bytes(), enc(tracked_branches).as_slice())?;
                 return Ok(());
             }
@@ -161,14 +181,11 @@ impl Projector for Matrix {
             _ => return Ok(()),
         };
         let int = integration.as_str().as_bytes();
-        let tracked: Vec<Branch> =
-            get(&tx.open_table(TRACKED)?, int)?.unwrap_or_else(default_tracked);
-        let mut stored = tx.open_table(REPORTS)?;
-        let mut heads_t = tx.open_table(HEADS)?;
-        let mut heads: Heads = get(&heads_t, int)?.unwrap_or_default();
+        let tracked: Vec<Branch> = get(&t.tracked, int)?.unwrap_or_else(default_tracked);
+        let mut heads: Heads = get(&t.heads, int)?.unwrap_or_default();
         for (index, report) in reports.iter().enumerate() {
             let rkey = key(&[int, report.commit.as_str().as_bytes()]);
-            let prior: Option<StoredReport> = get(&stored, &rkey)?;
+            let prior: Option<StoredReport> = get(&t.reports, &rkey)?;
             let position = match &prior {
                 Some(p) if p.report == *report => continue,
                 Some(p) => p.position,
@@ -183,15 +200,15 @@ impl Projector for Matrix {
                 position,
                 received_at: at,
             };
-            stored.insert(rkey.as_slice(), enc(&s).as_slice())?;
+            t.reports.insert(rkey.as_slice(), enc(&s).as_slice())?;
             // A replaced report keeps its place, under the branch it first came on.
             let listed_branch = prior.as_ref().map_or(&report.branch, |p| &p.report.branch);
             let summary = enc(&ReportSummary::of(&s));
-            tx.open_table(HISTORY)?.insert(
+            t.history.insert(
                 key(&[int, &position.bytes()]).as_slice(),
                 summary.as_slice(),
             )?;
-            tx.open_table(BRANCH_HISTORY)?.insert(
+            t.branch_history.insert(
                 key(&[int, listed_branch.as_str().as_bytes(), &position.bytes()]).as_slice(),
                 summary.as_slice(),
             )?;
@@ -210,7 +227,7 @@ impl Projector for Matrix {
             heads.latest = Some(head);
             heads.reports += 1;
         }
-        heads_t.insert(int, enc(&heads).as_slice())?;
+        t.heads.insert(int, enc(&heads).as_slice())?;
         Ok(())
     }
 }

@@ -8,9 +8,10 @@
 //! never leaves a sent intent pending.
 
 use crate::alerts::{self, RedbAlerts};
+use crate::lifecycle::AlertState;
 use crate::lifecycle::Head;
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, enc, get, scan};
+use crate::store::{RwTable, StoreError, Table, enc, get, scan};
 use clef_pro_schema::domain::{Branch, CommitSha, EmailAddress, RuleId, Scope, Severity};
 use clef_pro_schema::event::{Channel, Event};
 use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
@@ -99,13 +100,33 @@ impl Intent {
 
 pub struct Outbox;
 
+/// The outbox's tables (and its copy of the alert lifecycle), open for one chunk.
+pub struct OutboxTables<'t> {
+    alerts: RedbAlerts<'t>,
+    recipients: RwTable<'t>,
+    intents: RwTable<'t>,
+    pending: RwTable<'t>,
+    by_alert: RwTable<'t>,
+}
+
 impl Projector for Outbox {
     const NAME: &'static str = "outbox";
     const TABLES: &'static [Table] = &TABLES;
+    type Tables<'t> = OutboxTables<'t>;
 
-    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError> {
-        let head = RedbAlerts::open(tx)?.apply(seq, event)?;
-        let mut recipients = tx.open_table(RECIPIENTS)?;
+    fn open(tx: &WriteTransaction) -> Result<OutboxTables<'_>, StoreError> {
+        Ok(OutboxTables {
+            alerts: RedbAlerts::open(tx)?,
+            recipients: tx.open_table(RECIPIENTS)?,
+            intents: tx.open_table(INTENTS)?,
+            pending: tx.open_table(PENDING)?,
+            by_alert: tx.open_table(BY_ALERT)?,
+        })
+    }
+
+    fn apply(t: &mut OutboxTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
+        let head = t.alerts.apply(seq, event)?;
+        let recipients = &mut t.recipients;
         match event {
             Event::IntegrationCreated { id, name, .. } => {
                 let r = Recipients {
@@ -120,7 +141,7 @@ impl Projector for Outbox {
                 ..
             } => {
                 let key = integration.as_str().as_bytes();
-                let mut r: Recipients = get(&recipients, key)?.unwrap_or_default();
+                let mut r: Recipients = get(&*recipients, key)?.unwrap_or_default();
                 r.channels = channels.clone();
                 recipients.insert(key, enc(&r).as_slice())?;
             }
@@ -130,7 +151,7 @@ impl Projector for Outbox {
                 at,
             } => {
                 finish(
-                    tx,
+                    t,
                     intent,
                     IntentStatus::Delivered {
                         message_id: message_id.clone(),
@@ -140,7 +161,7 @@ impl Projector for Outbox {
             }
             Event::NotificationFailed { intent, reason, at } => {
                 finish(
-                    tx,
+                    t,
                     intent,
                     IntentStatus::Failed {
                         reason: reason.clone(),
@@ -150,9 +171,9 @@ impl Projector for Outbox {
             }
             Event::ReportSubmitted { at, .. } | Event::BatchSubmitted { at, .. } => {
                 if let Some(head) = head {
-                    let r: Recipients =
-                        get(&recipients, head.integration.as_str().as_bytes())?.unwrap_or_default();
-                    enqueue(tx, &head, &r, *at)?;
+                    let r: Recipients = get(&*recipients, head.integration.as_str().as_bytes())?
+                        .unwrap_or_default();
+                    enqueue(t, &head, &r, *at)?;
                 }
             }
             _ => {}
@@ -161,31 +182,32 @@ impl Projector for Outbox {
     }
 }
 
-fn finish(tx: &WriteTransaction, id: &IntentId, status: IntentStatus) -> Result<(), StoreError> {
-    let mut intents = tx.open_table(INTENTS)?;
+fn finish(t: &mut OutboxTables<'_>, id: &IntentId, status: IntentStatus) -> Result<(), StoreError> {
     let key = id.as_str().as_bytes();
-    if let Some(mut i) = get::<Intent>(&intents, key)?
+    if let Some(mut i) = get::<Intent>(&t.intents, key)?
         && i.status == IntentStatus::Pending
     {
         i.status = status;
-        intents.insert(key, enc(&i).as_slice())?;
-        tx.open_table(PENDING)?.remove(key)?;
+        t.intents.insert(key, enc(&i).as_slice())?;
+        t.pending.remove(key)?;
     }
     Ok(())
 }
 
-fn enqueue(tx: &WriteTransaction, head: &Head, r: &Recipients, at: u64) -> Result<(), StoreError> {
+fn enqueue(
+    t: &mut OutboxTables<'_>,
+    head: &Head,
+    r: &Recipients,
+    at: u64,
+) -> Result<(), StoreError> {
     let mut kinds = vec![(IntentKind::Failing, &head.open)];
     if NOTIFY_RESOLVED {
         kinds.push((IntentKind::Resolved, &head.resolved));
     }
-    let mut intents = tx.open_table(INTENTS)?;
-    let mut pending = tx.open_table(PENDING)?;
-    let mut by_alert = tx.open_table(BY_ALERT)?;
     for (kind, ids) in kinds {
         let mut listed = Vec::new();
         for id in ids {
-            if let Some(a) = alerts::alert_in(tx, id)? {
+            if let Some(a) = t.alerts.alert(id)? {
                 listed.push(a);
             }
         }
@@ -218,11 +240,11 @@ fn enqueue(tx: &WriteTransaction, head: &Head, r: &Recipients, at: u64) -> Resul
                 ch.min_severity.as_str().as_bytes(),
             ]);
             let key = id.as_str().as_bytes();
-            if intents.get(key)?.is_some() {
+            if t.intents.get(key)?.is_some() {
                 continue;
             }
             for a in &alerts {
-                by_alert.insert(
+                t.by_alert.insert(
                     [a.id.as_str().as_bytes(), key].concat().as_slice(),
                     [].as_slice(),
                 )?;
@@ -240,8 +262,8 @@ fn enqueue(tx: &WriteTransaction, head: &Head, r: &Recipients, at: u64) -> Resul
                 created_at: at,
                 status: IntentStatus::Pending,
             };
-            intents.insert(key, enc(&intent).as_slice())?;
-            pending.insert(key, [].as_slice())?;
+            t.intents.insert(key, enc(&intent).as_slice())?;
+            t.pending.insert(key, [].as_slice())?;
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! channels; API keys and tokens by hash. Ingest authenticates against it.
 
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, dec, enc, get, scan};
+use crate::store::{RwTable, StoreError, Table, dec, enc, get, scan};
 use clef_pro_schema::domain::Branch;
 use clef_pro_schema::event::{Channel, Event, Policy, Role};
 use clef_pro_schema::ids::{IntegrationId, KeyId, TokenId};
@@ -50,15 +50,33 @@ pub struct Token {
 
 pub struct Registry;
 
+/// The registry's tables, open for one chunk.
+pub struct RegistryTables<'t> {
+    integrations: RwTable<'t>,
+    keys: RwTable<'t>,
+    key_ids: RwTable<'t>,
+    tokens: RwTable<'t>,
+}
+
 impl Projector for Registry {
     const NAME: &'static str = "registry";
     const TABLES: &'static [Table] = &[INTEGRATIONS, KEYS, KEY_IDS, TOKENS];
+    type Tables<'t> = RegistryTables<'t>;
 
-    fn apply(tx: &WriteTransaction, _seq: u64, event: &Event) -> Result<(), StoreError> {
-        let mut ints = tx.open_table(INTEGRATIONS)?;
+    fn open(tx: &WriteTransaction) -> Result<RegistryTables<'_>, StoreError> {
+        Ok(RegistryTables {
+            integrations: tx.open_table(INTEGRATIONS)?,
+            keys: tx.open_table(KEYS)?,
+            key_ids: tx.open_table(KEY_IDS)?,
+            tokens: tx.open_table(TOKENS)?,
+        })
+    }
+
+    fn apply(t: &mut RegistryTables<'_>, _seq: u64, event: &Event) -> Result<(), StoreError> {
+        let ints = &mut t.integrations;
         let mut update =
             |id: &IntegrationId, f: &mut dyn FnMut(&mut Integration)| -> Result<(), StoreError> {
-                if let Some(mut i) = get::<Integration>(&ints, id.as_str().as_bytes())? {
+                if let Some(mut i) = get::<Integration>(&*ints, id.as_str().as_bytes())? {
                     f(&mut i);
                     ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
                 }
@@ -132,9 +150,8 @@ impl Projector for Registry {
                     revoked: false,
                     created_at: *at,
                 };
-                tx.open_table(KEYS)?
-                    .insert(hash.as_slice(), enc(&k).as_slice())?;
-                tx.open_table(KEY_IDS)?
+                t.keys.insert(hash.as_slice(), enc(&k).as_slice())?;
+                t.key_ids
                     .insert(key_ref(integration, key_id).as_slice(), hash.as_slice())?;
             }
             Event::KeyRevoked {
@@ -142,16 +159,15 @@ impl Projector for Registry {
                 key_id,
                 ..
             } => {
-                let hash = tx
-                    .open_table(KEY_IDS)?
+                let hash = t
+                    .key_ids
                     .get(key_ref(integration, key_id).as_slice())?
                     .map(|h| h.value().to_vec());
-                if let Some(hash) = hash {
-                    let mut keys = tx.open_table(KEYS)?;
-                    if let Some(mut k) = get::<ApiKey>(&keys, &hash)? {
-                        k.revoked = true;
-                        keys.insert(hash.as_slice(), enc(&k).as_slice())?;
-                    }
+                if let Some(hash) = hash
+                    && let Some(mut k) = get::<ApiKey>(&t.keys, &hash)?
+                {
+                    k.revoked = true;
+                    t.keys.insert(hash.as_slice(), enc(&k).as_slice())?;
                 }
             }
             Event::TokenIssued {
@@ -161,14 +177,13 @@ impl Projector for Registry {
                 hash,
                 at,
             } => {
-                let t = Token {
+                let token = Token {
                     token_id: token_id.clone(),
                     role: *role,
                     label: label.clone(),
                     created_at: *at,
                 };
-                tx.open_table(TOKENS)?
-                    .insert(hash.as_slice(), enc(&t).as_slice())?;
+                t.tokens.insert(hash.as_slice(), enc(&token).as_slice())?;
             }
             _ => {}
         }

@@ -19,11 +19,14 @@ pub const CHUNK: usize = 2048;
 /// projector applies the log again. Nothing is applied twice or skipped.
 pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 
-/// A projection: a fold of events into the tables of its own store.
+/// A projection: a fold of events into the tables of its own store. The tables are
+/// opened once per chunk (`open`), then each event is applied to them.
 pub trait Projector: Send + Sync + 'static {
     const NAME: &'static str;
     const TABLES: &'static [Table];
-    fn apply(tx: &WriteTransaction, seq: u64, event: &Event) -> Result<(), StoreError>;
+    type Tables<'t>;
+    fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
+    fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;
 }
 
 /// Applies a chunk and moves the checkpoint to its end, all in one transaction.
@@ -35,8 +38,9 @@ pub fn apply_chunk<P: Projector>(
     durable: bool,
 ) -> Result<(), StoreError> {
     store.commit(chunk.through.max(checkpoint), durable, |tx| {
+        let mut t = P::open(tx)?;
         for e in chunk.entries.iter().filter(|e| e.seq > checkpoint) {
-            P::apply(tx, e.seq, &e.event)?;
+            P::apply(&mut t, e.seq, &e.event)?;
         }
         Ok(())
     })
@@ -51,7 +55,10 @@ pub async fn run<P: Projector>(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut pause = Duration::from_millis(100);
-    let mut last_sync = std::time::Instant::now();
+    // The first chunk after a start is durable, so progress survives an early crash.
+    let mut last_sync = std::time::Instant::now()
+        .checked_sub(SYNC_EVERY)
+        .unwrap_or_else(std::time::Instant::now);
     'follow: loop {
         let mut checkpoint = match store.checkpoint() {
             Ok(c) => c,

@@ -11,12 +11,14 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 
 pub(crate) type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
+/// A table opened for writing, kept open for a whole chunk of events.
+pub type RwTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
 const META: Table = TableDefinition::new("meta");
 const CHECKPOINT: &[u8] = b"checkpoint";
 /// Page cache per store. redb's default (1 GiB) would let four stores hold most of
 /// the service's memory; reads of a projection touch few pages.
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 
 /// Errors of a projection store.
 #[derive(Debug, thiserror::Error)]

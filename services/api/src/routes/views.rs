@@ -148,6 +148,7 @@ pub fn matrix_json(s: &StoredReport, latest: bool) -> Value {
         .collect();
     let extra = json!({
         "integrationId": s.integration.as_str(),
+        "commit": r.commit.as_str(),
         "latest": latest,
         "summary": {
             "filesScanned": r.summary.files_scanned,
