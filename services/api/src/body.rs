@@ -7,15 +7,35 @@ use axum::body::Body;
 use clef_pro_schema::redact::Redactor;
 use serde::de::DeserializeOwned;
 
+/// Bytes of an oversized body read and thrown away before answering 413, so that a
+/// client still sending it reads the answer instead of a broken pipe. Beyond this the
+/// connection is simply closed.
+const DRAIN_LIMIT: usize = 64 << 20;
+
 /// Reads at most `limit` bytes of `body` and parses them as `T`.
 pub async fn json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if stalled(&e) {
-            ApiError::Timeout
-        } else {
-            ApiError::TooLarge(limit)
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if stalled(&e) {
+                ApiError::Timeout
+            } else {
+                ApiError::TooLarge(limit)
+            }
+        })?;
+        seen += chunk.len();
+        if seen <= limit {
+            bytes.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            break;
         }
-    })?;
+    }
+    if seen > limit {
+        return Err(ApiError::TooLarge(limit));
+    }
     parse(&bytes)
 }
 
