@@ -147,6 +147,20 @@ impl Client {
         (id, k.body["apiKey"].as_str().expect("apiKey").to_owned())
     }
 
+    /// Sets an integration's email channels, as `(target, minSeverity)` pairs.
+    pub async fn channels(&self, id: &str, channels: &[(&str, &str)]) -> Resp {
+        let list: Vec<Value> = channels
+            .iter()
+            .map(|(target, min)| json!({"channel": "email", "target": target, "minSeverity": min}))
+            .collect();
+        self.admin(
+            "PUT",
+            &format!("/api/v1/admin/integrations/{id}/notifications"),
+            json!({ "notifications": list }),
+        )
+        .await
+    }
+
     pub async fn report(&self, key: &str, report: &Value) -> Resp {
         self.with_key(key, "POST", "/api/v1/reports", report).await
     }

@@ -72,13 +72,7 @@ pub struct Load {
 impl Load {
     pub async fn setup(c: &Client, name: &str) -> Load {
         let (id, key) = c.integration(name, json!({})).await;
-        let r = c
-            .admin(
-                "PUT",
-                &format!("/api/v1/admin/integrations/{id}/notifications"),
-                json!({"notifications": [{"channel": "email", "target": "sec@acme.com", "minSeverity": "warning"}]}),
-            )
-            .await;
+        let r = c.channels(&id, &[("sec@acme.com", "warning")]).await;
         assert_eq!(r.status, 200, "{:?}", r.body);
         Load { id, key }
     }

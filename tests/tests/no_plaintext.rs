@@ -218,13 +218,7 @@ async fn drive(c: &Client, plants: &[Plant]) {
     let (id, key) = c
         .integration("planted", json!({"collectCIContext": true}))
         .await;
-    let r = c
-        .admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/notifications"),
-            json!({"notifications": [{"channel": "email", "target": "security@acme.com", "minSeverity": "info"}]}),
-        )
-        .await;
+    let r = c.channels(&id, &[("security@acme.com", "info")]).await;
     assert_eq!(r.status, 200);
     let policies: Vec<Value> = plants
         .iter()

@@ -29,13 +29,12 @@ fn to(msgs: &[String], who: &str) -> Vec<String> {
 
 async fn channels(c: &Client, id: &str) {
     let r = c
-        .admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/notifications"),
-            json!({"notifications": [
-                {"channel": "email", "target": "security@acme.com", "minSeverity": "critical"},
-                {"channel": "email", "target": "dev-lead@acme.com", "minSeverity": "warning"},
-            ]}),
+        .channels(
+            id,
+            &[
+                ("security@acme.com", "critical"),
+                ("dev-lead@acme.com", "warning"),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -209,13 +208,7 @@ async fn permanent_failures_are_recorded() {
     let s = Service::start(Backend::Embedded, Some(smtp.url())).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
-    let r = c
-        .admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/notifications"),
-            json!({"notifications": [{"channel": "email", "target": "reject@acme.com", "minSeverity": "info"}]}),
-        )
-        .await;
+    let r = c.channels(&id, &[("reject@acme.com", "info")]).await;
     assert_eq!(r.status, 200);
     submit(&c, &key, "p1", &[CRIT]).await;
     let alert = &c.alerts(&id, "open").await[0];
@@ -224,13 +217,7 @@ async fn permanent_failures_are_recorded() {
         c.metrics().await["clef_pro_notifications{status=\"failed\"}"],
         1.0
     );
-    let bad = c
-        .admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/notifications"),
-            json!({"notifications": [{"channel": "email", "target": "not an address", "minSeverity": "info"}]}),
-        )
-        .await;
+    let bad = c.channels(&id, &[("not an address", "info")]).await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.body["error"]["field"], "notifications[0].target");
 }
@@ -268,13 +255,7 @@ async fn crash_between_send_and_record_duplicates_once_with_the_same_message_id(
     let mut s = Service::start(Backend::Embedded, Some(smtp.url())).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
-    let r = c
-        .admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/notifications"),
-            json!({"notifications": [{"channel": "email", "target": "security@acme.com", "minSeverity": "info"}]}),
-        )
-        .await;
+    let r = c.channels(&id, &[("security@acme.com", "info")]).await;
     assert_eq!(r.status, 200);
     assert_eq!(
         c.report(&key, &report(&sha("x1"), "main", &[CRIT]))

@@ -58,10 +58,7 @@ async fn mixed_workload(s: &Service) {
         )
         .await;
     assert_eq!(r.status, 200);
-    let r = c
-        .admin("PUT", &format!("/api/v1/admin/integrations/{id}/notifications"),
-               json!({"notifications": [{"channel": "email", "target": "sec@acme.com", "minSeverity": "warning"}]}))
-        .await;
+    let r = c.channels(&id, &[("sec@acme.com", "warning")]).await;
     assert_eq!(r.status, 200);
     assert_eq!(
         c.report(&key, &report(&sha("m9"), "main", &[fail]))

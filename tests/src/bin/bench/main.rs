@@ -180,7 +180,7 @@ async fn ingest(rows: &mut Vec<Row>) {
                 };
                 let mut row = Row::new(
                     format!(
-                        "ingest {name} {size} c{conc} (p50 {:.1} ms, p99 {:.1} ms)",
+                        "ingest {name} {size} c{conc} (p50 {:.1} ms, p99 {:.1} ms; raw publish {nats:.0}/s, parse-only {parse:.0}/s)",
                         run.ms(0.5),
                         run.ms(0.99)
                     ),
@@ -438,6 +438,20 @@ async fn dashboard(rows: &mut Vec<Row>) {
         format!("{}/integrations/{id}", s.url),
         format!("{}/healthz", s.url),
     );
+    // The timed page must be the real one, not a redirect to sign-in.
+    let first = signin
+        .get(&url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(
+        first.status(),
+        200,
+        "the dashboard page answers when signed in"
+    );
+    let html = first.text().await.unwrap_or_default();
+    assert!(html.contains("env9"), "the page shows the 50x10 matrix");
     let page = closed(
         1,
         Duration::from_secs(5),
