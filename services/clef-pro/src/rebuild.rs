@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// Folds the log up to `head` into the stores at `dir`, with a progress bar on stderr.
 async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> Result<Projections, String> {
-    let p = Projections::open(dir)
+    let p = Projections::open_with_cache(dir, clef_pro_projections::store::REBUILD_CACHE)
         .map_err(|e| format!("cannot open stores in {}: {e}", dir.display()))?;
     let bar = ProgressBar::new(head);
     bar.set_style(

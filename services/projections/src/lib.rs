@@ -53,12 +53,19 @@ pub struct Projections {
 }
 
 impl Projections {
-    /// Opens (or creates) the stores under `dir`.
+    /// Opens (or creates) the stores under `dir`, with the serving page cache.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, store::SERVING_CACHE)
+    }
+
+    /// Opens the stores with `cache` bytes of page cache each: a rebuild, which writes
+    /// every page of a growing store, wants far more than a server reading a few.
+    pub fn open_with_cache(dir: &Path, cache: usize) -> Result<Self, StoreError> {
         let open = |kind: Kind, tables| -> Result<Arc<Store>, StoreError> {
             Ok(Arc::new(Store::open(
                 &dir.join(format!("{}.redb", kind.name())),
                 tables,
+                cache,
             )?))
         };
         use runtime::Projector;

@@ -16,9 +16,11 @@ pub type RwTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
 const META: Table = TableDefinition::new("meta");
 const CHECKPOINT: &[u8] = b"checkpoint";
-/// Page cache per store. redb's default (1 GiB) would let four stores hold most of
-/// the service's memory; reads of a projection touch few pages.
-const CACHE_BYTES: usize = 8 << 20;
+/// Page cache per store while serving. redb's default (1 GiB) would let four stores
+/// hold most of the service's memory; serving touches few pages.
+pub const SERVING_CACHE: usize = 8 << 20;
+/// Page cache per store while rebuilding (`replay`, `verify`).
+pub const REBUILD_CACHE: usize = 256 << 20;
 
 /// Errors of a projection store.
 #[derive(Debug, thiserror::Error)]
@@ -86,15 +88,14 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens or creates the store at `path` with the projector's `tables`.
-    pub fn open(path: &Path, tables: &'static [Table]) -> Result<Self, StoreError> {
+    /// Opens or creates the store at `path` with the projector's `tables` and `cache`
+    /// bytes of page cache.
+    pub fn open(path: &Path, tables: &'static [Table], cache: usize) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
         }
-        let db = Database::builder()
-            .set_cache_size(CACHE_BYTES)
-            .create(path)?;
+        let db = Database::builder().set_cache_size(cache).create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(META)?;
         for t in tables {
