@@ -77,7 +77,8 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         log.describe()
     );
     println!(
-        "Point the Clef CLI at it: CLEF_API_URL={public_url}  CLEF_API_KEY=<an integration's API key>"
+        "Point the Clef CLI at it (clef report --push): CLEF_TELEMETRY_URL={public_url}/otlp/v1/logs \
+         CLEF_TELEMETRY_HEADERS=\"x-api-key=<an integration's API key>\""
     );
     tracing::info!(%addr, log = %log.describe(), "serving");
 
