@@ -393,7 +393,13 @@ async fn every_endpoint_by_every_credential() {
 /// on everything (even with a valid token) while other addresses are unaffected.
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_failures_from_one_address_are_rate_limited() {
-    let s = Service::start(Backend::Embedded, None).await;
+    let s = Service::start_with(
+        Backend::Embedded,
+        None,
+        &["--auth-failures-per-minute", "20"],
+        |_| {},
+    )
+    .await;
     let attacker = s.client().from_address(loopback(2, 1));
     let bystander = s.client().from_address(loopback(2, 2));
     let guess = |i: usize| format!("clef_{i:040}");

@@ -23,7 +23,7 @@ pub struct Settings {
     /// Default 5 s.
     pub read_your_writes: Duration,
     /// Failed authentications one client address may make per minute before it gets
-    /// 429 (`crate::limits`); 0 turns the limit off. Default 20.
+    /// 429 (`crate::limits`); 0 turns the limit off. Default 60.
     pub auth_failures_per_minute: u32,
     /// More `/metrics` text, from parts of the service this crate does not know.
     pub extra_metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
@@ -44,7 +44,7 @@ impl Default for Settings {
             admin_token: None,
             session_key: rand::random(),
             read_your_writes: Duration::from_secs(5),
-            auth_failures_per_minute: 20,
+            auth_failures_per_minute: 60,
             extra_metrics: None,
         }
     }

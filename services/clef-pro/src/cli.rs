@@ -68,7 +68,7 @@ pub struct ServeArgs {
     pub admin_token: Option<String>,
     /// Failed authentications one client address may make per minute before it gets
     /// 429 for a while; 0 turns the limit off (behind a proxy, limit there instead).
-    #[arg(long, env = "CLEF_PRO_AUTH_FAILURES_PER_MINUTE", default_value_t = 20)]
+    #[arg(long, env = "CLEF_PRO_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
     pub auth_failures_per_minute: u32,
     /// The URL people open the dashboard at (links in emails; `https://` makes cookies Secure).
     /// Default: `http://<listen>`.
