@@ -1,5 +1,6 @@
 //! The client-compatible ingest API of CONTRACT section 3.
 
+use crate::auth::KeyCaller;
 use crate::body;
 use crate::error::ApiError;
 use crate::routes::views;
@@ -51,15 +52,26 @@ pub async fn get_integration(
     Ok(Json(views::integration_json(&state, &id)?))
 }
 
+/// What both report endpoints start with: the API key, whether its integration
+/// collects CI context, and the body.
+async fn read<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(KeyCaller, bool, T), ApiError> {
+    let key = state.authenticate_key(headers)?;
+    let collect_ci = views::collects_ci(state, &key.integration)?;
+    Ok((key, collect_ci, body::json(body, limit).await?))
+}
+
 /// `POST /api/v1/reports`.
 pub async fn post_report(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = state.authenticate_key(&headers)?;
-    let collect_ci = views::collects_ci(&state, &key.integration)?;
-    let wire: ReportIn = body::json(body, REPORT_LIMIT).await?;
+    let (key, collect_ci, wire) = read::<ReportIn>(&state, &headers, body, REPORT_LIMIT).await?;
     let report = Report::from_wire(wire, "", collect_ci)?;
     Ok((
         StatusCode::CREATED,
@@ -102,9 +114,7 @@ pub async fn post_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = state.authenticate_key(&headers)?;
-    let collect_ci = views::collects_ci(&state, &key.integration)?;
-    let wire: BatchIn = body::json(body, BATCH_LIMIT).await?;
+    let (key, collect_ci, wire) = read::<BatchIn>(&state, &headers, body, BATCH_LIMIT).await?;
     if wire.reports.is_empty() || wire.reports.len() > MAX_BATCH {
         return Err(ApiError::invalid(
             "reports",
