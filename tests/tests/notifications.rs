@@ -175,10 +175,8 @@ async fn notification_table_nats() {
 
 /// With the SMTP server down, reports are accepted; when it returns, every pending
 /// notification arrives exactly once.
-#[tokio::test(flavor = "multi_thread")]
-async fn smtp_outage_delays_but_loses_nothing() {
-    let mut smtp = SmtpServer::start().await;
-    let s = Service::start(Backend::Embedded, Some(smtp.url())).await;
+async fn smtp_outage_delays_but_loses_nothing(backend: Backend, mut smtp: SmtpServer) {
+    let s = Service::start(backend, Some(smtp.url())).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
     channels(&c, &id).await;
@@ -202,10 +200,8 @@ async fn smtp_outage_delays_but_loses_nothing() {
 }
 
 /// A 5xx from the server is permanent: recorded as failed, visible, not retried.
-#[tokio::test(flavor = "multi_thread")]
-async fn permanent_failures_are_recorded() {
-    let smtp = SmtpServer::start().await;
-    let s = Service::start(Backend::Embedded, Some(smtp.url())).await;
+async fn permanent_failures_are_recorded(backend: Backend, smtp: SmtpServer) {
+    let s = Service::start(backend, Some(smtp.url())).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
     let r = c.channels(&id, &[("reject@acme.com", "info")]).await;
@@ -248,11 +244,13 @@ async fn replay_from_an_empty_data_dir_sends_nothing() {
 }
 
 /// `kill -9` after the SMTP server stored a message but before the service recorded the
-/// delivery: after restart the email is sent again, once, with the same Message-ID.
-#[tokio::test(flavor = "multi_thread")]
-async fn crash_between_send_and_record_duplicates_once_with_the_same_message_id() {
-    let smtp = SmtpServer::start_with_delay(3000).await;
-    let mut s = Service::start(Backend::Embedded, Some(smtp.url())).await;
+/// delivery: after restart the email is sent again, once, with the same Message-ID (on
+/// JetStream once the dead process's claim on the intent has expired).
+async fn crash_between_send_and_record_duplicates_once_with_the_same_message_id(
+    backend: Backend,
+    smtp: SmtpServer,
+) {
+    let mut s = Service::start(backend, Some(smtp.url())).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
     let r = c.channels(&id, &[("security@acme.com", "info")]).await;
@@ -266,8 +264,38 @@ async fn crash_between_send_and_record_duplicates_once_with_the_same_message_id(
     // The server stored the message and holds back its 250: crash now.
     assert_eq!(smtp.wait_for(1, Duration::from_secs(30)).await.len(), 1);
     s.crash_and_restart().await;
-    s.client().settle().await;
+    s.client()
+        .settle_within(clef_pro_log::ACK_WAIT + Duration::from_secs(60))
+        .await;
     let m = smtp.messages();
     assert_eq!(m.len(), 2, "exactly one duplicate");
     assert_eq!(header(&m[0], "Message-ID"), header(&m[1], "Message-ID"));
+}
+
+/// Each named scenario, `run(backend, smtp)`, as an `embedded` and a `nats` test.
+macro_rules! on_both_logs {
+    ($($run:ident($smtp:expr);)*) => {$(
+        mod $run {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn embedded() {
+                super::$run(Backend::Embedded, $smtp.await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn nats() {
+                let (nats, smtp) = (NatsServer::start().await, $smtp.await);
+                super::$run(Backend::Nats(nats.url()), smtp).await;
+            }
+        }
+    )*};
+}
+
+on_both_logs! {
+    smtp_outage_delays_but_loses_nothing(SmtpServer::start());
+    permanent_failures_are_recorded(SmtpServer::start());
+    crash_between_send_and_record_duplicates_once_with_the_same_message_id(
+        SmtpServer::start_with_delay(3000)
+    );
 }

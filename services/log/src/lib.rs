@@ -10,12 +10,14 @@
 //! nothing. Sequences increase but need not be contiguous.
 
 mod embedded;
+mod intent_queue;
 mod nats;
 
 use clef_pro_schema::event::{DecodeError, Event};
 use clef_pro_schema::sealed::Sealed;
 use std::path::Path;
 
+pub use intent_queue::{ACK_WAIT, Claim, IntentQueue};
 pub use nats::NatsOptions;
 
 /// One event read back from the log with its sequence number.
@@ -112,6 +114,15 @@ impl Log {
             Self::Embedded(l) => Tail::Embedded(l.tail(from)),
             Self::Nats(l) => Tail::Nats(Box::new(l.tail(from).await?)),
         })
+    }
+
+    /// The queue that shares notification intents among instances on one JetStream
+    /// (created on first use); `None` on the embedded log, which one process owns.
+    pub async fn intent_queue(&self) -> Result<Option<IntentQueue>, LogError> {
+        match self {
+            Self::Embedded(_) => Ok(None),
+            Self::Nats(l) => Ok(Some(IntentQueue::open(l.clone()).await?)),
+        }
     }
 
     /// Warnings about settings that put acknowledged writes at risk.

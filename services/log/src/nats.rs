@@ -27,13 +27,17 @@ const OVERHEAD: usize = 4096;
 /// shorter than this is warned about.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
 
-/// How to reach and shape the stream. Defaults: stream `CLEF_PRO`, subjects
-/// `clefpro.events.>`, one replica, a two-minute duplicate window.
+/// How to reach and shape the streams. Defaults: stream `CLEF_PRO`, subjects
+/// `clefpro.events.>`, intents on `CLEF_PRO_INTENTS` (`clefpro.intents.>`), one
+/// replica, a two-minute duplicate window.
 #[derive(Debug, Clone)]
 pub struct NatsOptions {
+    /// One server URL, or several separated by commas (members of one cluster).
     pub url: String,
     pub stream: String,
     pub subject_prefix: String,
+    pub intents_stream: String,
+    pub intents_subject_prefix: String,
     pub replicas: usize,
     pub duplicate_window: Duration,
     /// How long an append waits for the server's acknowledgement.
@@ -46,6 +50,8 @@ impl NatsOptions {
             url: url.into(),
             stream: "CLEF_PRO".into(),
             subject_prefix: "clefpro.events".into(),
+            intents_stream: "CLEF_PRO_INTENTS".into(),
+            intents_subject_prefix: "clefpro.intents".into(),
             replicas: 1,
             duplicate_window: RETRY_WINDOW,
             ack_timeout: Duration::from_secs(5),
@@ -63,16 +69,22 @@ pub struct NatsLog {
     warnings: Vec<String>,
 }
 
-fn unavailable(e: impl std::fmt::Display) -> LogError {
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
     LogError::Unavailable(e.to_string())
 }
 
 impl NatsLog {
     pub(crate) async fn connect(opts: NatsOptions) -> Result<Self, LogError> {
+        let servers = opts
+            .url
+            .split(',')
+            .map(|u| u.trim().parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LogError::Config(format!("invalid NATS URL {:?}: {e}", opts.url)))?;
         let client = async_nats::ConnectOptions::new()
             .name("clef-pro")
             .retry_on_initial_connect()
-            .connect(opts.url.as_str())
+            .connect(servers)
             .await
             .map_err(unavailable)?;
         let mut js = jetstream::new(client.clone());
@@ -132,7 +144,15 @@ impl NatsLog {
         format!("{}.{suffix}", self.opts.subject_prefix)
     }
 
-    async fn publish(
+    pub(crate) fn options(&self) -> &NatsOptions {
+        &self.opts
+    }
+
+    pub(crate) fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    pub(crate) async fn publish(
         &self,
         subject: &str,
         id: String,

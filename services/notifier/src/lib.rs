@@ -3,24 +3,25 @@
 //! is not sent again, not even after a replay.
 //!
 //! Guarantee: at least once. A crash between a send and its *delivered* event resends
-//! that one intent after restart, with the same `Message-ID`, so mail clients and
-//! servers can recognise the duplicate.
+//! that one intent after restart (or, on JetStream, by another instance once the dead
+//! one's claim expires), with the same `Message-ID`, so mail clients and servers can
+//! recognise the duplicate.
 
 pub mod email;
+mod local;
+mod shared;
 
 use clef_pro_log::Log;
 use clef_pro_projections::outbox::Intent;
 use clef_pro_projections::{Kind, Projections};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntentId;
-use clef_pro_schema::sealed::seal;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// Where mail goes.
@@ -86,15 +87,6 @@ fn backoff(attempt: u32) -> Duration {
     base.mul_f64(0.75 + rand::random::<f64>() * 0.5)
 }
 
-/// An intent this process sent that its outbox still shows pending.
-enum Sent {
-    /// The log has not taken the outcome yet: retry recording it, not sending.
-    Unrecorded(Box<Event>),
-    /// The outcome is in the log; the outbox has not applied it yet (it may lag, e.g.
-    /// while its consumer reconnects): wait for it.
-    Recorded,
-}
-
 enum Outcome {
     Sent,
     Transient(String),
@@ -111,127 +103,70 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Sends pending intents until `shutdown` turns true.
+    /// Sends pending intents until `shutdown` turns true: alone on the embedded log, or
+    /// sharing the work with every instance on a JetStream log through its intent queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         // Intents of a rebuilt outbox may be marked delivered further on in the log:
         // send nothing until the outbox has caught up with the log as it is now.
-        let head = loop {
-            match self.log.head().await {
-                Ok(h) => break h,
-                Err(e) => tracing::warn!(error = %e, "notifier waiting for the log"),
-            }
-            if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
-                return;
-            }
+        let Some(head) = retrying("the log", &mut shutdown, || self.log.head()).await else {
+            return;
         };
         let mut outbox = self.projections.watch(Kind::Outbox);
         tokio::select! {
             _ = outbox.wait_for(|c| *c >= head) => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        let mut retry: HashMap<IntentId, (u32, Instant)> = HashMap::new();
-        let mut sent: HashMap<IntentId, Sent> = HashMap::new();
-        loop {
-            let pending = self
-                .projections
-                .outbox(|o| o.pending())
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "cannot read the outbox");
-                    Vec::new()
-                });
-            retry.retain(|id, _| pending.iter().any(|i| &i.id == id));
-            sent.retain(|id, _| pending.iter().any(|i| &i.id == id));
-            let now = Instant::now();
-            let due: Vec<&Intent> = pending
-                .iter()
-                .filter(|i| retry.get(&i.id).is_none_or(|(_, at)| *at <= now))
-                .filter(|i| !matches!(sent.get(&i.id), Some(Sent::Recorded)))
-                .collect();
-            for intent in due {
-                if *shutdown.borrow() {
-                    return;
-                }
-                self.deliver(intent, &mut retry, &mut sent).await;
-            }
-            let next_retry = retry.values().map(|(_, at)| *at).min();
-            let wait = next_retry.map_or(Duration::from_secs(3600), |at| {
-                at.saturating_duration_since(Instant::now())
-            });
-            tokio::select! {
-                _ = outbox.changed() => {}
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.wait_for(|s| *s) => return,
-            }
+        let queue = retrying("the intent queue", &mut shutdown, || {
+            self.log.intent_queue()
+        });
+        let Some(queue) = queue.await else {
+            return;
+        };
+        match queue {
+            None => local::run(&self, shutdown).await,
+            Some(q) => shared::run(&self, &q, shutdown).await,
         }
     }
 
-    /// Sends an intent and records the outcome in the log. An outcome the log did not
-    /// take (it is unavailable) is kept in `sent` and only its recording is retried,
-    /// and a recorded one is not sent again while the outbox catches up, so a log
-    /// outage resends nothing; only a crash before the record can.
-    async fn deliver(
-        &self,
-        intent: &Intent,
-        retry: &mut HashMap<IntentId, (u32, Instant)>,
-        sent: &mut HashMap<IntentId, Sent>,
-    ) {
+    /// The event that records a final outcome, counted; `None` for a transient failure
+    /// (counted as a retry), which leaves the intent pending.
+    fn outcome_event(&self, intent: &Intent, outcome: Outcome, attempt: u32) -> Option<Event> {
         let id = &intent.id;
-        let attempt = retry.get(id).map_or(0, |(a, _)| a + 1);
-        if let Some(Sent::Unrecorded(event)) = sent.remove(id) {
-            return self.record(id, *event, attempt, retry, sent).await;
-        }
-        let event = match self.send(intent).await {
+        match outcome {
             Outcome::Sent => {
                 self.stats.sent.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(intent = %id, "notification sent");
-                Event::NotificationDelivered {
-                    intent: intent.id.clone(),
+                Some(Event::NotificationDelivered {
+                    intent: id.clone(),
                     message_id: intent.message_id(),
                     at: clef_pro_schema::now_ms(),
-                }
+                })
             }
             Outcome::Permanent(reason) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(intent = %id, %reason, "notification failed permanently");
-                Event::NotificationFailed {
-                    intent: intent.id.clone(),
+                Some(Event::NotificationFailed {
+                    intent: id.clone(),
                     reason,
                     at: clef_pro_schema::now_ms(),
-                }
+                })
             }
             Outcome::Transient(reason) => {
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
-                let wait = backoff(attempt);
-                tracing::warn!(intent = %id, %reason, attempt, retry_in_ms = wait.as_millis() as u64, "notification will be retried");
-                retry.insert(intent.id.clone(), (attempt, Instant::now() + wait));
-                return;
-            }
-        };
-        self.record(id, event, attempt, retry, sent).await;
-    }
-
-    /// Appends the outcome of an intent; on failure keeps it to retry the append later.
-    async fn record(
-        &self,
-        id: &IntentId,
-        event: Event,
-        attempt: u32,
-        retry: &mut HashMap<IntentId, (u32, Instant)>,
-        sent: &mut HashMap<IntentId, Sent>,
-    ) {
-        match self.log.append(&seal(event.clone())).await {
-            Ok(a) => {
-                sent.insert(id.clone(), Sent::Recorded);
-                self.projections
-                    .wait_for(Kind::Outbox, a.seq, Duration::from_secs(10))
-                    .await;
-            }
-            Err(e) => {
-                tracing::warn!(intent = %id, error = %e, "could not record the notification outcome; will retry recording it");
-                sent.insert(id.clone(), Sent::Unrecorded(Box::new(event)));
-                retry.insert(id.clone(), (attempt, Instant::now() + backoff(attempt)));
+                tracing::warn!(intent = %id, %reason, attempt, "notification will be retried");
+                None
             }
         }
+    }
+
+    /// The pending intents of this instance's outbox.
+    fn pending(&self) -> Vec<Intent> {
+        self.projections
+            .outbox(|o| o.pending())
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "cannot read the outbox");
+                Vec::new()
+            })
     }
 
     async fn send(&self, intent: &Intent) -> Outcome {
@@ -269,6 +204,23 @@ async fn write_eml(dir: &std::path::Path, id: &IntentId, bytes: &[u8]) -> std::i
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+/// Calls `f` each second until it succeeds; `None` if `shutdown` comes first.
+async fn retrying<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
+    what: &str,
+    shutdown: &mut watch::Receiver<bool>,
+    mut f: impl FnMut() -> F,
+) -> Option<T> {
+    loop {
+        match f().await {
+            Ok(v) => return Some(v),
+            Err(e) => tracing::warn!(error = %e, "notifier waiting for {what}"),
+        }
+        if sleep_or_stop(Duration::from_secs(1), shutdown).await {
+            return None;
+        }
+    }
 }
 
 async fn sleep_or_stop(d: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {

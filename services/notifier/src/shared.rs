@@ -1,0 +1,162 @@
+//! Every instance on one JetStream log shares the sending: each puts the pending
+//! intents of its own outbox on the intent queue (which holds each at most once), and
+//! each takes intents from it, so one instance at a time works on an intent.
+//!
+//! Before sending, the holder of a claim reads the log up to its current head and
+//! checks that the intent is still pending there: an earlier holder records the outcome
+//! in the log before it lets go of the claim, so a re-enqueued intent that was already
+//! sent is dropped, not sent again.
+
+use crate::{Notifier, backoff, sleep_or_stop};
+use clef_pro_log::{ACK_WAIT, Claim, IntentQueue};
+use clef_pro_projections::Kind;
+use clef_pro_projections::outbox::{Intent, IntentStatus};
+use clef_pro_schema::ids::IntentId;
+use clef_pro_schema::sealed::seal;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How often every pending intent is offered to the queue again, which heals a queue
+/// that lost messages (it refuses the ones it still holds).
+const SWEEP: Duration = Duration::from_secs(60);
+/// How often a held claim is extended; well inside [`ACK_WAIT`].
+const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
+/// How long a worker waits for its outbox to reach the log's head before it hands a
+/// claim back.
+const CATCH_UP: Duration = Duration::from_secs(20);
+
+pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
+    tokio::join!(enqueue(n, q, shutdown.clone()), work(n, q, shutdown));
+}
+
+async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
+    let mut outbox = n.projections.watch(Kind::Outbox);
+    let mut offered: HashSet<IntentId> = HashSet::new();
+    let mut sweep = Instant::now() + SWEEP;
+    loop {
+        if Instant::now() >= sweep {
+            offered.clear();
+            sweep = Instant::now() + SWEEP;
+        }
+        let pending = n.pending();
+        offered.retain(|id| pending.iter().any(|i| &i.id == id));
+        let mut wait = sweep.saturating_duration_since(Instant::now());
+        for intent in &pending {
+            if offered.contains(&intent.id) {
+                continue;
+            }
+            match q.enqueue(intent.id.as_str()).await {
+                Ok(_) => {
+                    offered.insert(intent.id.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot enqueue notifications; will retry");
+                    wait = Duration::from_secs(1);
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = outbox.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let next = tokio::select! {
+            c = q.next(Duration::from_secs(5)) => c,
+            _ = shutdown.wait_for(|s| *s) => return,
+        };
+        match next {
+            Ok(Some(claim)) => handle(n, claim, &mut shutdown).await,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take notifications from the queue; will retry");
+                if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Sends a claimed intent if the log says it is still pending, records the outcome,
+/// then lets the claim go. A claim this process dies holding is handed out again: the
+/// documented at-least-once window, with the same `Message-ID`.
+async fn handle(n: &Notifier, claim: Claim, shutdown: &mut watch::Receiver<bool>) {
+    let attempt = u32::try_from(claim.delivered.saturating_sub(1)).unwrap_or(u32::MAX);
+    let Ok(id) = IntentId::parse(&claim.intent) else {
+        tracing::warn!("dropping a queued notification that is not an intent id");
+        return finish(claim).await;
+    };
+    let intent = match holding(&claim, current(n, &id)).await {
+        Ok(Some(i)) if i.status == IntentStatus::Pending => i,
+        Ok(_) => return finish(claim).await,
+        Err(e) => {
+            tracing::warn!(intent = %id, error = %e, "cannot check the notification; handing it back");
+            let _ = claim.retry_after(Duration::from_secs(1)).await;
+            return;
+        }
+    };
+    let outcome = holding(&claim, n.send(&intent)).await;
+    let Some(event) = n.outcome_event(&intent, outcome, attempt) else {
+        if let Err(e) = claim.retry_after(backoff(attempt)).await {
+            tracing::warn!(intent = %id, error = %e, "cannot hand the notification back; it returns after its claim expires");
+        }
+        return;
+    };
+    // Sent (or failed for good): hold the claim until the log has the outcome.
+    let event = seal(event);
+    for tries in 0u32.. {
+        match holding(&claim, n.log.append(&event)).await {
+            Ok(a) => {
+                let applied = n.projections.wait_for(Kind::Outbox, a.seq, CATCH_UP);
+                holding(&claim, applied).await;
+                return finish(claim).await;
+            }
+            Err(e) => {
+                tracing::warn!(intent = %id, error = %e, "could not record the notification outcome; will retry recording it");
+                if holding(&claim, sleep_or_stop(backoff(tries), shutdown)).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The intent as the log says it is now: the outbox caught up with the log's head.
+async fn current(n: &Notifier, id: &IntentId) -> Result<Option<Intent>, String> {
+    let head = n.log.head().await.map_err(|e| e.to_string())?;
+    if !n.projections.wait_for(Kind::Outbox, head, CATCH_UP).await {
+        return Err(format!("the outbox did not reach the log's head ({head})"));
+    }
+    n.projections
+        .outbox(|o| o.intent(id))
+        .map_err(|e| e.to_string())
+}
+
+/// Removes a claim whose intent the log shows done.
+async fn finish(claim: Claim) {
+    if let Err(e) = claim.done().await {
+        tracing::warn!(error = %e, "cannot remove a finished notification from the queue; whoever gets it next finds it done");
+    }
+}
+
+/// Runs `f` while keeping the claim alive.
+async fn holding<F: Future>(claim: &Claim, f: F) -> F::Output {
+    tokio::pin!(f);
+    loop {
+        tokio::select! {
+            out = &mut f => return out,
+            _ = tokio::time::sleep(PROGRESS) => {
+                if let Err(e) = claim.progress().await {
+                    tracing::warn!(error = %e, "cannot extend a notification claim");
+                }
+            }
+        }
+    }
+}
