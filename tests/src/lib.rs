@@ -31,6 +31,14 @@ pub fn tool(name: &str) -> PathBuf {
     name.into()
 }
 
+/// A number from the environment (a fault test's knob), or `default`.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -1,5 +1,6 @@
 //! A real `nats-server` with JetStream on a dynamic port and its own store directory,
-//! which it keeps across `stop`/`start` and deletes on drop.
+//! which it keeps across `stop`/`start` and deletes on drop; and a 3-node cluster of
+//! them made from the configs `ops/nats/` ships.
 
 use crate::process::Proc;
 use std::time::Duration;
@@ -9,10 +10,16 @@ use tokio::process::Command;
 pub struct NatsServer {
     pub dir: TempDir,
     pub port: u16,
-    /// `sync_interval: always` (the default here, as ops/nats/single.conf ships) or
-    /// the server's default of syncing every two minutes.
-    sync_always: bool,
+    config: Config,
     proc: Option<Proc>,
+}
+
+enum Config {
+    /// A single node; `sync_interval: always` (as ops/nats/single.conf ships) or the
+    /// server's default of syncing every two minutes.
+    Single { sync_always: bool },
+    /// A config file's text, its ports already chosen.
+    Text(String),
 }
 
 impl NatsServer {
@@ -24,7 +31,7 @@ impl NatsServer {
     pub async fn start_with_sync(sync_always: bool) -> NatsServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = NatsServer {
-            sync_always,
+            config: Config::Single { sync_always },
             dir,
             port: 0,
             proc: None,
@@ -33,27 +40,29 @@ impl NatsServer {
         s
     }
 
-    async fn launch(&mut self) {
+    fn config_text(&self) -> String {
         let store = self.dir.path().join("store");
-        let conf = self.dir.path().join("nats.conf");
-        let sync = if self.sync_always {
-            ", sync_interval: always"
-        } else {
-            ""
-        };
-        std::fs::write(
-            &conf,
-            format!(
-                "listen: 127.0.0.1:{}\njetstream {{ store_dir: {:?}{sync} }}\n",
+        match &self.config {
+            Config::Single { sync_always } => format!(
+                "listen: 127.0.0.1:{}\njetstream {{ store_dir: {store:?}{} }}\n",
                 if self.port == 0 {
                     -1
                 } else {
                     i32::from(self.port)
                 },
-                store
+                if *sync_always {
+                    ", sync_interval: always"
+                } else {
+                    ""
+                }
             ),
-        )
-        .expect("write nats.conf");
+            Config::Text(t) => t.clone(),
+        }
+    }
+
+    async fn launch(&mut self) {
+        let conf = self.dir.path().join("nats.conf");
+        std::fs::write(&conf, self.config_text()).expect("write nats.conf");
         let mut cmd = Command::new(crate::tool("nats-server"));
         cmd.arg("-c").arg(&conf);
         let mut p = Proc::spawn(cmd, &self.dir.path().join("nats.log"));
@@ -88,4 +97,101 @@ impl NatsServer {
         self.stop().await;
         self.launch().await;
     }
+}
+
+/// Three JetStream nodes on loopback, configured from `ops/nats/cluster-{1,2,3}.conf`
+/// with free ports and temporary store dirs in place of the shipped ones.
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts the three nodes and waits until the cluster has a JetStream leader.
+    pub async fn start() -> NatsCluster {
+        let shipped: Vec<[u16; 3]> =
+            vec![[4222, 6222, 8222], [4223, 6223, 8223], [4224, 6224, 8224]];
+        let free: Vec<[u16; 3]> = shipped
+            .iter()
+            .map(|_| [free_port(), free_port(), free_port()])
+            .collect();
+        let mut nodes = Vec::new();
+        for i in 0..3 {
+            let path = crate::root().join(format!("ops/nats/cluster-{}.conf", i + 1));
+            let mut text = std::fs::read_to_string(&path).expect("ops cluster config");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let store = dir.path().join("store");
+            text = text.replace(&format!("./nats-{}", i + 1), &format!("{store:?}"));
+            for (from, to) in shipped.iter().zip(&free) {
+                for (f, t) in from.iter().zip(to) {
+                    text = text.replace(&format!("127.0.0.1:{f}"), &format!("127.0.0.1:{t}"));
+                }
+            }
+            let mut node = NatsServer {
+                dir,
+                port: free[i][0],
+                config: Config::Text(text),
+                proc: None,
+            };
+            node.launch().await;
+            nodes.push(node);
+        }
+        let cluster = NatsCluster { nodes };
+        cluster.wait_for_leader().await;
+        cluster
+    }
+
+    /// Every node's URL, comma-separated, as `--log` takes them.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// A JetStream client connected to the running nodes.
+    async fn jetstream(&self) -> async_nats::jetstream::Context {
+        let live: Vec<async_nats::ServerAddr> = self
+            .nodes
+            .iter()
+            .filter(|n| n.proc.is_some())
+            .map(|n| n.url().parse().expect("server address"))
+            .collect();
+        async_nats::jetstream::new(async_nats::connect(live).await.expect("connect"))
+    }
+
+    async fn wait_for_leader(&self) {
+        let js = self.jetstream().await;
+        for _ in 0..120 {
+            if js.query_account().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("the cluster elected no JetStream leader within 30 s");
+    }
+
+    /// The index of the node that leads `stream` (server names are `clef-nats-<n>`).
+    pub async fn leader_of(&self, stream: &str) -> usize {
+        let mut s = self
+            .jetstream()
+            .await
+            .get_stream(stream)
+            .await
+            .expect("stream");
+        let info = s.info().await.expect("stream info");
+        let leader = info.cluster.as_ref().and_then(|c| c.leader.clone());
+        let n: usize = leader
+            .and_then(|l| l.strip_prefix("clef-nats-")?.parse().ok())
+            .expect("a leader named clef-nats-<n>");
+        n - 1
+    }
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }

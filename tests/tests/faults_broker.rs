@@ -16,12 +16,7 @@ use std::time::{Duration, Instant};
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "long: run by `just test-faults`"]
 async fn broker_outage_under_load() {
-    let outage = Duration::from_secs(
-        std::env::var("CLEF_PRO_OUTAGE_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(30),
-    );
+    let outage = Duration::from_secs(clef_pro_tests::env_number("CLEF_PRO_OUTAGE_SECS", 30));
     let mut n = NatsServer::start().await;
     let smtp = SmtpServer::start().await;
     let s = Service::start(Backend::Nats(n.url()), Some(smtp.url())).await;

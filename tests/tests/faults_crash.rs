@@ -15,10 +15,7 @@ use rand::Rng;
 use std::time::{Duration, Instant};
 
 fn rounds() -> usize {
-    std::env::var("CLEF_PRO_CRASH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(15)
+    clef_pro_tests::env_number("CLEF_PRO_CRASH_ROUNDS", 15) as usize
 }
 
 async fn crash_loop(backend: Backend) {

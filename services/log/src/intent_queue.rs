@@ -14,7 +14,7 @@
 //! The queue holds intent ids only (hashes): no addresses, no content.
 
 use crate::LogError;
-use crate::nats::{NatsLog, unavailable};
+use crate::nats::{NatsLog, in_process, refused_with, unavailable};
 use async_nats::jetstream::{self, AckKind, consumer, stream};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -91,7 +91,10 @@ impl IntentQueue {
             .await;
         match ack {
             Ok(a) => Ok(!a.duplicate),
-            Err(e) if already_queued(&e) => Ok(false),
+            // Refused because it is queued, or being queued by another instance just now
+            // (whose sweep re-offers it should that fail).
+            Err(e) if refused_with(&e, |r| r.contains("maximum messages per subject")) => Ok(false),
+            Err(e) if in_process(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -123,12 +126,6 @@ impl IntentQueue {
             msg,
         }))
     }
-}
-
-/// The refusal of a second message on an intent's subject while the first is queued.
-fn already_queued(e: &jetstream::context::PublishError) -> bool {
-    std::error::Error::source(e)
-        .is_some_and(|s| s.to_string().contains("maximum messages per subject"))
 }
 
 impl Claim {

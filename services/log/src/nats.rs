@@ -10,6 +10,8 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::{Appended, Chunk, Entry, LogError};
+use async_nats::jetstream::context::PublishError;
+use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{self, consumer, stream};
 use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
@@ -170,6 +172,31 @@ impl NatsLog {
             .map_err(unavailable)
     }
 
+    /// Publishes and waits for the acknowledgement. A message with the same id that
+    /// another writer is storing right now (two instances acknowledging one alert,
+    /// say) is waited for, and then reported as the duplicate it is.
+    async fn publish_acked(
+        &self,
+        subject: &str,
+        id: &str,
+        kind: Option<&str>,
+        payload: &[u8],
+    ) -> Result<PubAck, LogError> {
+        let deadline = tokio::time::Instant::now() + self.opts.ack_timeout;
+        loop {
+            let ack = self
+                .publish(subject, id.to_owned(), kind, payload.to_vec())
+                .await?
+                .await;
+            match ack {
+                Err(e) if in_process(&e) && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other.map_err(unavailable),
+            }
+        }
+    }
+
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
         // Refuse at once while disconnected rather than buffer a write we cannot confirm.
         if self.client.connection_state() != async_nats::connection::State::Connected {
@@ -179,11 +206,7 @@ impl NatsLog {
         let id = hex::encode(event.dedupe_key());
         let bytes = event.encode();
         if bytes.len() <= self.max_part {
-            let ack = self
-                .publish(&subject, id, None, bytes)
-                .await?
-                .await
-                .map_err(unavailable)?;
+            let ack = self.publish_acked(&subject, &id, None, &bytes).await?;
             return Ok(Appended {
                 seq: ack.sequence,
                 duplicate: ack.duplicate,
@@ -192,14 +215,22 @@ impl NatsLog {
         // Publish every part, then wait for all their acks, then the commit.
         let mut pending = Vec::new();
         for (i, part) in bytes.chunks(self.max_part).enumerate() {
-            pending.push(
-                self.publish(&subject, format!("{id}-p{i}"), Some(PART), part.to_vec())
-                    .await?,
-            );
+            let part_id = format!("{id}-p{i}");
+            let ack = self
+                .publish(&subject, part_id.clone(), Some(PART), part.to_vec())
+                .await?;
+            pending.push((part_id, part, ack));
         }
         let mut parts = Vec::with_capacity(pending.len());
-        for ack in pending {
-            parts.push(ack.await.map_err(unavailable)?.sequence);
+        for (part_id, part, ack) in pending {
+            let ack = match ack.await {
+                Err(e) if in_process(&e) => {
+                    self.publish_acked(&subject, &part_id, Some(PART), part)
+                        .await?
+                }
+                other => other.map_err(unavailable)?,
+            };
+            parts.push(ack.sequence);
         }
         let commit = CommitRecord {
             parts,
@@ -207,10 +238,8 @@ impl NatsLog {
         };
         let payload = postcard::to_allocvec(&commit).map_err(unavailable)?;
         let ack = self
-            .publish(&subject, id, Some(COMMIT), payload)
-            .await?
-            .await
-            .map_err(unavailable)?;
+            .publish_acked(&subject, &id, Some(COMMIT), &payload)
+            .await?;
         Ok(Appended {
             seq: ack.sequence,
             duplicate: ack.duplicate,
@@ -251,6 +280,7 @@ impl NatsLog {
         Ok(NatsTail {
             stream: self.stream.clone(),
             messages,
+            through: from.saturating_sub(1),
         })
     }
 
@@ -263,6 +293,17 @@ impl NatsLog {
     }
 }
 
+/// JetStream refused a publish because a message with the same id is being stored
+/// right now (error 10158); once that one is stored, the same publish is a duplicate.
+pub(crate) fn in_process(e: &PublishError) -> bool {
+    refused_with(e, |reason| reason.ends_with("error code 10158)"))
+}
+
+/// Whether the server's reason for refusing a publish matches.
+pub(crate) fn refused_with(e: &PublishError, reason: impl Fn(&str) -> bool) -> bool {
+    std::error::Error::source(e).is_some_and(|s| reason(&s.to_string()))
+}
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CommitRecord {
     parts: Vec<u64>,
@@ -271,19 +312,29 @@ struct CommitRecord {
 
 /// A live reader of the stream through an ordered consumer, which recreates itself
 /// after a reconnect or a gap.
+///
+/// An ordered consumer lives on the stream's leader. When that node dies the consumer
+/// can go quiet without an error, so a reader that has waited [`STALL_CHECK`] compares
+/// with the stream's head and, if it is behind, fails; the projector then reads on
+/// from its checkpoint through a new consumer.
 pub struct NatsTail {
     stream: stream::Stream,
     messages: consumer::pull::Ordered,
+    /// The last sequence consumed.
+    through: u64,
 }
+
+const STALL_CHECK: Duration = Duration::from_secs(2);
 
 impl NatsTail {
     pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
         let mut chunk = Chunk::default();
-        let first = self
-            .messages
-            .next()
-            .await
-            .ok_or_else(|| unavailable("the consumer ended"))?;
+        let first = loop {
+            match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
+                Ok(m) => break m.ok_or_else(|| unavailable("the consumer ended"))?,
+                Err(_) => self.check_not_stalled().await?,
+            }
+        };
         take(&self.stream, first, &mut chunk).await?;
         while chunk.entries.len() < max {
             match self.messages.next().now_or_never() {
@@ -292,7 +343,25 @@ impl NatsTail {
                 None => break,
             }
         }
+        self.through = chunk.through;
         Ok(chunk)
+    }
+
+    async fn check_not_stalled(&mut self) -> Result<(), LogError> {
+        let head = self
+            .stream
+            .info()
+            .await
+            .map_err(unavailable)?
+            .state
+            .last_sequence;
+        if head > self.through {
+            return Err(unavailable(format!(
+                "the consumer stalled at sequence {} with the stream at {head}",
+                self.through
+            )));
+        }
+        Ok(())
     }
 }
 
