@@ -146,28 +146,28 @@ impl Projections {
         &self,
         f: impl FnOnce(RegistryView<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        f(RegistryView(&self.store(Kind::Registry).db().begin_read()?))
+        f(RegistryView(&self.store(Kind::Registry).begin_read()?))
     }
 
     pub fn matrix<R>(
         &self,
         f: impl FnOnce(MatrixView<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        f(MatrixView(&self.store(Kind::Matrix).db().begin_read()?))
+        f(MatrixView(&self.store(Kind::Matrix).begin_read()?))
     }
 
     pub fn alerts<R>(
         &self,
         f: impl FnOnce(AlertsView<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        f(AlertsView(&self.store(Kind::Alerts).db().begin_read()?))
+        f(AlertsView(&self.store(Kind::Alerts).begin_read()?))
     }
 
     pub fn outbox<R>(
         &self,
         f: impl FnOnce(OutboxView<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        f(OutboxView(&self.store(Kind::Outbox).db().begin_read()?))
+        f(OutboxView(&self.store(Kind::Outbox).begin_read()?))
     }
 
     /// Each projection's name, checkpoint and content digest.

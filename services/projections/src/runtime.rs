@@ -37,9 +37,9 @@ pub fn apply_chunk<P: Projector>(
     chunk: &Chunk,
     durable: bool,
 ) -> Result<(), StoreError> {
-    store.commit(chunk.through.max(checkpoint), durable, |tx| {
+    store.commit(checkpoint, chunk.through, durable, |tx, applied| {
         let mut t = P::open(tx)?;
-        for e in chunk.entries.iter().filter(|e| e.seq > checkpoint) {
+        for e in chunk.entries.iter().filter(|e| e.seq > applied) {
             P::apply(&mut t, e.seq, &e.event)?;
         }
         Ok(())
@@ -60,49 +60,50 @@ pub async fn run<P: Projector>(
         .checked_sub(SYNC_EVERY)
         .unwrap_or_else(std::time::Instant::now);
     'follow: loop {
-        let mut checkpoint = match store.checkpoint() {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(projector = P::NAME, error = %e, "cannot read checkpoint");
-                0
-            }
-        };
-        progress.send_replace(checkpoint);
-        match log.tail(checkpoint + 1).await {
-            Ok(mut tail) => loop {
-                let chunk = tokio::select! {
-                    c = tail.next_chunk(CHUNK) => c,
-                    _ = shutdown.wait_for(|s| *s) => break 'follow,
-                };
-                let durable = last_sync.elapsed() >= SYNC_EVERY;
-                let result = match chunk {
-                    Ok(c) => {
-                        let store = store.clone();
-                        tokio::task::spawn_blocking(move || {
-                            apply_chunk::<P>(&store, checkpoint, &c, durable).map(|()| c.through)
-                        })
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string()))
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                match result {
-                    Ok(through) => {
-                        if durable {
-                            last_sync = std::time::Instant::now();
+        match store.checkpoint() {
+            Err(e) => tracing::error!(projector = P::NAME, error = %e, "cannot read checkpoint"),
+            Ok(mut checkpoint) => {
+                progress.send_replace(checkpoint);
+                match log.tail(checkpoint + 1).await {
+                    Ok(mut tail) => loop {
+                        let chunk = tokio::select! {
+                            c = tail.next_chunk(CHUNK) => c,
+                            _ = shutdown.wait_for(|s| *s) => break 'follow,
+                        };
+                        let durable = last_sync.elapsed() >= SYNC_EVERY;
+                        let result = match chunk {
+                            Ok(c) => {
+                                let store = store.clone();
+                                tokio::task::spawn_blocking(move || {
+                                    apply_chunk::<P>(&store, checkpoint, &c, durable)
+                                        .map(|()| c.through)
+                                })
+                                .await
+                                .map_err(|e| e.to_string())
+                                .and_then(|r| r.map_err(|e| e.to_string()))
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        match result {
+                            Ok(through) => {
+                                if durable {
+                                    last_sync = std::time::Instant::now();
+                                }
+                                checkpoint = checkpoint.max(through);
+                                progress.send_replace(checkpoint);
+                                pause = Duration::from_millis(100);
+                            }
+                            Err(e) => {
+                                tracing::warn!(projector = P::NAME, error = %e, "projector paused; will resume from its checkpoint");
+                                break;
+                            }
                         }
-                        checkpoint = checkpoint.max(through);
-                        progress.send_replace(checkpoint);
-                        pause = Duration::from_millis(100);
-                    }
+                    },
                     Err(e) => {
-                        tracing::warn!(projector = P::NAME, error = %e, "projector paused; will resume from its checkpoint");
-                        break;
+                        tracing::warn!(projector = P::NAME, error = %e, "cannot read the log")
                     }
                 }
-            },
-            Err(e) => tracing::warn!(projector = P::NAME, error = %e, "cannot read the log"),
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}

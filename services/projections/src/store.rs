@@ -8,7 +8,9 @@ use redb::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 pub(crate) type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 /// A table opened for writing, kept open for a whole chunk of events.
@@ -30,6 +32,10 @@ pub enum StoreError {
     Db(Box<redb::Error>),
     #[error("store value does not decode: {0}")]
     Decode(#[from] postcard::Error),
+    #[error("store is closed after a failed write and could not be reopened yet")]
+    Closed,
+    #[error("store holds events up to {stored} only, not up to {from}: read on from there")]
+    Behind { stored: u64, from: u64 },
 }
 
 macro_rules! from_redb {
@@ -82,9 +88,18 @@ pub(crate) fn scan<T: DeserializeOwned>(
 }
 
 /// A projection's redb database.
+///
+/// redb refuses every write after one failed on I/O (a full disk, say) until the
+/// database is reopened, so a failed commit marks the store for reopening and the
+/// next commit reopens it first: when space returns, the projector resumes from its
+/// checkpoint without a restart.
 pub struct Store {
-    db: Database,
+    path: PathBuf,
     tables: &'static [Table],
+    cache: usize,
+    /// `None` while a reopen has not succeeded.
+    db: RwLock<Option<Database>>,
+    failed: AtomicBool,
 }
 
 impl Store {
@@ -95,6 +110,17 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
         }
+        let db = Self::open_db(path, tables, cache)?;
+        Ok(Self {
+            path: path.to_owned(),
+            tables,
+            cache,
+            db: RwLock::new(Some(db)),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    fn open_db(path: &Path, tables: &[Table], cache: usize) -> Result<Database, StoreError> {
         let db = Database::builder().set_cache_size(cache).create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(META)?;
@@ -102,53 +128,98 @@ impl Store {
             tx.open_table(*t)?;
         }
         tx.commit()?;
-        Ok(Self { db, tables })
+        Ok(db)
     }
 
-    pub fn db(&self) -> &Database {
-        &self.db
+    /// Closes and reopens the database (after a failed write).
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        // The old handle must be gone first: redb locks its file.
+        drop(db.take());
+        *db = Some(Self::open_db(&self.path, self.tables, self.cache)?);
+        tracing::info!(store = %self.path.display(), "store reopened after a failed write");
+        Ok(())
+    }
+
+    /// Runs `f` on the open database, reopened first if a write failed.
+    fn with_db<R>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        if self.failed.load(Ordering::Acquire) {
+            self.reopen()?;
+            self.failed.store(false, Ordering::Release);
+        }
+        let db = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        f(db.as_ref().ok_or(StoreError::Closed)?)
+    }
+
+    /// A read transaction on the current state.
+    pub fn begin_read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.with_db(|db| Ok(db.begin_read()?))
     }
 
     /// The last log sequence applied, 0 for a fresh store.
     pub fn checkpoint(&self) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read()?;
+        let tx = self.begin_read()?;
         Ok(get(&tx.open_table(META)?, CHECKPOINT)?.unwrap_or(0))
     }
 
-    /// Runs `apply` and moves the checkpoint to `through` in one write transaction.
-    /// `durable: false` lets a long replay skip the fsync of all but its last chunk.
+    /// Runs `apply` and moves the checkpoint to `through` in one write transaction, for
+    /// a chunk of events after `from`. `apply` gets the checkpoint the store holds
+    /// (events up to it are in already: skip them); a store holding less than `from`
+    /// (its last commits were lost with a failed write) refuses the chunk, as applying
+    /// it would skip events. `durable: false` skips the fsync.
     pub fn commit<E>(
         &self,
+        from: u64,
         through: u64,
         durable: bool,
-        apply: impl FnOnce(&redb::WriteTransaction) -> Result<(), E>,
+        apply: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), E>,
     ) -> Result<(), E>
     where
         E: From<StoreError>,
     {
-        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
+        let result = self.try_commit(from, through, durable, apply);
+        if result.is_err() {
+            self.failed.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    fn try_commit<E: From<StoreError>>(
+        &self,
+        from: u64,
+        through: u64,
+        durable: bool,
+        apply: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut tx = self.with_db(|db| Ok(db.begin_write()?))?;
         if !durable {
             tx.set_durability(Durability::None);
         }
-        apply(&tx)?;
-        tx.open_table(META)
-            .map_err(StoreError::from)?
-            .insert(CHECKPOINT, enc(&through).as_slice())
+        let mut meta = tx.open_table(META).map_err(StoreError::from)?;
+        let stored: u64 = get(&meta, CHECKPOINT)?.unwrap_or(0);
+        if stored < from {
+            return Err(StoreError::Behind { stored, from }.into());
+        }
+        meta.insert(CHECKPOINT, enc(&through.max(stored)).as_slice())
             .map_err(StoreError::from)?;
+        drop(meta);
+        apply(&tx, stored)?;
         tx.commit().map_err(StoreError::from)?;
         Ok(())
     }
 
     /// Makes every earlier commit durable (an empty commit with fsync).
     pub fn sync(&self) -> Result<(), StoreError> {
-        self.db.begin_write()?.commit()?;
-        Ok(())
+        self.with_db(|db| Ok(db.begin_write()?.commit()?))
     }
 
     /// BLAKE3 over every table but `meta`, in name and key order: equal for two stores
     /// that hold the same view, whatever order their pages are in.
     pub fn digest(&self) -> Result<String, StoreError> {
-        let tx = self.db.begin_read()?;
+        let tx = self.begin_read()?;
         let mut h = blake3::Hasher::new();
         let mut names: Vec<String> = tx.list_tables()?.map(|t| t.name().to_owned()).collect();
         names.sort();
@@ -171,5 +242,54 @@ impl Store {
                 .all(|t| names.iter().any(|n| n == t.name()))
         );
         Ok(h.finalize().to_hex().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Table = TableDefinition::new("t");
+
+    fn commit(s: &Store, from: u64, through: u64) -> Result<u64, StoreError> {
+        let mut seen = 0;
+        s.commit(from, through, false, |_, applied: u64| {
+            seen = applied;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(seen)
+    }
+
+    /// A chunk is applied on top of what the store holds: events it holds are skipped,
+    /// and a chunk that starts past it is refused instead of skipping events.
+    #[test]
+    fn a_chunk_starting_past_the_store_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.redb"), &[T], 1 << 20).unwrap();
+        assert_eq!(commit(&s, 0, 5).unwrap(), 0);
+        assert_eq!(
+            commit(&s, 3, 8).unwrap(),
+            5,
+            "events up to 5 are in already"
+        );
+        assert_eq!(s.checkpoint().unwrap(), 8);
+        let err = commit(&s, 10, 12).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Behind {
+                    stored: 8,
+                    from: 10
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(s.checkpoint().unwrap(), 8, "the refused chunk left nothing");
+        assert_eq!(
+            commit(&s, 8, 12).unwrap(),
+            8,
+            "a failed commit reopens the store"
+        );
+        assert_eq!(s.checkpoint().unwrap(), 12);
     }
 }
