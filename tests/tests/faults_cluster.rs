@@ -6,7 +6,8 @@
 //! instances' stores have identical digests, and every notification was sent once
 //! across the two (they share intents through the JetStream work queue).
 //!
-//! `CLEF_PRO_CLUSTER_SECS` sets how long the load runs after the kill (default 15).
+//! `CLEF_PRO_CLUSTER_SECS` sets how long the load runs after the kill (default 15; longer
+//! if an instance has not acknowledged a write since the kill by then).
 
 use clef_pro_tests::client::Client;
 use clef_pro_tests::load::{Load, check_mail};
@@ -41,7 +42,16 @@ async fn node_loss_under_load_with_two_instances() {
             let killed = Instant::now();
             let at_kill = accepted(&clients).await;
             tokio::time::sleep(after_kill).await;
-            let at_end = accepted(&clients).await;
+            // Keep the load on until both instances acknowledge writes again (the
+            // election takes its time), and 3 s more.
+            let mut at_end = accepted(&clients).await;
+            while at_end.iter().zip(&at_kill).any(|(now, then)| now <= then)
+                && killed.elapsed() < Duration::from_secs(120)
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                at_end = accepted(&clients).await;
+            }
+            tokio::time::sleep(Duration::from_secs(3)).await;
             let _ = stop.send(true);
             (killed, at_kill, at_end)
         });

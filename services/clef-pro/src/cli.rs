@@ -36,10 +36,12 @@ pub struct LogArgs {
     /// Directory for the embedded log, the projection stores, mail files and keys.
     #[arg(long, env = "CLEF_PRO_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// The log: `embedded` (a file under the data dir) or `nats://host:4222` (JetStream).
+    /// The log: `embedded` (a file under the data dir) or `nats://host:4222` (JetStream;
+    /// for a cluster, every node's URL, comma-separated).
     #[arg(long, env = "CLEF_PRO_LOG", default_value = "embedded")]
     pub log: String,
-    /// JetStream replicas for the stream when clef-pro creates it (1 or 3).
+    /// JetStream replicas for the streams (log and notification queue) when clef-pro
+    /// creates them (1 or 3).
     #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1)]
     pub nats_replicas: usize,
 }
