@@ -54,7 +54,8 @@ test-faults: deps
     cargo test -p clef-pro-tests --test 'faults_*' -- --ignored --test-threads 1
 
 # Benchmarks against the raw engines, in one run (see docs/performance.md); writes
-# target/bench/results.json. Takes about 5 minutes on 2 cores.
-bench: deps
+# target/bench/results.json. Takes about 5 minutes on 2 cores. Name groups to run only
+# those: redactor, group-commit, ingest, replay, reads, dashboard.
+bench *groups: deps
     cargo build --release -p clef-pro
-    cargo run --release -p clef-pro-tests --bin bench
+    cargo run --release -p clef-pro-tests --bin bench -- {{groups}}

@@ -31,6 +31,21 @@ pub fn tool(name: &str) -> PathBuf {
     name.into()
 }
 
+/// A scratch directory for a service or server under test; with `CLEF_PRO_TEST_KEEP=1`
+/// it is kept after the test (its path is printed), to read the logs of a failure.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let keep = std::env::var_os("CLEF_PRO_TEST_KEEP").is_some_and(|v| v == "1");
+    let dir = tempfile::Builder::new()
+        .prefix("clef-pro-test-")
+        .disable_cleanup(keep)
+        .tempdir()
+        .expect("tempdir");
+    if keep {
+        eprintln!("keeping {}", dir.path().display());
+    }
+    dir
+}
+
 /// A number from the environment (a fault test's knob), or `default`.
 pub fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -29,7 +29,7 @@ impl NatsServer {
 
     /// A server that fsyncs every write (`true`) or on the server's default interval.
     pub async fn start_with_sync(sync_always: bool) -> NatsServer {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = crate::scratch_dir();
         let mut s = NatsServer {
             config: Config::Single { sync_always },
             dir,
@@ -118,7 +118,7 @@ impl NatsCluster {
         for i in 0..3 {
             let path = crate::root().join(format!("ops/nats/cluster-{}.conf", i + 1));
             let mut text = std::fs::read_to_string(&path).expect("ops cluster config");
-            let dir = tempfile::tempdir().expect("tempdir");
+            let dir = crate::scratch_dir();
             let store = dir.path().join("store");
             text = text.replace(&format!("./nats-{}", i + 1), &format!("{store:?}"));
             for (from, to) in shipped.iter().zip(&free) {

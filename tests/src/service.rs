@@ -56,7 +56,7 @@ impl Service {
         extra: &[&str],
         prepare: impl FnOnce(&std::path::Path),
     ) -> Service {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = crate::scratch_dir();
         let admin = format!("test-admin-{}", std::process::id());
         let mut s = Service {
             dir,

@@ -21,7 +21,7 @@ impl SmtpServer {
 
     /// A server that waits `delay_ms` after storing each message before answering 250.
     pub async fn start_with_delay(delay_ms: u64) -> SmtpServer {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let dir = crate::scratch_dir();
         let mut s = SmtpServer {
             dir,
             port: 0,

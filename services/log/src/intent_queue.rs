@@ -99,32 +99,49 @@ impl IntentQueue {
         }
     }
 
-    /// The next intent to work on, waiting up to `wait` for one.
-    pub async fn next(&self, wait: Duration) -> Result<Option<Claim>, LogError> {
-        let mut batch = self
+    /// Up to `max` intents to work on: waits up to `wait` for the first, then takes
+    /// those that are waiting now. Empty if none came.
+    pub async fn next_batch(&self, max: usize, wait: Duration) -> Result<Vec<Claim>, LogError> {
+        let first = self
             .consumer
-            .fetch()
+            .batch()
             .max_messages(1)
             .expires(wait)
             .messages()
             .await
             .map_err(unavailable)?;
-        let Some(msg) = batch.next().await else {
-            return Ok(None);
-        };
-        let msg = msg.map_err(unavailable)?;
-        let delivered = msg.info().map_err(unavailable)?.delivered.max(1) as u64;
-        let intent = msg
-            .subject
-            .as_str()
-            .strip_prefix(&format!("{}.", self.prefix))
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Some(Claim {
-            intent,
-            delivered,
-            msg,
-        }))
+        let mut claims = self.claims(first).await?;
+        if !claims.is_empty() && max > 1 {
+            let rest = self
+                .consumer
+                .fetch()
+                .max_messages(max - 1)
+                .messages()
+                .await
+                .map_err(unavailable)?;
+            claims.extend(self.claims(rest).await?);
+        }
+        Ok(claims)
+    }
+
+    async fn claims(&self, mut batch: consumer::pull::Batch) -> Result<Vec<Claim>, LogError> {
+        let mut out = Vec::new();
+        while let Some(msg) = batch.next().await {
+            let msg = msg.map_err(unavailable)?;
+            let delivered = msg.info().map_err(unavailable)?.delivered.max(1) as u64;
+            let intent = msg
+                .subject
+                .as_str()
+                .strip_prefix(&format!("{}.", self.prefix))
+                .unwrap_or_default()
+                .to_owned();
+            out.push(Claim {
+                intent,
+                delivered,
+                msg,
+            });
+        }
+        Ok(out)
     }
 }
 

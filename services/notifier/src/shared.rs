@@ -13,6 +13,7 @@ use clef_pro_projections::Kind;
 use clef_pro_projections::outbox::{Intent, IntentStatus};
 use clef_pro_schema::ids::IntentId;
 use clef_pro_schema::sealed::seal;
+use futures::StreamExt;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -25,6 +26,10 @@ const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
 /// How long a worker waits for its outbox to reach the log's head before it hands a
 /// claim back.
 const CATCH_UP: Duration = Duration::from_secs(20);
+/// Claims taken from the queue at once.
+const BATCH: usize = 32;
+/// Claims worked on (emails sent) at once.
+const SENDING: usize = 8;
 
 pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
     tokio::join!(enqueue(n, q, shutdown.clone()), work(n, q, shutdown));
@@ -68,32 +73,50 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bo
 async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
     loop {
         let next = tokio::select! {
-            c = q.next(Duration::from_secs(5)) => c,
+            c = q.next_batch(BATCH, Duration::from_secs(5)) => c,
             _ = shutdown.wait_for(|s| *s) => return,
         };
-        match next {
-            Ok(Some(claim)) => handle(n, claim, &mut shutdown).await,
-            Ok(None) => {}
+        let claims = match next {
+            Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot take notifications from the queue; will retry");
                 if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
                     return;
                 }
+                continue;
             }
+        };
+        if claims.is_empty() {
+            continue;
         }
+        // Every claim was handed to us before this read, so the log up to this head
+        // holds the outcome of any earlier claim of the same intents.
+        let head = match n.log.head().await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the log's head; handing notifications back");
+                for c in claims {
+                    let _ = c.retry_after(Duration::from_secs(1)).await;
+                }
+                continue;
+            }
+        };
+        futures::stream::iter(claims)
+            .for_each_concurrent(SENDING, |c| handle(n, c, head, shutdown.clone()))
+            .await;
     }
 }
 
-/// Sends a claimed intent if the log says it is still pending, records the outcome,
-/// then lets the claim go. A claim this process dies holding is handed out again: the
-/// documented at-least-once window, with the same `Message-ID`.
-async fn handle(n: &Notifier, claim: Claim, shutdown: &mut watch::Receiver<bool>) {
+/// Sends a claimed intent if the log up to `head` says it is still pending, records
+/// the outcome, then lets the claim go. A claim this process dies holding is handed out
+/// again: the documented at-least-once window, with the same `Message-ID`.
+async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Receiver<bool>) {
     let attempt = u32::try_from(claim.delivered.saturating_sub(1)).unwrap_or(u32::MAX);
     let Ok(id) = IntentId::parse(&claim.intent) else {
         tracing::warn!("dropping a queued notification that is not an intent id");
         return finish(claim).await;
     };
-    let intent = match holding(&claim, current(n, &id)).await {
+    let intent = match holding(&claim, current(n, &id, head)).await {
         Ok(Some(i)) if i.status == IntentStatus::Pending => i,
         Ok(_) => return finish(claim).await,
         Err(e) => {
@@ -109,18 +132,15 @@ async fn handle(n: &Notifier, claim: Claim, shutdown: &mut watch::Receiver<bool>
         }
         return;
     };
-    // Sent (or failed for good): hold the claim until the log has the outcome.
+    // Sent (or failed for good): hold the claim until the log has the outcome. Whoever
+    // gets this intent next reads the log past it and drops the intent.
     let event = seal(event);
     for tries in 0u32.. {
         match holding(&claim, n.log.append(&event)).await {
-            Ok(a) => {
-                let applied = n.projections.wait_for(Kind::Outbox, a.seq, CATCH_UP);
-                holding(&claim, applied).await;
-                return finish(claim).await;
-            }
+            Ok(_) => return finish(claim).await,
             Err(e) => {
                 tracing::warn!(intent = %id, error = %e, "could not record the notification outcome; will retry recording it");
-                if holding(&claim, sleep_or_stop(backoff(tries), shutdown)).await {
+                if holding(&claim, sleep_or_stop(backoff(tries), &mut shutdown)).await {
                     return;
                 }
             }
@@ -128,9 +148,8 @@ async fn handle(n: &Notifier, claim: Claim, shutdown: &mut watch::Receiver<bool>
     }
 }
 
-/// The intent as the log says it is now: the outbox caught up with the log's head.
-async fn current(n: &Notifier, id: &IntentId) -> Result<Option<Intent>, String> {
-    let head = n.log.head().await.map_err(|e| e.to_string())?;
+/// The intent as the log up to `head` says it is.
+async fn current(n: &Notifier, id: &IntentId, head: u64) -> Result<Option<Intent>, String> {
     if !n.projections.wait_for(Kind::Outbox, head, CATCH_UP).await {
         return Err(format!("the outbox did not reach the log's head ({head})"));
     }

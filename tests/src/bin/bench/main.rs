@@ -597,12 +597,27 @@ async fn main() {
         "{:<58} {:>10} {:<7} {:>7}  {:<44} target",
         "benchmark", "value", "unit", "ratio", "baseline"
     );
-    redactor(&mut rows);
-    group_commit(&mut rows).await;
-    ingest(&mut rows).await;
-    replay(&mut rows).await;
-    reads(&mut rows).await;
-    dashboard(&mut rows).await;
+    // `bench [name…]` runs only the named groups (e.g. `just bench ingest`).
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("redactor") {
+        redactor(&mut rows);
+    }
+    if wanted("group-commit") {
+        group_commit(&mut rows).await;
+    }
+    if wanted("ingest") {
+        ingest(&mut rows).await;
+    }
+    if wanted("replay") {
+        replay(&mut rows).await;
+    }
+    if wanted("reads") {
+        reads(&mut rows).await;
+    }
+    if wanted("dashboard") {
+        dashboard(&mut rows).await;
+    }
     match results::write(&rows) {
         Ok(p) => println!(
             "\nwrote {} ({} benchmarks) in {:.0}s",
