@@ -11,6 +11,10 @@ pub mod email;
 mod local;
 mod shared;
 
+/// Emails one instance sends at once on JetStream (on the embedded log, one at a time):
+/// also how many a crash can catch between send and record, and so resend.
+pub const CONCURRENT_SENDS: usize = 8;
+
 use clef_pro_log::Log;
 use clef_pro_projections::outbox::Intent;
 use clef_pro_projections::{Kind, Projections};

@@ -7,7 +7,7 @@ use clef_pro_projections::outbox::Intent;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntentId;
 use clef_pro_schema::sealed::seal;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -29,8 +29,9 @@ pub(crate) async fn run(n: &Notifier, mut shutdown: watch::Receiver<bool>) {
     let mut sent: HashMap<IntentId, Sent> = HashMap::new();
     loop {
         let pending = n.pending();
-        retry.retain(|id, _| pending.iter().any(|i| &i.id == id));
-        sent.retain(|id, _| pending.iter().any(|i| &i.id == id));
+        let ids: HashSet<&IntentId> = pending.iter().map(|i| &i.id).collect();
+        retry.retain(|id, _| ids.contains(id));
+        sent.retain(|id, _| ids.contains(id));
         let now = Instant::now();
         let due: Vec<&Intent> = pending
             .iter()

@@ -7,7 +7,7 @@
 //! in the log before it lets go of the claim, so a re-enqueued intent that was already
 //! sent is dropped, not sent again.
 
-use crate::{Notifier, backoff, sleep_or_stop};
+use crate::{CONCURRENT_SENDS, Notifier, backoff, sleep_or_stop};
 use clef_pro_log::{ACK_WAIT, Claim, IntentQueue};
 use clef_pro_projections::Kind;
 use clef_pro_projections::outbox::{Intent, IntentStatus};
@@ -28,8 +28,6 @@ const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
 const CATCH_UP: Duration = Duration::from_secs(20);
 /// Claims taken from the queue at once.
 const BATCH: usize = 32;
-/// Claims worked on (emails sent) at once.
-const SENDING: usize = 8;
 
 pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
     tokio::join!(enqueue(n, q, shutdown.clone()), work(n, q, shutdown));
@@ -45,7 +43,8 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bo
             sweep = Instant::now() + SWEEP;
         }
         let pending = n.pending();
-        offered.retain(|id| pending.iter().any(|i| &i.id == id));
+        let ids: HashSet<&IntentId> = pending.iter().map(|i| &i.id).collect();
+        offered.retain(|id| ids.contains(id));
         let mut wait = sweep.saturating_duration_since(Instant::now());
         for intent in &pending {
             if offered.contains(&intent.id) {
@@ -102,7 +101,7 @@ async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>
             }
         };
         futures::stream::iter(claims)
-            .for_each_concurrent(SENDING, |c| handle(n, c, head, shutdown.clone()))
+            .for_each_concurrent(CONCURRENT_SENDS, |c| handle(n, c, head, shutdown.clone()))
             .await;
     }
 }
