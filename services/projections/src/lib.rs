@@ -61,19 +61,15 @@ impl Projections {
     /// Opens the stores with `cache` bytes of page cache each: a rebuild, which writes
     /// every page of a growing store, wants far more than a server reading a few.
     pub fn open_with_cache(dir: &Path, cache: usize) -> Result<Self, StoreError> {
-        let open = |kind: Kind, tables| -> Result<Arc<Store>, StoreError> {
-            Ok(Arc::new(Store::open(
-                &dir.join(format!("{}.redb", kind.name())),
-                tables,
-                cache,
-            )?))
-        };
-        use runtime::Projector;
+        fn open<P: runtime::Projector>(dir: &Path, cache: usize) -> Result<Arc<Store>, StoreError> {
+            let path = dir.join(format!("{}.redb", P::NAME));
+            Ok(Arc::new(Store::open(&path, P::TABLES, P::VERSION, cache)?))
+        }
         let stores = [
-            open(Kind::Registry, registry::Registry::TABLES)?,
-            open(Kind::Matrix, matrix::Matrix::TABLES)?,
-            open(Kind::Alerts, alerts::Alerts::TABLES)?,
-            open(Kind::Outbox, outbox::Outbox::TABLES)?,
+            open::<registry::Registry>(dir, cache)?,
+            open::<matrix::Matrix>(dir, cache)?,
+            open::<alerts::Alerts>(dir, cache)?,
+            open::<outbox::Outbox>(dir, cache)?,
         ];
         let mut progress = Vec::new();
         for s in &stores {

@@ -15,7 +15,9 @@ use crate::store::{RwTable, StoreError, Table, enc, get, scan};
 use clef_pro_schema::domain::{Branch, CommitSha, EmailAddress, RuleId, Scope, Severity};
 use clef_pro_schema::event::{Channel, Event};
 use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
-use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 
 /// integration → [`Recipients`]
@@ -26,12 +28,15 @@ const INTENTS: Table = TableDefinition::new("intents");
 const PENDING: Table = TableDefinition::new("pending_intents");
 /// alert id ‖ intent id → (), the notifications that listed an alert
 const BY_ALERT: Table = TableDefinition::new("intents_by_alert");
+/// intent id → (), the intents that failed for good (counted by `/metrics`)
+const FAILED: Table = TableDefinition::new("failed_intents");
 
-const TABLES: [Table; 8] = [
+const TABLES: [Table; 9] = [
     RECIPIENTS,
     INTENTS,
     PENDING,
     BY_ALERT,
+    FAILED,
     alerts::TABLES[0],
     alerts::TABLES[1],
     alerts::TABLES[2],
@@ -107,11 +112,14 @@ pub struct OutboxTables<'t> {
     intents: RwTable<'t>,
     pending: RwTable<'t>,
     by_alert: RwTable<'t>,
+    failed: RwTable<'t>,
 }
 
 impl Projector for Outbox {
     const NAME: &'static str = "outbox";
     const TABLES: &'static [Table] = &TABLES;
+    /// 2: failed intents are indexed.
+    const VERSION: u32 = 2;
     type Tables<'t> = OutboxTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<OutboxTables<'_>, StoreError> {
@@ -121,6 +129,7 @@ impl Projector for Outbox {
             intents: tx.open_table(INTENTS)?,
             pending: tx.open_table(PENDING)?,
             by_alert: tx.open_table(BY_ALERT)?,
+            failed: tx.open_table(FAILED)?,
         })
     }
 
@@ -187,6 +196,9 @@ fn finish(t: &mut OutboxTables<'_>, id: &IntentId, status: IntentStatus) -> Resu
     if let Some(mut i) = get::<Intent>(&t.intents, key)?
         && i.status == IntentStatus::Pending
     {
+        if matches!(status, IntentStatus::Failed { .. }) {
+            t.failed.insert(key, [].as_slice())?;
+        }
         i.status = status;
         t.intents.insert(key, enc(&i).as_slice())?;
         t.pending.remove(key)?;
@@ -269,6 +281,14 @@ fn enqueue(
     Ok(())
 }
 
+/// Intents by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntentCounts {
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
 /// Reads of the outbox.
 pub struct OutboxView<'a>(pub(crate) &'a ReadTransaction);
 
@@ -305,11 +325,15 @@ impl OutboxView<'_> {
         Ok(out)
     }
 
-    /// All intents, for counting in metrics.
-    pub fn all(&self) -> Result<Vec<Intent>, StoreError> {
-        Ok(scan(&self.0.open_table(INTENTS)?, b"")?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+    /// How many intents are pending, sent and failed, without reading them.
+    pub fn counts(&self) -> Result<IntentCounts, StoreError> {
+        let all = self.0.open_table(INTENTS)?.len()?;
+        let pending = self.0.open_table(PENDING)?.len()?;
+        let failed = self.0.open_table(FAILED)?.len()?;
+        Ok(IntentCounts {
+            pending,
+            sent: all.saturating_sub(pending + failed),
+            failed,
+        })
     }
 }

@@ -24,6 +24,10 @@ pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 pub trait Projector: Send + Sync + 'static {
     const NAME: &'static str;
     const TABLES: &'static [Table];
+    /// What the projector stores, as a number: bump it when tables or their values
+    /// change meaning, and a store built by another version is rebuilt from the log
+    /// when it is opened.
+    const VERSION: u32 = 1;
     type Tables<'t>;
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;

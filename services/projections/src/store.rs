@@ -18,6 +18,8 @@ pub type RwTable<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
 const META: Table = TableDefinition::new("meta");
 const CHECKPOINT: &[u8] = b"checkpoint";
+/// The projector version that built the store (absent: 1).
+const VERSION: &[u8] = b"version";
 /// Page cache per store while serving. redb's default (1 GiB) would let four stores
 /// hold most of the service's memory; serving touches few pages.
 pub const SERVING_CACHE: usize = 8 << 20;
@@ -104,13 +106,29 @@ pub struct Store {
 
 impl Store {
     /// Opens or creates the store at `path` with the projector's `tables` and `cache`
-    /// bytes of page cache.
-    pub fn open(path: &Path, tables: &'static [Table], cache: usize) -> Result<Self, StoreError> {
+    /// bytes of page cache. A store that another `version` of the projector built is
+    /// emptied, so the projector folds the log into it afresh.
+    pub fn open(
+        path: &Path,
+        tables: &'static [Table],
+        version: u32,
+        cache: usize,
+    ) -> Result<Self, StoreError> {
+        let io = |e| StoreError::from(redb::StorageError::Io(e));
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let db = Self::open_db(path, tables, cache)?;
+        let mut db = Self::open_db(path, tables, cache)?;
+        if let Some(found) = Self::other_version(&db, version)? {
+            tracing::warn!(store = %path.display(), found, version, "the store was built by another version of its projector: rebuilding it from the log");
+            drop(db);
+            std::fs::remove_file(path).map_err(io)?;
+            db = Self::open_db(path, tables, cache)?;
+        }
+        let tx = db.begin_write()?;
+        tx.open_table(META)?
+            .insert(VERSION, enc(&version).as_slice())?;
+        tx.commit()?;
         Ok(Self {
             path: path.to_owned(),
             tables,
@@ -129,6 +147,15 @@ impl Store {
         }
         tx.commit()?;
         Ok(db)
+    }
+
+    /// The version that built a non-empty store, if it is not `version`.
+    fn other_version(db: &Database, version: u32) -> Result<Option<u32>, StoreError> {
+        let tx = db.begin_read()?;
+        let meta = tx.open_table(META)?;
+        let checkpoint: u64 = get(&meta, CHECKPOINT)?.unwrap_or(0);
+        let found: u32 = get(&meta, VERSION)?.unwrap_or(1);
+        Ok((checkpoint > 0 && found != version).then_some(found))
     }
 
     /// Closes and reopens the database (after a failed write).
@@ -265,7 +292,7 @@ mod tests {
     #[test]
     fn a_chunk_starting_past_the_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(&dir.path().join("s.redb"), &[T], 1 << 20).unwrap();
+        let s = Store::open(&dir.path().join("s.redb"), &[T], 1, 1 << 20).unwrap();
         assert_eq!(commit(&s, 0, 5).unwrap(), 0);
         assert_eq!(
             commit(&s, 3, 8).unwrap(),
@@ -291,5 +318,25 @@ mod tests {
             "a failed commit reopens the store"
         );
         assert_eq!(s.checkpoint().unwrap(), 12);
+    }
+
+    /// A store another version of its projector built is emptied on open; one of the
+    /// same version, or an empty one, is kept.
+    #[test]
+    fn a_store_of_another_version_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let s = Store::open(&path, &[T], 1, 1 << 20).unwrap();
+        commit(&s, 0, 7).unwrap();
+        drop(s);
+        let s = Store::open(&path, &[T], 1, 1 << 20).unwrap();
+        assert_eq!(s.checkpoint().unwrap(), 7, "same version: kept");
+        drop(s);
+        let s = Store::open(&path, &[T], 2, 1 << 20).unwrap();
+        assert_eq!(s.checkpoint().unwrap(), 0, "another version: rebuilt");
+        commit(&s, 0, 3).unwrap();
+        drop(s);
+        let s = Store::open(&path, &[T], 2, 1 << 20).unwrap();
+        assert_eq!(s.checkpoint().unwrap(), 3, "the new version is recorded");
     }
 }

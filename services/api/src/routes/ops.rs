@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use clef_pro_projections::Kind;
-use clef_pro_projections::outbox::IntentStatus;
 use serde_json::{Value, json};
 
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
@@ -84,16 +83,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ] {
         write_metric(&mut out, name, "counter", help, &[("", v)]);
     }
-    let (mut pending, mut sent, mut failed) = (0, 0, 0);
-    if let Ok(all) = state.projections().outbox(|o| o.all()) {
-        for i in all {
-            match i.status {
-                IntentStatus::Pending => pending += 1,
-                IntentStatus::Delivered { .. } => sent += 1,
-                IntentStatus::Failed { .. } => failed += 1,
-            }
-        }
-    }
+    let counts = state.projections().outbox(|o| o.counts()).ok();
+    let (pending, sent, failed) = counts.map_or((0, 0, 0), |c| (c.pending, c.sent, c.failed));
     write_metric(
         &mut out,
         "clef_pro_notifications",
