@@ -123,6 +123,24 @@ impl AlertsView<'_> {
         get(&self.0.open_table(ALERTS)?, id.as_str().as_bytes())
     }
 
+    /// The open alerts of an integration, newest first as in [`Self::list`]; reads only
+    /// those, however many were resolved before.
+    pub fn open(&self, integration: &IntegrationId) -> Result<Vec<Alert>, StoreError> {
+        let key = integration.as_str().as_bytes();
+        let Some(state) = get::<IntegrationAlerts>(&self.0.open_table(STATE)?, key)? else {
+            return Ok(Vec::new());
+        };
+        let alerts = self.0.open_table(ALERTS)?;
+        let mut out = Vec::new();
+        for id in state.open.values() {
+            if let Some(a) = get::<Alert>(&alerts, id.as_str().as_bytes())? {
+                out.push(a);
+            }
+        }
+        out.sort_by(|a, b| (b.opened_seq, b.id.as_str()).cmp(&(a.opened_seq, a.id.as_str())));
+        Ok(out)
+    }
+
     /// Every alert of an integration, newest first.
     pub fn list(&self, integration: &IntegrationId) -> Result<Vec<Alert>, StoreError> {
         let index = self.0.open_table(INDEX)?;

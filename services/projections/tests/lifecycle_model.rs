@@ -167,6 +167,20 @@ fn real_id(mem: &MemAlerts, m: &MAlert) -> Option<clef_pro_schema::ids::AlertId>
 
 fn agree(model: &Model, mem: &MemAlerts) -> Result<(), TestCaseError> {
     prop_assert_eq!(model.alerts.len(), mem.alerts.len());
+    // The per-integration set of open alerts (what listings of open alerts read)
+    // holds exactly the alerts whose status is open.
+    let open: HashSet<_> = mem
+        .integrations
+        .values()
+        .flat_map(|i| i.open.values().cloned())
+        .collect();
+    let by_status: HashSet<_> = mem
+        .alerts
+        .values()
+        .filter(|a| a.status == Status::Open)
+        .map(|a| a.id.clone())
+        .collect();
+    prop_assert_eq!(open, by_status);
     for m in &model.alerts {
         let id = real_id(mem, m);
         prop_assert!(id.is_some(), "model alert {:?} missing", m);

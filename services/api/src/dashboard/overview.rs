@@ -35,7 +35,7 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
         commit: None,
     };
     let latest = matrix_report(state, &i.id, &all)?.map(|(r, _)| r);
-    let alerts = state.projections().alerts(|a| a.list(&i.id))?;
+    let alerts = state.projections().alerts(|a| a.open(&i.id))?;
     let counts = views::open_counts(&alerts);
     let open: String = Severity::ALL
         .iter()

@@ -162,7 +162,10 @@ pub fn alerts_json(
         "all" => None,
         _ => return Err(ApiError::invalid("status", "must be open, resolved or all")),
     };
-    let alerts = state.projections().alerts(|a| a.list(id))?;
+    let alerts = state.projections().alerts(|a| match want {
+        Some(Status::Open) => a.open(id),
+        _ => a.list(id),
+    })?;
     alerts
         .iter()
         .filter(|a| want.is_none_or(|w| a.status == w))

@@ -70,7 +70,7 @@ pub fn open_counts(alerts: &[Alert]) -> Value {
 pub fn integration_json(state: &AppState, id: &IntegrationId) -> Result<Value, ApiError> {
     let i = integration(state, id)?;
     let heads = state.projections().matrix(|m| m.heads(id))?;
-    let alerts = state.projections().alerts(|a| a.list(id))?;
+    let alerts = state.projections().alerts(|a| a.open(id))?;
     let policies: Vec<Value> = i
         .policies
         .iter()
