@@ -127,7 +127,12 @@ impl IntentQueue {
     async fn claims(&self, mut batch: consumer::pull::Batch) -> Result<Vec<Claim>, LogError> {
         let mut out = Vec::new();
         while let Some(msg) = batch.next().await {
-            let msg = msg.map_err(unavailable)?;
+            // Claims already received are worked on; the error shows on the next call.
+            let msg = match msg {
+                Ok(m) => m,
+                Err(_) if !out.is_empty() => break,
+                Err(e) => return Err(unavailable(e)),
+            };
             let delivered = msg.info().map_err(unavailable)?.delivered.max(1) as u64;
             let intent = msg
                 .subject

@@ -281,6 +281,7 @@ impl NatsLog {
             stream: self.stream.clone(),
             messages,
             through: from.saturating_sub(1),
+            ahead: false,
         })
     }
 
@@ -314,14 +315,17 @@ struct CommitRecord {
 /// after a reconnect or a gap.
 ///
 /// An ordered consumer lives on the stream's leader. When that node dies the consumer
-/// can go quiet without an error, so a reader that has waited [`STALL_CHECK`] compares
-/// with the stream's head and, if it is behind, fails; the projector then reads on
-/// from its checkpoint through a new consumer.
+/// can go quiet without an error, so a reader that has seen nothing for
+/// [`STALL_CHECK`] looks at the stream's head; if it was ahead at two checks in a row,
+/// with nothing delivered in between, the reader fails, and its owner reads on from
+/// its checkpoint through a new consumer.
 pub struct NatsTail {
     stream: stream::Stream,
     messages: consumer::pull::Ordered,
     /// The last sequence consumed.
     through: u64,
+    /// Whether the head was ahead of `through` at the last check, with nothing since.
+    ahead: bool,
 }
 
 const STALL_CHECK: Duration = Duration::from_secs(2);
@@ -335,6 +339,7 @@ impl NatsTail {
                 Err(_) => self.check_not_stalled().await?,
             }
         };
+        self.ahead = false;
         take(&self.stream, first, &mut chunk).await?;
         while chunk.entries.len() < max {
             match self.messages.next().now_or_never() {
@@ -348,19 +353,21 @@ impl NatsTail {
     }
 
     async fn check_not_stalled(&mut self) -> Result<(), LogError> {
-        let head = self
-            .stream
-            .info()
-            .await
-            .map_err(unavailable)?
-            .state
-            .last_sequence;
-        if head > self.through {
+        let head = match self.stream.info().await {
+            Ok(info) => info.state.last_sequence,
+            // The consumer has its own recovery while the server is unreachable.
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot check the stream's head");
+                return Ok(());
+            }
+        };
+        if self.ahead && head > self.through {
             return Err(unavailable(format!(
                 "the consumer stalled at sequence {} with the stream at {head}",
                 self.through
             )));
         }
+        self.ahead = head > self.through;
         Ok(())
     }
 }

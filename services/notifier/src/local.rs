@@ -81,6 +81,7 @@ async fn deliver(
     match n.log.append(&seal(event.clone())).await {
         Ok(a) => {
             sent.insert(id.clone(), Sent::Recorded);
+            retry.remove(id);
             n.projections
                 .wait_for(Kind::Outbox, a.seq, Duration::from_secs(10))
                 .await;

@@ -26,8 +26,6 @@ const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
 /// How long a worker waits for its outbox to reach the log's head before it hands a
 /// claim back.
 const CATCH_UP: Duration = Duration::from_secs(20);
-/// Claims taken from the queue at once.
-const BATCH: usize = 32;
 
 pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
     tokio::join!(enqueue(n, q, shutdown.clone()), work(n, q, shutdown));
@@ -72,7 +70,7 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bo
 async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
     loop {
         let next = tokio::select! {
-            c = q.next_batch(BATCH, Duration::from_secs(5)) => c,
+            c = q.next_batch(CONCURRENT_SENDS, Duration::from_secs(5)) => c,
             _ = shutdown.wait_for(|s| *s) => return,
         };
         let claims = match next {
@@ -89,7 +87,8 @@ async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>
             continue;
         }
         // Every claim was handed to us before this read, so the log up to this head
-        // holds the outcome of any earlier claim of the same intents.
+        // holds the outcome of any earlier claim of the same intents. No more claims are
+        // taken than are worked on at once: a claim is kept alive only while worked on.
         let head = match n.log.head().await {
             Ok(h) => h,
             Err(e) => {
@@ -149,12 +148,20 @@ async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Rece
 
 /// The intent as the log up to `head` says it is.
 async fn current(n: &Notifier, id: &IntentId, head: u64) -> Result<Option<Intent>, String> {
+    let behind = || format!("the outbox did not reach the log's head ({head})");
     if !n.projections.wait_for(Kind::Outbox, head, CATCH_UP).await {
-        return Err(format!("the outbox did not reach the log's head ({head})"));
+        return Err(behind());
     }
-    n.projections
-        .outbox(|o| o.intent(id))
-        .map_err(|e| e.to_string())
+    // Read the checkpoint with the intent: a store that lost unsynced commits to a
+    // failed write can fall back behind `head` after the wait above.
+    let (checkpoint, intent) = n
+        .projections
+        .outbox(|o| Ok((o.checkpoint()?, o.intent(id)?)))
+        .map_err(|e| e.to_string())?;
+    if checkpoint < head {
+        return Err(behind());
+    }
+    Ok(intent)
 }
 
 /// Removes a claim whose intent the log shows done.

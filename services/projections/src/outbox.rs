@@ -307,6 +307,11 @@ impl OutboxView<'_> {
         Ok(out)
     }
 
+    /// The last log sequence this view includes.
+    pub fn checkpoint(&self) -> Result<u64, StoreError> {
+        crate::store::checkpoint_in(self.0)
+    }
+
     pub fn intent(&self, id: &IntentId) -> Result<Option<Intent>, StoreError> {
         get(&self.0.open_table(INTENTS)?, id.as_str().as_bytes())
     }

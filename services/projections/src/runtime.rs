@@ -64,7 +64,15 @@ pub async fn run<P: Projector>(
         .checked_sub(SYNC_EVERY)
         .unwrap_or_else(std::time::Instant::now);
     'follow: loop {
-        match store.checkpoint() {
+        let reopened = store.clone();
+        let checkpoint = tokio::task::spawn_blocking(move || {
+            reopened.recover()?;
+            reopened.checkpoint()
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+        match checkpoint {
             Err(e) => tracing::error!(projector = P::NAME, error = %e, "cannot read checkpoint"),
             Ok(mut checkpoint) => {
                 progress.send_replace(checkpoint);

@@ -89,12 +89,17 @@ pub(crate) fn scan<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// The checkpoint as a read transaction sees it.
+pub(crate) fn checkpoint_in(tx: &redb::ReadTransaction) -> Result<u64, StoreError> {
+    Ok(get(&tx.open_table(META)?, CHECKPOINT)?.unwrap_or(0))
+}
+
 /// A projection's redb database.
 ///
 /// redb refuses every write after one failed on I/O (a full disk, say) until the
-/// database is reopened, so a failed commit marks the store for reopening and the
-/// next commit reopens it first: when space returns, the projector resumes from its
-/// checkpoint without a restart.
+/// database is reopened, so a failed write marks the store and its writer reopens it
+/// ([`Store::recover`]) before it goes on: when space returns, the projector resumes
+/// from its checkpoint without a restart.
 pub struct Store {
     path: PathBuf,
     tables: &'static [Table],
@@ -158,25 +163,32 @@ impl Store {
         Ok((checkpoint > 0 && found != version).then_some(found))
     }
 
-    /// Closes and reopens the database (after a failed write).
-    fn reopen(&self) -> Result<(), StoreError> {
+    /// After a failed write, closes and reopens the database (redb refuses everything
+    /// after an I/O error until then). Only the store's writer calls this, so readers
+    /// never race it; while readers hold transactions the file stays locked and the
+    /// reopen fails, to be tried again.
+    pub fn recover(&self) -> Result<(), StoreError> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
         // The old handle must be gone first: redb locks its file.
         drop(db.take());
         *db = Some(Self::open_db(&self.path, self.tables, self.cache)?);
+        self.failed.store(false, Ordering::Release);
         tracing::info!(store = %self.path.display(), "store reopened after a failed write");
         Ok(())
     }
 
-    /// Runs `f` on the open database, reopened first if a write failed.
+    fn mark_failed(&self) {
+        self.failed.store(true, Ordering::Release);
+    }
+
+    /// Runs `f` on the open database.
     fn with_db<R>(
         &self,
         f: impl FnOnce(&Database) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        if self.failed.load(Ordering::Acquire) {
-            self.reopen()?;
-            self.failed.store(false, Ordering::Release);
-        }
         let db = self.db.read().unwrap_or_else(PoisonError::into_inner);
         f(db.as_ref().ok_or(StoreError::Closed)?)
     }
@@ -188,8 +200,7 @@ impl Store {
 
     /// The last log sequence applied, 0 for a fresh store.
     pub fn checkpoint(&self) -> Result<u64, StoreError> {
-        let tx = self.begin_read()?;
-        Ok(get(&tx.open_table(META)?, CHECKPOINT)?.unwrap_or(0))
+        checkpoint_in(&self.begin_read()?)
     }
 
     /// Runs `apply` and moves the checkpoint to `through` in one write transaction, for
@@ -207,21 +218,10 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let result = self.try_commit(from, through, durable, apply);
-        if result.is_err() {
-            self.failed.store(true, Ordering::Release);
-        }
-        result
-    }
-
-    fn try_commit<E: From<StoreError>>(
-        &self,
-        from: u64,
-        through: u64,
-        durable: bool,
-        apply: impl FnOnce(&redb::WriteTransaction, u64) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut tx = self.with_db(|db| Ok(db.begin_write()?))?;
+        self.recover()?;
+        let mut tx = self
+            .with_db(|db| Ok(db.begin_write()?))
+            .inspect_err(|_| self.mark_failed())?;
         if !durable {
             tx.set_durability(Durability::None);
         }
@@ -234,7 +234,10 @@ impl Store {
             .map_err(StoreError::from)?;
         drop(meta);
         apply(&tx, stored)?;
-        tx.commit().map_err(StoreError::from)?;
+        tx.commit().map_err(|e| {
+            self.mark_failed();
+            StoreError::from(e)
+        })?;
         Ok(())
     }
 
