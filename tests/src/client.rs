@@ -136,15 +136,36 @@ impl Client {
         let r = self.admin("POST", "/api/v1/admin/integrations", body).await;
         assert_eq!(r.status, 201, "{:?}", r.body);
         let id = r.body["id"].as_str().expect("id").to_owned();
+        let (_, key) = self.issue_key(&id, "ci").await;
+        (id, key)
+    }
+
+    /// Issues an API key for an integration; returns (key id, key).
+    pub async fn issue_key(&self, id: &str, label: &str) -> (String, String) {
         let k = self
             .admin(
                 "POST",
                 &format!("/api/v1/admin/integrations/{id}/keys"),
-                json!({"label": "ci"}),
+                json!({ "label": label }),
             )
             .await;
         assert_eq!(k.status, 201, "{:?}", k.body);
-        (id, k.body["apiKey"].as_str().expect("apiKey").to_owned())
+        let field = |f: &str| k.body[f].as_str().expect(f).to_owned();
+        (field("keyId"), field("apiKey"))
+    }
+
+    /// Issues an API key and revokes it; returns the (now refused) key.
+    pub async fn revoked_key(&self, id: &str) -> String {
+        let (kid, key) = self.issue_key(id, "old").await;
+        let r = self
+            .admin(
+                "DELETE",
+                &format!("/api/v1/admin/integrations/{id}/keys/{kid}"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        key
     }
 
     /// Sets an integration's email channels, as `(target, minSeverity)` pairs.

@@ -112,31 +112,8 @@ impl Fixture {
         let c = s.client();
         let (id, own) = c.integration("payments", json!({})).await;
         let (_, other) = c.integration("other", json!({})).await;
-        let k = c
-            .admin(
-                "POST",
-                &format!("/api/v1/admin/integrations/{id}/keys"),
-                json!({"label": "old"}),
-            )
-            .await;
-        let revoked = k.body["apiKey"].as_str().unwrap().to_owned();
-        let kid = k.body["keyId"].as_str().unwrap();
-        let r = c
-            .admin(
-                "DELETE",
-                &format!("/api/v1/admin/integrations/{id}/keys/{kid}"),
-                Value::Null,
-            )
-            .await;
-        assert_eq!(r.status, 200, "{:?}", r.body);
-        let victim = c
-            .admin(
-                "POST",
-                &format!("/api/v1/admin/integrations/{id}/keys"),
-                json!({"label": "to revoke"}),
-            )
-            .await;
-        let victim_key = victim.body["keyId"].as_str().unwrap().to_owned();
+        let revoked = c.revoked_key(&id).await;
+        let (victim_key, _) = c.issue_key(&id, "to revoke").await;
         let t = c
             .admin(
                 "POST",

@@ -30,6 +30,9 @@ async fn viewer(c: &Client) -> String {
     r.body["token"].as_str().expect("token").to_owned()
 }
 
+/// A failing critical result: opens an alert.
+const FAILING: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", false, "critical");
+
 async fn submit(c: &Client, key: &str, body: &Value) {
     let r = c.report(key, body).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
@@ -67,16 +70,7 @@ async fn signing_in_shows_the_matrix_of_a_report_submitted_through_the_api() {
     let (s, c, id, key) = setup().await;
     let b = Browser::start().await;
     sign_in(&b, &s, &s.admin).await;
-    submit(
-        &c,
-        &key,
-        &report(
-            &sha("head"),
-            "main",
-            &[("missing_keys", "oauth/production", false, "critical")],
-        ),
-    )
-    .await;
+    submit(&c, &key, &report(&sha("head"), "main", &[FAILING])).await;
     b.goto(&format!("{}/", s.url)).await;
     b.wait_for_element(&format!("a[href='/integrations/{id}']"))
         .await;
@@ -111,9 +105,8 @@ async fn signing_in_shows_the_matrix_of_a_report_submitted_through_the_api() {
 #[tokio::test]
 async fn an_older_commit_from_the_history_shows_its_matrix_marked_not_latest() {
     let (s, c, id, key) = setup().await;
-    let failing = [("missing_keys", "oauth/production", false, "critical")];
     let passing = [("missing_keys", "oauth/production", true, "critical")];
-    submit(&c, &key, &report(&sha("old"), "main", &failing)).await;
+    submit(&c, &key, &report(&sha("old"), "main", &[FAILING])).await;
     submit(&c, &key, &report(&sha("new"), "main", &passing)).await;
     let b = Browser::start().await;
     sign_in(&b, &s, &s.admin).await;
@@ -149,16 +142,7 @@ async fn an_older_commit_from_the_history_shows_its_matrix_marked_not_latest() {
 #[tokio::test]
 async fn acknowledging_an_alert_keeps_it_open_and_marks_who_acknowledged() {
     let (s, c, id, key) = setup().await;
-    submit(
-        &c,
-        &key,
-        &report(
-            &sha("a"),
-            "main",
-            &[("missing_keys", "oauth/production", false, "critical")],
-        ),
-    )
-    .await;
+    submit(&c, &key, &report(&sha("a"), "main", &[FAILING])).await;
     let token = viewer(&c).await;
     let b = Browser::start().await;
     sign_in(&b, &s, &token).await;
@@ -201,16 +185,7 @@ async fn a_new_report_appears_without_a_reload() {
     let same = "const r = document.querySelector('#shown-report'); return window.clefProSamePage === true && r !== null && r.dataset.commit === arguments[0];";
     b.wait_for("the first report", same, json!([sha("first")]))
         .await;
-    submit(
-        &c,
-        &key,
-        &report(
-            &sha("second"),
-            "main",
-            &[("missing_keys", "oauth/production", false, "critical")],
-        ),
-    )
-    .await;
+    submit(&c, &key, &report(&sha("second"), "main", &[FAILING])).await;
     b.wait_for("the second report", same, json!([sha("second")]))
         .await;
     b.wait_for_element("#alert-list button.ack").await;
@@ -314,16 +289,7 @@ async fn session_cookie(http: &reqwest::Client, s: &Service, token: &str) -> Str
 #[tokio::test]
 async fn a_forged_form_post_without_the_csrf_token_is_refused() {
     let (s, c, id, key) = setup().await;
-    submit(
-        &c,
-        &key,
-        &report(
-            &sha("a"),
-            "main",
-            &[("missing_keys", "oauth/production", false, "critical")],
-        ),
-    )
-    .await;
+    submit(&c, &key, &report(&sha("a"), "main", &[FAILING])).await;
     let alert = c.alerts(&id, "open").await[0]["id"]
         .as_str()
         .expect("alert id")

@@ -81,25 +81,7 @@ async fn errors_leave_nothing_in_the_log(nats: bool) {
     let c = s.client();
     let (id, key) = c.integration("payments", json!({})).await;
     let (other, _) = c.integration("other", json!({})).await;
-    let revoked = {
-        let k = c
-            .admin(
-                "POST",
-                &format!("/api/v1/admin/integrations/{id}/keys"),
-                json!({"label": "old"}),
-            )
-            .await;
-        let kid = k.body["keyId"].as_str().unwrap().to_owned();
-        let r = c
-            .admin(
-                "DELETE",
-                &format!("/api/v1/admin/integrations/{id}/keys/{kid}"),
-                json!(null),
-            )
-            .await;
-        assert_eq!(r.status, 200);
-        k.body["apiKey"].as_str().unwrap().to_owned()
-    };
+    let revoked = c.revoked_key(&id).await;
     let good = report(&sha("x"), "main", &[]);
     let before = head(&c).await;
     let check = |r: clef_pro_tests::client::Resp, status: u16, field: Option<&str>| {

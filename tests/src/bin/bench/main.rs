@@ -17,7 +17,7 @@ use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::service::{Backend, Service};
 use futures::future::join_all;
 use load::{MakeRequest, closed, open, peak_rss_mb};
-use results::{Row, print};
+use results::{Row, record};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -192,8 +192,7 @@ async fn ingest(rows: &mut Vec<Row>) {
                     let met = row.ratio().unwrap_or(0.0) >= 0.7;
                     row = row.target("ratio >= 0.7 of the lower baseline", met);
                 }
-                print(&row);
-                rows.push(row);
+                record(rows, row);
                 if run.failed > 0 {
                     println!("   ({} requests failed)", run.failed);
                 }
@@ -227,13 +226,11 @@ async fn ingest(rows: &mut Vec<Row>) {
             "ms",
             q(0.5),
         );
-        print(&row);
-        rows.push(row);
+        record(rows, row);
         let rss = peak_rss_mb(s.pid());
         let row = Row::new(format!("peak RSS under ingest, {name}"), "MB", rss)
             .target("<= 150 MB", rss <= 150.0);
-        print(&row);
-        rows.push(row);
+        record(rows, row);
     }
 }
 
@@ -326,8 +323,7 @@ async fn replay(rows: &mut Vec<Row>) {
         ">= 0.5x raw and >= 50,000/s",
         ours >= 0.5 * raw && ours >= 50_000.0,
     );
-    print(&row);
-    rows.push(row);
+    record(rows, row);
 }
 
 async fn reads(rows: &mut Vec<Row>) {
@@ -381,16 +377,14 @@ async fn reads(rows: &mut Vec<Row>) {
         )
         .vs("/healthz p99 ms", health.ms(0.99))
         .target("p99 <= 5 ms", run.ms(0.99) <= 5.0);
-        print(&row);
-        rows.push(row);
+        record(rows, row);
     }
     let row = Row::new(
         "peak RSS serving reads (100k reports)",
         "MB",
         peak_rss_mb(s.pid()),
     );
-    print(&row);
-    rows.push(row);
+    record(rows, row);
 }
 
 /// The dashboard's integration page for 50 namespaces × 10 environments and 1,000
@@ -470,8 +464,7 @@ async fn dashboard(rows: &mut Vec<Row>) {
     )
     .vs("/healthz p50 ms", base.ms(0.5))
     .target("<= 200 ms", page.ms(0.99) <= 200.0);
-    print(&row);
-    rows.push(row);
+    record(rows, row);
 }
 
 async fn group_commit(rows: &mut Vec<Row>) {
@@ -516,8 +509,7 @@ async fn group_commit(rows: &mut Vec<Row>) {
     )
     .vs("one fsync per append/s", rates[1])
     .target(">= 5x one fsync per append", rates[0] >= 5.0 * rates[1]);
-    print(&row);
-    rows.push(row);
+    record(rows, row);
 }
 
 fn redactor(rows: &mut Vec<Row>) {
@@ -568,8 +560,7 @@ fn redactor(rows: &mut Vec<Row>) {
         if name == "realistic" {
             row = row.target(">= 200 MB/s", ours >= 200.0);
         }
-        print(&row);
-        rows.push(row);
+        record(rows, row);
     }
     // Linear: twice the adversarial input takes about twice the time.
     let double = adversarial.repeat(2);
@@ -585,8 +576,7 @@ fn redactor(rows: &mut Vec<Row>) {
         ratio,
     )
     .target("about 2 (linear)", ratio < 3.0);
-    print(&row);
-    rows.push(row);
+    record(rows, row);
 }
 
 #[tokio::main]

@@ -60,7 +60,13 @@ fn num(v: f64) -> String {
 }
 
 /// Prints one row as soon as it is measured.
-pub fn print(r: &Row) {
+/// Prints a result and keeps it for the results file.
+pub fn record(rows: &mut Vec<Row>, r: Row) {
+    print(&r);
+    rows.push(r);
+}
+
+fn print(r: &Row) {
     let base = r
         .baseline
         .as_ref()
