@@ -86,7 +86,7 @@ impl IntentQueue {
         let subject = format!("{}.{intent}", self.prefix);
         let ack = self
             .log
-            .publish(&subject, intent.to_owned(), None, Vec::new())
+            .publish(&subject, intent.to_owned(), None, bytes::Bytes::new())
             .await?
             .await;
         match ack {

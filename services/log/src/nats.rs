@@ -159,7 +159,7 @@ impl NatsLog {
         subject: &str,
         id: String,
         kind: Option<&str>,
-        payload: Vec<u8>,
+        payload: Bytes,
     ) -> Result<jetstream::context::PublishAckFuture, LogError> {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", HeaderValue::from(id.as_str()));
@@ -167,7 +167,7 @@ impl NatsLog {
             headers.insert(KIND, HeaderValue::from(k));
         }
         self.js
-            .publish_with_headers(subject.to_owned(), headers, Bytes::from(payload))
+            .publish_with_headers(subject.to_owned(), headers, payload)
             .await
             .map_err(unavailable)
     }
@@ -180,12 +180,12 @@ impl NatsLog {
         subject: &str,
         id: &str,
         kind: Option<&str>,
-        payload: &[u8],
+        payload: Bytes,
     ) -> Result<PubAck, LogError> {
         let deadline = tokio::time::Instant::now() + self.opts.ack_timeout;
         loop {
             let ack = self
-                .publish(subject, id.to_owned(), kind, payload.to_vec())
+                .publish(subject, id.to_owned(), kind, payload.clone())
                 .await?
                 .await;
             match ack {
@@ -204,9 +204,9 @@ impl NatsLog {
         }
         let subject = self.subject(event);
         let id = hex::encode(event.dedupe_key());
-        let bytes = event.encode();
+        let bytes = Bytes::from(event.encode());
         if bytes.len() <= self.max_part {
-            let ack = self.publish_acked(&subject, &id, None, &bytes).await?;
+            let ack = self.publish_acked(&subject, &id, None, bytes).await?;
             return Ok(Appended {
                 seq: ack.sequence,
                 duplicate: ack.duplicate,
@@ -214,10 +214,11 @@ impl NatsLog {
         }
         // Publish every part, then wait for all their acks, then the commit.
         let mut pending = Vec::new();
-        for (i, part) in bytes.chunks(self.max_part).enumerate() {
+        for (i, start) in (0..bytes.len()).step_by(self.max_part).enumerate() {
             let part_id = format!("{id}-p{i}");
+            let part = bytes.slice(start..bytes.len().min(start + self.max_part));
             let ack = self
-                .publish(&subject, part_id.clone(), Some(PART), part.to_vec())
+                .publish(&subject, part_id.clone(), Some(PART), part.clone())
                 .await?;
             pending.push((part_id, part, ack));
         }
@@ -236,9 +237,9 @@ impl NatsLog {
             parts,
             hash: *blake3::hash(&bytes).as_bytes(),
         };
-        let payload = postcard::to_allocvec(&commit).map_err(unavailable)?;
+        let payload = Bytes::from(postcard::to_allocvec(&commit).map_err(unavailable)?);
         let ack = self
-            .publish_acked(&subject, &id, Some(COMMIT), &payload)
+            .publish_acked(&subject, &id, Some(COMMIT), payload)
             .await?;
         Ok(Appended {
             seq: ack.sequence,
