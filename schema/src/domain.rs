@@ -75,6 +75,31 @@ impl Branch {
             Err(Invalid("must be a valid git branch name"))
         }
     }
+
+    /// A report's branch: `""` means none (the Clef CLI backfills ancestors without one).
+    pub fn parse_optional(s: &str) -> Result<Option<Self>, Invalid> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            Self::parse(s).map(Some)
+        }
+    }
+}
+
+/// Encodes a report's optional branch as the string it always was, `""` for none, so
+/// events written before branches could be absent decode unchanged (the pinned bytes).
+pub mod optional_branch {
+    use super::Branch;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &Option<Branch>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(b.as_ref().map_or("", Branch::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Branch>, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok((!s.is_empty()).then_some(Branch(s)))
+    }
 }
 
 string_newtype!(
@@ -181,7 +206,19 @@ fn is_identifier(s: &str, max: usize, extra: &[u8]) -> bool {
 }
 
 /// Severity of a policy result or drift entry, ordered `Info < Warning < Error < Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -210,7 +247,7 @@ impl fmt::Display for Severity {
 }
 
 /// Health of one namespace × environment cell, as the CLI judged it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Healthy,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u8 = 1;
 
 /// Who a token lets in: viewers read and acknowledge; admins also configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -239,7 +239,7 @@ mod tests {
     fn report() -> Report {
         Report {
             commit: CommitSha::parse(&"ab".repeat(20)).unwrap(),
-            branch: Branch::parse("main").unwrap(),
+            branch: Some(Branch::parse("main").unwrap()),
             commit_timestamp: Some(1_700_000_000_000),
             cli_version: "0.1.30".into(),
             summary: Summary {

@@ -17,10 +17,6 @@ use crate::report::{Cell, FieldError, PolicyResult, Report, Summary, at, text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The branch recorded for gap-filled commits, which the CLI sends without one. It is
-/// never a tracked branch by default, so such reports are history and drive no alerts.
-pub const GAP_FILL_BRANCH: &str = "gap-fill";
-
 /// An attribute value of the OTLP `AnyValue` shape: string, int (JSON string or
 /// number), bool or double.
 fn attr<'a>(attrs: &'a [Value], key: &str) -> Option<&'a Value> {
@@ -117,9 +113,9 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
             "only `clef report --push` is accepted: this request carries no commit (`clef lint --push` and `clef drift --push` are not stored)",
         )
     })?;
-    let branch = attr_str(rattrs, "clef.repo.branch")
-        .filter(|b| !b.is_empty())
-        .unwrap_or(GAP_FILL_BRANCH);
+    // Gap-filled commits come without a branch: they are stored branchless, drive no
+    // alerts, and join the history of the next tracked HEAD (the matrix projection).
+    let branch = attr_str(rattrs, "clef.repo.branch").unwrap_or("");
     let mut summary = Summary {
         files_scanned: 0,
         namespaces: Vec::new(),
@@ -210,7 +206,7 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
     }
     Ok(Report {
         commit: at(|| field("clef.repo.commit"), CommitSha::parse(commit))?,
-        branch: at(|| field("clef.repo.branch"), Branch::parse(branch))?,
+        branch: at(|| field("clef.repo.branch"), Branch::parse_optional(branch))?,
         commit_timestamp: None,
         cli_version: text(
             || field("service.version"),
@@ -283,7 +279,7 @@ mod tests {
     #[test]
     fn gap_filled_commits_have_no_branch_and_lint_pushes_are_refused() {
         let r = report(&request("", vec![]), None).unwrap();
-        assert_eq!(r.branch.as_str(), GAP_FILL_BRANCH);
+        assert_eq!(r.branch, None);
         let mut lint = request("main", vec![]);
         lint["resourceLogs"][0]["resource"]["attributes"] = json!([s("service.name", "clef-cli")]);
         let e = report(&lint, None).unwrap_err();

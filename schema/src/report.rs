@@ -35,11 +35,15 @@ pub(crate) fn at<T>(
 pub const MAX_CELLS: usize = 10_000;
 pub const MAX_RESULTS: usize = 10_000;
 pub const MAX_TEXT: usize = 4_096;
+/// Most reports in one batch.
+pub const MAX_BATCH: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     pub commit: CommitSha,
-    pub branch: Branch,
+    /// None for a report sent without a branch (see [`Report::batch_from_wire`]).
+    #[serde(with = "crate::domain::optional_branch")]
+    pub branch: Option<Branch>,
     pub commit_timestamp: Option<u64>,
     pub cli_version: String,
     pub summary: Summary,
@@ -187,7 +191,7 @@ impl Report {
         };
         Ok(Report {
             commit: at(|| p("commitSha"), CommitSha::parse(&w.commit_sha))?,
-            branch: at(|| p("branch"), Branch::parse(&w.branch))?,
+            branch: at(|| p("branch"), Branch::parse_optional(&w.branch))?,
             commit_timestamp: w.commit_timestamp,
             cli_version: text(|| p("cliVersion"), w.cli_version.unwrap_or_default())?,
             summary,
@@ -196,6 +200,33 @@ impl Report {
             ci_context,
             secrets_redacted: 0,
         })
+    }
+
+    /// Validates a batch, oldest to newest. A report with an empty branch is an
+    /// ancestor of HEAD (the Clef CLI backfills without knowing branches), so it takes
+    /// the branch of the batch's HEAD.
+    pub fn batch_from_wire(
+        reports: Vec<ReportIn>,
+        collect_ci: bool,
+    ) -> Result<Vec<Self>, FieldError> {
+        if reports.is_empty() || reports.len() > MAX_BATCH {
+            return Err(FieldError::new(
+                "reports",
+                format!("must hold 1 to {MAX_BATCH} reports"),
+            ));
+        }
+        let mut out = reports
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| Self::from_wire(r, &format!("reports[{i}]."), collect_ci))
+            .collect::<Result<Vec<_>, _>>()?;
+        let head_branch = out.last().and_then(|h| h.branch.clone());
+        for r in &mut out {
+            if r.branch.is_none() {
+                r.branch.clone_from(&head_branch);
+            }
+        }
+        Ok(out)
     }
 
     /// The failing results, one per alert identity (rule, scope): duplicates in one
@@ -296,6 +327,46 @@ mod tests {
         assert_eq!(r.policy_results[0].scope, Scope::parse("oauth").unwrap());
         assert!(r.ci_context.is_some());
         assert_eq!(r.drift[0].severity, Some(Severity::Warning));
+    }
+
+    #[test]
+    fn an_empty_branch_is_none_alone_and_heads_branch_in_a_batch() {
+        let mut ancestor = example();
+        ancestor["branch"] = "".into();
+        let single = Report::from_wire(wire(ancestor.clone()), "", true).unwrap();
+        assert_eq!(single.branch, None);
+
+        let mut head = example();
+        head["commitSha"] = "b".repeat(40).into();
+        let batch = vec![wire(ancestor.clone()), wire(ancestor.clone()), wire(head)];
+        let reports = Report::batch_from_wire(batch, true).unwrap();
+        assert!(
+            reports
+                .iter()
+                .all(|r| r.branch.as_ref().unwrap().as_str() == "main")
+        );
+
+        let headless = vec![wire(ancestor.clone()), wire(ancestor)];
+        let reports = Report::batch_from_wire(headless, true).unwrap();
+        assert!(reports.iter().all(|r| r.branch.is_none()));
+        assert_eq!(
+            Report::batch_from_wire(Vec::new(), true).unwrap_err().field,
+            "reports"
+        );
+    }
+
+    #[test]
+    fn a_report_without_a_branch_encodes_as_the_empty_string_it_was_sent_as() {
+        let mut j = example();
+        j["branch"] = "".into();
+        let r = Report::from_wire(wire(j), "", true).unwrap();
+        let bytes = postcard::to_allocvec(&r).unwrap();
+        let mut with = r.clone();
+        with.branch = Some(Branch::parse("m").unwrap());
+        let longer = postcard::to_allocvec(&with).unwrap();
+        // The branch is a length-prefixed string either way: "" is one byte shorter than "m".
+        assert_eq!(bytes.len() + 1, longer.len());
+        assert_eq!(postcard::from_bytes::<Report>(&bytes).unwrap(), r);
     }
 
     #[test]

@@ -191,7 +191,9 @@ fn visit_scope(scope: &mut Scope, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
 
 fn visit_report_text(r: &mut Report, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
     use Slot::{Id, Text};
-    f("branch", Id(&mut r.branch));
+    if let Some(b) = &mut r.branch {
+        f("branch", Id(b));
+    }
     f("cliVersion", Text(&mut r.cli_version));
     r.summary
         .namespaces
@@ -241,7 +243,7 @@ mod tests {
     fn report(msg: &str) -> Report {
         Report {
             commit: CommitSha::parse(&"1".repeat(40)).unwrap(),
-            branch: Branch::parse("main").unwrap(),
+            branch: Some(Branch::parse("main").unwrap()),
             commit_timestamp: None,
             cli_version: "0.1.30".into(),
             summary: Summary {
@@ -298,7 +300,7 @@ mod tests {
     #[test]
     fn a_secret_in_a_structured_name_replaces_the_name_whole() {
         let mut r = report("fine");
-        r.branch = Branch::parse(AWS).unwrap();
+        r.branch = Some(Branch::parse(AWS).unwrap());
         let ev = Event::ReportSubmitted {
             integration: IntegrationId::random(),
             report: r,
@@ -309,7 +311,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            report.branch.as_str(),
+            report.branch.as_ref().unwrap().as_str(),
             format!("redacted-{}", Fingerprint::of(AWS).as_str())
         );
         assert_eq!(report.secrets_redacted, 1);

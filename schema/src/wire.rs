@@ -4,12 +4,30 @@
 
 use crate::domain::{HealthStatus, Severity};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// `POST /api/v1/reports`: one report, as the Clef CLI's `CloudClient` sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schema(example = json!({
+    "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b", "branch": "main",
+    "commitTimestamp": 1700000000000u64, "cliVersion": "0.1.30",
+    "summary": {"filesScanned": 9, "namespaces": ["database", "oauth"], "environments": ["development", "production"],
+        "cells": [{"namespace": "oauth", "environment": "production", "healthStatus": "critical",
+                   "description": "4 keys, 3 recipients, rotated 12d ago"}],
+        "violations": 1, "passed": false},
+    "drift": [{"namespace": "database", "isDrifted": true, "driftCount": 2}],
+    "policyResults": [{"ruleId": "missing_keys", "ruleName": "Missing encryption keys", "passed": false,
+        "severity": "critical", "message": "oauth/production is missing a key",
+        "scope": {"namespace": "oauth", "environment": "production"}}],
+    "ciContext": {"provider": "github-actions", "pipelineUrl": "https://ci.example.com/runs/1", "trigger": "push"}
+}))]
 pub struct ReportIn {
+    /// 40 or 64 hexadecimal characters.
     pub commit_sha: String,
+    /// A git branch name, or `""`: in a batch, a report with an empty branch belongs to
+    /// the branch of the batch's HEAD; alone, it is stored without a branch and never
+    /// drives alerts.
     pub branch: String,
     #[serde(default)]
     pub commit_timestamp: Option<u64>,
@@ -20,19 +38,21 @@ pub struct ReportIn {
     pub drift: Vec<DriftIn>,
     #[serde(default)]
     pub policy_results: Vec<PolicyResultIn>,
-    /// `ci` is the name the shipped client uses; the published docs say `ciContext`.
+    /// Also accepted as `ci` (the name the shipped client uses). Stored only when the
+    /// integration collects CI context.
     #[serde(default, alias = "ci")]
     pub ci_context: Option<CiContextIn>,
 }
 
-/// `POST /api/v1/reports/batch`: oldest to newest; the last one is HEAD.
-#[derive(Debug, Deserialize)]
+/// `POST /api/v1/reports/batch`: 1 to 500 reports, oldest to newest; the last one is
+/// HEAD. All or nothing.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchIn {
     pub reports: Vec<ReportIn>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SummaryIn {
     #[serde(default)]
@@ -48,7 +68,7 @@ pub struct SummaryIn {
     pub passed: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CellIn {
     pub namespace: String,
@@ -59,7 +79,7 @@ pub struct CellIn {
 }
 
 /// A drift entry: `driftCount` (shipped client) and/or `severity` + `summary` (docs).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DriftIn {
     pub namespace: String,
@@ -72,7 +92,7 @@ pub struct DriftIn {
     pub summary: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyResultIn {
     pub rule_id: String,
@@ -87,14 +107,14 @@ pub struct PolicyResultIn {
 }
 
 /// `"namespace/environment"`, `"namespace"`, or `{"namespace", "environment"?}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum ScopeIn {
     Text(String),
     Parts(ScopePartsIn),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScopePartsIn {
     #[serde(default)]
@@ -103,7 +123,7 @@ pub struct ScopePartsIn {
     pub environment: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CiContextIn {
     pub provider: String,
@@ -114,7 +134,7 @@ pub struct CiContextIn {
 }
 
 /// `POST /api/v1/admin/integrations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewIntegrationIn {
     pub name: String,
@@ -125,7 +145,7 @@ pub struct NewIntegrationIn {
 }
 
 /// `PUT /api/v1/admin/integrations/{id}/config`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConfigIn {
     #[serde(default, rename = "collectCIContext")]
@@ -138,14 +158,14 @@ pub struct ConfigIn {
 }
 
 /// `POST /api/v1/admin/integrations/{id}/keys` and `POST /api/v1/admin/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyIn {
     #[serde(default)]
     pub label: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenIn {
     pub role: crate::event::Role,
@@ -154,13 +174,13 @@ pub struct NewTokenIn {
 }
 
 /// `PUT /api/v1/admin/integrations/{id}/policies`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PoliciesIn {
     pub policies: Vec<PolicyIn>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicyIn {
     pub rule_id: String,
@@ -171,13 +191,13 @@ pub struct PolicyIn {
 }
 
 /// `PUT /api/v1/admin/integrations/{id}/notifications`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationsIn {
     pub notifications: Vec<ChannelIn>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChannelIn {
     pub channel: ChannelKind,
@@ -186,7 +206,7 @@ pub struct ChannelIn {
 }
 
 /// Notification channel kinds. Only email exists; the enum is where others go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     Email,

@@ -160,12 +160,7 @@ async fn clef_report_push_is_a_drop_in_target() {
             otlp(&c, &key, &push(Some(&sha(g)), "", true)).await.status,
             200
         );
-        assert_eq!(
-            c.report(&rkey, &rest(&sha(g), "gap-fill", true))
-                .await
-                .status,
-            201
-        );
+        assert_eq!(c.report(&rkey, &rest(&sha(g), "", true)).await.status, 201);
     }
     assert_eq!(
         otlp(&c, &key, &push(Some(&sha("h2")), "main", false))
@@ -241,6 +236,15 @@ async fn clef_report_push_is_a_drop_in_target() {
             .collect::<Vec<_>>()
     };
     assert_eq!(commits(&ha), commits(&hb));
+    // main's history holds every commit reported for it, the branchless gap fill
+    // included, whichever client sent it.
+    for i in [&id, &rid] {
+        let h = c
+            .get(&format!("/api/v1/integrations/{i}/reports?branch=main"))
+            .await;
+        let want: Vec<Value> = ["h2", "g2", "g1", "h1"].map(|c| json!(sha(c))).into();
+        assert_eq!(commits(&h), want);
+    }
 
     // No path and no key name anywhere the service wrote.
     svc.stop().await;

@@ -6,67 +6,64 @@ pub mod auth;
 pub mod body;
 pub mod dashboard;
 pub mod error;
+pub mod extract;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 pub mod session;
 pub mod state;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
 use routes::{admin, ingest, ops, otlp, read};
 pub use state::{AppState, Settings};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Every route of CONTRACT sections 3 and 5.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/reports", post(ingest::post_report))
-        .route("/api/v1/reports/batch", post(ingest::post_batch))
-        .route("/api/v1/integrations", get(read::list_integrations))
-        .route("/api/v1/integrations/{id}", get(ingest::get_integration))
-        .route("/api/v1/integrations/{id}/matrix", get(read::matrix))
-        .route("/api/v1/integrations/{id}/reports", get(read::reports))
-        .route("/api/v1/integrations/{id}/alerts", get(read::alerts))
-        .route(
-            "/api/v1/integrations/{id}/alerts/{alert}/acknowledge",
-            post(read::acknowledge),
-        )
-        .route(
-            "/api/v1/admin/integrations",
-            post(admin::create_integration),
-        )
-        .route(
-            "/api/v1/admin/integrations/{id}/keys",
-            post(admin::create_key).get(admin::list_keys),
-        )
-        .route(
-            "/api/v1/admin/integrations/{id}/keys/{key}",
-            delete(admin::revoke_key),
-        )
-        .route(
-            "/api/v1/admin/integrations/{id}/policies",
-            put(admin::set_policies),
-        )
-        .route(
-            "/api/v1/admin/integrations/{id}/notifications",
-            put(admin::set_notifications),
-        )
-        .route(
-            "/api/v1/admin/integrations/{id}/config",
-            put(admin::set_config),
-        )
-        .route("/api/v1/admin/tokens", post(admin::create_token))
-        .route("/v1/logs", post(otlp::logs))
-        .route("/v1/checkpoint", get(otlp::checkpoint))
-        .route("/otlp/v1/logs", post(otlp::logs))
-        .route("/otlp/v1/checkpoint", get(otlp::checkpoint))
-        .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics))
+/// Every route of CONTRACT sections 3 and 5, and the OpenAPI document that describes
+/// them. Routes are only ever added with `routes!`, which takes the description from
+/// each handler's `#[utoipa::path]`, so no route can exist undescribed (the
+/// `openapi_lists_every_route` test also checks this source for other ways of adding one).
+pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let otlp = || {
+        OpenApiRouter::new()
+            .routes(routes!(otlp::logs))
+            .routes(routes!(otlp::checkpoint))
+    };
+    let (api, doc) = OpenApiRouter::with_openapi(openapi::Base::openapi())
+        .routes(routes!(ingest::post_report))
+        .routes(routes!(ingest::post_batch))
+        .routes(routes!(read::list_integrations))
+        .routes(routes!(ingest::get_integration))
+        .routes(routes!(read::matrix))
+        .routes(routes!(read::reports))
+        .routes(routes!(read::alerts))
+        .routes(routes!(read::acknowledge))
+        .routes(routes!(admin::create_integration))
+        .routes(routes!(admin::create_key, admin::list_keys))
+        .routes(routes!(admin::revoke_key))
+        .routes(routes!(admin::set_policies))
+        .routes(routes!(admin::set_notifications))
+        .routes(routes!(admin::set_config))
+        .routes(routes!(admin::create_token))
+        .routes(routes!(openapi::document))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::metrics))
+        .merge(otlp())
+        .nest("/otlp", otlp())
         .merge(dashboard::routes())
+        .split_for_parts();
+    let json = doc.to_json().expect("the OpenAPI document serializes");
+    let app = api
         .fallback(|| async { error::ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        .layer(axum::Extension(openapi::Document(Arc::new(json))))
+        .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::auth_failures,
@@ -78,8 +75,19 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .with_state(state)
+        .layer(axum::middleware::map_response(error::timeout_as_json))
+        .with_state(state);
+    (app, doc)
 }
+
+/// The service's routes; see [`router_and_document`].
+pub fn router(state: AppState) -> Router {
+    router_and_document(state).0
+}
+
+/// Largest form body (the sign-in form and the dashboard's forms): 64 KiB. JSON bodies
+/// have their own, larger limits (`routes::ingest`).
+pub const FORM_LIMIT: usize = 64 << 10;
 
 /// A client must send a request's whole header within this time, or its connection is
 /// closed (slow-loris clients hold no connection for longer).

@@ -134,6 +134,14 @@ impl Log {
     }
 
     /// A short description for logs: `embedded:<path>` or `nats:<stream>`.
+    /// `embedded` or `nats`: which backend, without its location.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Embedded(_) => "embedded",
+            Self::Nats(_) => "nats",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Self::Embedded(l) => l.describe(),

@@ -183,14 +183,19 @@ fn on_reports<S: AlertState>(
         s.first_sight(integration, &r.commit)?;
     }
     let mut state = s.integration(integration)?.unwrap_or_default();
-    if !head_is_new || !state.tracked.contains(&head.branch) {
+    // A branchless report (sent alone without one) is history only, like any report on
+    // an untracked branch.
+    let Some(branch) = head.branch.as_ref().filter(|b| state.tracked.contains(b)) else {
+        return Ok(None);
+    };
+    if !head_is_new {
         return Ok(None);
     }
     let failures = head.failures();
     let mut out = Head {
         integration: integration.clone(),
         commit: head.commit.clone(),
-        branch: head.branch.clone(),
+        branch: branch.clone(),
         opened: Vec::new(),
         resolved: Vec::new(),
         open: Vec::new(),

@@ -5,6 +5,11 @@
 //! A report's place in history is where its commit first arrived ((sequence, index in
 //! its batch)); a resubmitted commit replaces the stored content in place, and an
 //! identical resubmission changes nothing.
+//!
+//! A report sent alone without a branch (an OTLP gap fill, a REST single with
+//! `branch: ""`) is listed in the all-branches history only, until the next new HEAD
+//! report on a tracked branch of its integration arrives: that branch's history then
+//! lists it too, in its own place, since the CLI fills a gap just before pushing HEAD.
 
 use crate::lifecycle::default_tracked;
 use crate::runtime::Projector;
@@ -13,7 +18,7 @@ use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::report::Report;
-use redb::{ReadTransaction, TableDefinition, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// integration / commit → [`StoredReport`]
@@ -26,6 +31,8 @@ const BRANCH_HISTORY: Table = TableDefinition::new("branch_history");
 const HEADS: Table = TableDefinition::new("heads");
 /// integration → tracked branches
 const TRACKED: Table = TableDefinition::new("tracked");
+/// integration / position → commit, of branchless reports no branch lists yet
+const UNCLAIMED: Table = TableDefinition::new("unclaimed");
 
 /// Where a report sits in the log: the event's sequence and its index in a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -63,6 +70,9 @@ pub struct StoredReport {
     pub position: Position,
     /// When the current content arrived.
     pub received_at: u64,
+    /// The branch whose history lists the report: its own, or for a branchless report
+    /// the tracked branch that claimed it (none until then).
+    pub listed_branch: Option<Branch>,
 }
 
 /// What a history listing shows of a report, kept beside the history index so that a
@@ -71,7 +81,8 @@ pub struct StoredReport {
 pub struct ReportSummary {
     pub integration: IntegrationId,
     pub commit: CommitSha,
-    pub branch: Branch,
+    /// The branch whose history lists the report ([`StoredReport::listed_branch`]).
+    pub branch: Option<Branch>,
     pub position: Position,
     pub received_at: u64,
     pub commit_timestamp: Option<u64>,
@@ -90,7 +101,7 @@ impl ReportSummary {
         Self {
             integration: s.integration.clone(),
             commit: r.commit.clone(),
-            branch: r.branch.clone(),
+            branch: s.listed_branch.clone(),
             position: s.position,
             received_at: s.received_at,
             commit_timestamp: r.commit_timestamp,
@@ -108,7 +119,7 @@ impl ReportSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeadRef {
     pub commit: CommitSha,
-    pub branch: Branch,
+    pub branch: Option<Branch>,
     pub position: Position,
     pub received_at: u64,
 }
@@ -129,6 +140,7 @@ pub struct MatrixTables<'t> {
     branch_history: RwTable<'t>,
     heads: RwTable<'t>,
     tracked: RwTable<'t>,
+    unclaimed: RwTable<'t>,
 }
 
 /// Joins key parts with NUL, which no id, sha or branch name contains, so that no
@@ -139,7 +151,9 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
 
 impl Projector for Matrix {
     const NAME: &'static str = "matrix";
-    const TABLES: &'static [Table] = &[REPORTS, HISTORY, BRANCH_HISTORY, HEADS, TRACKED];
+    const TABLES: &'static [Table] = &[REPORTS, HISTORY, BRANCH_HISTORY, HEADS, TRACKED, UNCLAIMED];
+    /// 2: branchless reports and the `unclaimed` table.
+    const VERSION: u32 = 2;
     type Tables<'t> = MatrixTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<MatrixTables<'_>, StoreError> {
@@ -149,6 +163,7 @@ impl Projector for Matrix {
             branch_history: tx.open_table(BRANCH_HISTORY)?,
             heads: tx.open_table(HEADS)?,
             tracked: tx.open_table(TRACKED)?,
+            unclaimed: tx.open_table(UNCLAIMED)?,
         })
     }
 
@@ -183,6 +198,7 @@ impl Projector for Matrix {
         let int = integration.as_str().as_bytes();
         let tracked: Vec<Branch> = get(&t.tracked, int)?.unwrap_or_else(default_tracked);
         let mut heads: Heads = get(&t.heads, int)?.unwrap_or_default();
+        let mut claimed_by = None;
         for (index, report) in reports.iter().enumerate() {
             let rkey = key(&[int, report.commit.as_str().as_bytes()]);
             let prior: Option<StoredReport> = get(&t.reports, &rkey)?;
@@ -199,21 +215,21 @@ impl Projector for Matrix {
                 report: report.clone(),
                 position,
                 received_at: at,
+                // A replaced report keeps its place, under the branch that listed it.
+                listed_branch: match &prior {
+                    Some(p) => p.listed_branch.clone(),
+                    None => report.branch.clone(),
+                },
             };
-            t.reports.insert(rkey.as_slice(), enc(&s).as_slice())?;
-            // A replaced report keeps its place, under the branch it first came on.
-            let listed_branch = prior.as_ref().map_or(&report.branch, |p| &p.report.branch);
-            let summary = enc(&ReportSummary::of(&s));
-            t.history.insert(
-                key(&[int, &position.bytes()]).as_slice(),
-                summary.as_slice(),
-            )?;
-            t.branch_history.insert(
-                key(&[int, listed_branch.as_str().as_bytes(), &position.bytes()]).as_slice(),
-                summary.as_slice(),
-            )?;
+            t.list(&rkey, &s)?;
             if prior.is_some() {
                 continue;
+            }
+            if report.branch.is_none() {
+                t.unclaimed.insert(
+                    key(&[int, &position.bytes()]).as_slice(),
+                    report.commit.as_str().as_bytes(),
+                )?;
             }
             let head = HeadRef {
                 commit: report.commit.clone(),
@@ -221,13 +237,59 @@ impl Projector for Matrix {
                 position,
                 received_at: at,
             };
-            if tracked.contains(&report.branch) {
+            claimed_by = None;
+            if let Some(b) = report.branch.as_ref().filter(|b| tracked.contains(b)) {
                 heads.latest_tracked = Some(head.clone());
+                claimed_by = (index + 1 == reports.len()).then(|| b.clone());
             }
             heads.latest = Some(head);
             heads.reports += 1;
         }
+        if let Some(branch) = claimed_by {
+            t.claim(int, &branch)?;
+        }
         t.heads.insert(int, enc(&heads).as_slice())?;
+        Ok(())
+    }
+}
+
+impl MatrixTables<'_> {
+    /// Stores `s` under `rkey` and lists it in the history of all branches and of its
+    /// listed branch.
+    fn list(&mut self, rkey: &[u8], s: &StoredReport) -> Result<(), StoreError> {
+        let int = s.integration.as_str().as_bytes();
+        let at = s.position.bytes();
+        self.reports.insert(rkey, enc(s).as_slice())?;
+        let summary = enc(&ReportSummary::of(s));
+        self.history
+            .insert(key(&[int, &at]).as_slice(), summary.as_slice())?;
+        if let Some(b) = &s.listed_branch {
+            self.branch_history.insert(
+                key(&[int, b.as_str().as_bytes(), &at]).as_slice(),
+                summary.as_slice(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Lists every unclaimed branchless report of `int` under `branch`, whose new HEAD
+    /// has just arrived.
+    fn claim(&mut self, int: &[u8], branch: &Branch) -> Result<(), StoreError> {
+        let prefix = key(&[int, b""]);
+        let upper = [prefix.as_slice(), &[0xff]].concat();
+        let waiting = self
+            .unclaimed
+            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
+            .map(|e| e.map(|(k, commit)| (k.value().to_vec(), commit.value().to_vec())))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (ukey, commit) in waiting {
+            self.unclaimed.remove(ukey.as_slice())?;
+            let rkey = key(&[int, &commit]);
+            if let Some(mut s) = get::<StoredReport>(&self.reports, &rkey)? {
+                s.listed_branch = Some(branch.clone());
+                self.list(&rkey, &s)?;
+            }
+        }
         Ok(())
     }
 }

@@ -75,7 +75,12 @@ fn to_report(r: &R) -> Report {
     }
     Report {
         commit: CommitSha::parse(&sha(r.commit)).unwrap(),
-        branch: Branch::parse(if r.tracked { "main" } else { "feature" }).unwrap(),
+        // Untracked reports come on a feature branch or, for odd commits, without one.
+        branch: match (r.tracked, r.commit % 2) {
+            (true, _) => Some(Branch::parse("main").unwrap()),
+            (false, 0) => Some(Branch::parse("feature").unwrap()),
+            (false, _) => None,
+        },
         commit_timestamp: None,
         cli_version: String::new(),
         summary: Summary {

@@ -1,13 +1,13 @@
 //! The alerts section: open, resolved or all, optionally of one severity, each with its
 //! whole lifecycle and an Acknowledge button while it is open and unacknowledged.
-//! It renders the same JSON the read API returns (`read::alerts_json`).
+//! It renders the same view models the read API returns (`read::alert_views`).
 
 use super::html::{self, Esc, csrf_field, parse_severity, short};
 use super::integration::PageQuery;
 use super::time::time;
 use super::visitor::Visitor;
+use crate::routes::views::AlertView;
 use clef_pro_schema::ids::IntegrationId;
-use serde_json::Value;
 
 fn commit_link(id: &IntegrationId, q: &PageQuery, commit: &str) -> String {
     let at = PageQuery {
@@ -21,24 +21,18 @@ fn commit_link(id: &IntegrationId, q: &PageQuery, commit: &str) -> String {
     )
 }
 
-fn notifications(a: &Value) -> String {
-    let list = a["notifications"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let count = |s: &str| list.iter().filter(|n| n["status"] == s).count();
+fn notifications(a: &AlertView) -> String {
+    let list = &a.notifications;
+    let count = |s: &str| list.iter().filter(|n| n.status == s).count();
     let items: String = list
         .iter()
         .map(|n| {
-            let reason = n["reason"]
-                .as_str()
+            let reason = n
+                .reason
+                .as_deref()
                 .map(|r| format!(" ({})", Esc(r)))
                 .unwrap_or_default();
-            format!(
-                "<li>{} to {}{reason}</li>",
-                Esc(n["status"].as_str().unwrap_or("")),
-                Esc(n["target"].as_str().unwrap_or(""))
-            )
+            format!("<li>{} to {}{reason}</li>", Esc(n.status), Esc(&n.target))
         })
         .collect();
     format!(
@@ -49,10 +43,9 @@ fn notifications(a: &Value) -> String {
     )
 }
 
-fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &Value) -> String {
-    let s = |k: &str| a[k].as_str().unwrap_or("");
-    let open = s("status") == "open";
-    let acked = a["acknowledged"] == true;
+fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &AlertView) -> String {
+    let open = a.status == "open";
+    let acked = a.acknowledged;
     let status = if open {
         r#"<span class="badge open"><span aria-hidden="true">●</span> Open</span>"#
     } else {
@@ -63,18 +56,22 @@ fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &Value) -> String {
     } else {
         ""
     };
-    let ack = match (acked, a["acknowledgedAt"].as_u64()) {
-        (true, Some(at)) => format!("{} at {}", Esc(s("acknowledgedBy")), time(at)),
+    let ack = match (acked, a.acknowledged_at) {
+        (true, Some(at)) => format!(
+            "{} at {}",
+            Esc(a.acknowledged_by.as_deref().unwrap_or("")),
+            time(at)
+        ),
         _ => "not acknowledged".to_owned(),
     };
-    let resolved = match a["resolvedByCommit"].as_str() {
+    let resolved = match a.resolved_by_commit.as_deref() {
         Some(c) => {
-            let at = a["resolvedAt"].as_u64().map(time).unwrap_or_default();
+            let at = a.resolved_at.map(time).unwrap_or_default();
             format!("{} {at}", commit_link(id, q, c))
         }
         None => "—".to_owned(),
     };
-    let previous = match a["previousAlertId"].as_str() {
+    let previous = match a.previous_alert_id.as_deref() {
         Some(p) => format!(r##"<a href="#alert-{0}"><code>{0}</code></a>"##, Esc(p)),
         None => "—".to_owned(),
     };
@@ -82,21 +79,19 @@ fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &Value) -> String {
         format!(
             r#"<form method="post" action="/integrations/{}/alerts/{}/acknowledge">{}{}<button type="submit" class="ack">Acknowledge</button></form>"#,
             Esc(id.as_str()),
-            Esc(s("id")),
+            Esc(&a.id),
             csrf_field(v),
             q.hidden(PageQuery::KEYS)
         )
     } else {
         String::new()
     };
-    let scope = if s("scope").is_empty() {
+    let scope = if a.scope.is_empty() {
         "repository"
     } else {
-        s("scope")
+        &a.scope
     };
-    let severity = parse_severity(s("severity"))
-        .map(html::severity)
-        .unwrap_or_default();
+    let severity = html::severity(a.severity);
     format!(
         r#"<li><article class="alert" id="alert-{aid}" data-status="{status_word}" data-acknowledged="{acked}">
 <h3>{severity} {} <code>{}</code> {status}{ack_badge}</h3>
@@ -109,24 +104,24 @@ fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &Value) -> String {
 <div><dt>Previous alert</dt><dd>{previous}</dd></div>
 <div><dt>Notifications</dt><dd>{}</dd></div>
 </dl>{button}</article></li>"#,
-        Esc(s("ruleName")),
-        Esc(s("ruleId")),
-        Esc(s("message")),
+        Esc(&a.rule_name),
+        Esc(&a.rule_id),
+        Esc(&a.message),
         Esc(scope),
-        commit_link(id, q, s("openedByCommit")),
-        a["openedAt"].as_u64().map(time).unwrap_or_default(),
+        commit_link(id, q, &a.opened_by_commit),
+        time(a.opened_at),
         notifications(a),
-        aid = Esc(s("id")),
-        status_word = Esc(s("status")),
+        aid = Esc(&a.id),
+        status_word = Esc(a.status),
     )
 }
 
 /// `alerts` are already filtered by status; the severity filter applies here.
-pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[Value]) -> String {
+pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[AlertView]) -> String {
     let severity = q.severity.as_deref().and_then(parse_severity);
-    let shown: Vec<&Value> = alerts
+    let shown: Vec<&AlertView> = alerts
         .iter()
-        .filter(|a| severity.is_none_or(|s| a["severity"] == s.as_str()))
+        .filter(|a| severity.is_none_or(|s| a.severity == s))
         .collect();
     let status = q.status.as_deref().unwrap_or("open");
     let statuses: String = ["open", "resolved", "all"]

@@ -10,6 +10,8 @@ const JS: &str = include_str!("assets/app.js");
 /// Short-lived caching: a new binary may ship new assets under the same path.
 const CACHE: &str = "public, max-age=300";
 
+#[utoipa::path(get, path = "/assets/app.css", tag = "dashboard",
+    responses((status = 200, description = "The dashboard's stylesheet.", content_type = "text/css")))]
 pub async fn css() -> impl IntoResponse {
     (
         [
@@ -20,6 +22,8 @@ pub async fn css() -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/assets/app.js", tag = "dashboard",
+    responses((status = 200, description = "The dashboard's script (live updates).", content_type = "text/javascript")))]
 pub async fn js() -> impl IntoResponse {
     (
         [

@@ -1,6 +1,6 @@
 //! The report timeline: newest first, one page at a time, optionally for one branch.
 
-use super::html::{Esc, short};
+use super::html::{self, Esc, short};
 use super::integration::PageQuery;
 use super::time::time;
 use clef_pro_projections::matrix::ReportSummary;
@@ -50,7 +50,7 @@ pub fn section(
                 Esc(&open.href(id)),
                 Esc(commit),
                 short(commit),
-                Esc(s.branch.as_str()),
+                Esc(html::branch(s.branch.as_ref())),
                 time(s.received_at),
             )
         })

@@ -43,6 +43,11 @@ pub fn url_part(s: &str) -> String {
         .collect()
 }
 
+/// A report's branch as people read it; a backfilled report may have none.
+pub fn branch(b: Option<&clef_pro_schema::domain::Branch>) -> &str {
+    b.map_or("(no branch)", |b| b.as_str())
+}
+
 /// The first 8 characters of a commit, as people read it.
 pub fn short(commit: &str) -> &str {
     commit.get(..8).unwrap_or(commit)

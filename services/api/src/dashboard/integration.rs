@@ -8,11 +8,12 @@ use super::visitor::{Posted, Visitor};
 use super::{alerts, history, report};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::routes::read::{self, MatrixQuery, ReportsQuery};
 use crate::routes::views;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_schema::ids::IntegrationId;
@@ -99,6 +100,8 @@ fn version(state: &AppState, id: &IntegrationId) -> Result<String, ApiError> {
     Ok(h.finalize().to_hex()[..16].to_owned())
 }
 
+#[utoipa::path(get, path = "/integrations/{id}/live", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    responses((status = 200, description = "The integration's version, polled by the page to refresh itself.", content_type = "application/json")))]
 pub async fn live(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -108,6 +111,14 @@ pub async fn live(
     Ok(Json(json!({ "version": version(&state, &id)? })))
 }
 
+#[utoipa::path(get, path = "/integrations/{id}", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("commit" = Option<String>, Query, description = "Show this older report."),
+        ("branch" = Option<String>, Query, description = "History of one branch."),
+        ("before" = Option<String>, Query, description = "History page cursor."),
+        ("status" = Option<String>, Query, description = "Alerts: open, resolved or all."),
+        ("severity" = Option<String>, Query, description = "Alerts of one severity.")),
+    responses((status = 200, description = "Matrix, drift, history and alerts.", content_type = "text/html"),
+        (status = 404, description = "No such integration.", content_type = "text/html")))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -137,7 +148,7 @@ pub async fn show(
             before: q.before.clone(),
         },
     )?;
-    let alert_list = read::alerts_json(&state, &id, q.status.as_deref())?;
+    let alert_list = read::alert_views(&state, &id, q.status.as_deref())?;
     let report_html = match &shown {
         Some((s, latest)) => format!(
             r#"<section id="report" data-region aria-labelledby="report-h">
@@ -190,6 +201,11 @@ pub async fn show(
     ))
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/alerts/{alert}/acknowledge", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("alert" = String, Path, description = "The alert id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`: the page's CSRF token."),
+    responses((status = 303, description = "Acknowledged; back to the page."),
+        (status = 403, description = "No valid CSRF token.", content_type = "text/html")))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path((id, alert)): Path<(String, String)>,

@@ -20,42 +20,24 @@ mod time;
 mod visitor;
 
 use crate::state::AppState;
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The dashboard's routes, merged into [`crate::router`].
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(overview::show))
-        .route("/sign-in", get(signin::form).post(signin::submit))
-        .route("/sign-out", post(signin::sign_out))
-        .route("/integrations/{id}", get(integration::show))
-        .route("/integrations/{id}/live", get(integration::live))
-        .route(
-            "/integrations/{id}/alerts/{alert}/acknowledge",
-            post(integration::acknowledge),
-        )
-        .route("/integrations/{id}/settings", get(settings::show))
-        .route(
-            "/integrations/{id}/settings/keys",
-            post(settings::create_key),
-        )
-        .route(
-            "/integrations/{id}/settings/keys/{key}/revoke",
-            post(settings::revoke_key),
-        )
-        .route(
-            "/integrations/{id}/settings/policies",
-            post(settings::set_policies),
-        )
-        .route(
-            "/integrations/{id}/settings/notifications",
-            post(settings::set_notifications),
-        )
-        .route(
-            "/integrations/{id}/settings/config",
-            post(settings::set_config),
-        )
-        .route("/assets/app.css", get(assets::css))
-        .route("/assets/app.js", get(assets::js))
+/// The dashboard's routes, merged into [`crate::router_and_document`].
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(overview::show))
+        .routes(routes!(signin::form, signin::submit))
+        .routes(routes!(signin::sign_out))
+        .routes(routes!(integration::show))
+        .routes(routes!(integration::live))
+        .routes(routes!(integration::acknowledge))
+        .routes(routes!(settings::show))
+        .routes(routes!(settings::create_key))
+        .routes(routes!(settings::revoke_key))
+        .routes(routes!(settings::set_policies))
+        .routes(routes!(settings::set_notifications))
+        .routes(routes!(settings::set_config))
+        .routes(routes!(assets::css))
+        .routes(routes!(assets::js))
 }

@@ -36,11 +36,11 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     };
     let latest = matrix_report(state, &i.id, &all)?.map(|(r, _)| r);
     let alerts = state.projections().alerts(|a| a.open(&i.id))?;
-    let counts = views::open_counts(&alerts);
+    let counts = views::OpenCounts::of(&alerts);
     let open: String = Severity::ALL
         .iter()
         .filter_map(|s| {
-            let n = counts[s.as_str()].as_u64().filter(|n| *n > 0)?;
+            let n = Some(counts.get(*s)).filter(|n| *n > 0)?;
             Some(format!("{} {n} ", html::severity(*s)))
         })
         .collect();
@@ -55,7 +55,7 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
             format!(
                 "<code>{}</code> on {}",
                 html::short(r.report.commit.as_str()),
-                Esc(r.report.branch.as_str())
+                Esc(html::branch(r.report.branch.as_ref()))
             ),
             ago(r.received_at, now),
         ),
@@ -72,6 +72,9 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     ))
 }
 
+#[utoipa::path(get, path = "/", tag = "dashboard", security(("session" = [])),
+    responses((status = 200, description = "Every integration with its latest report and open alerts.", content_type = "text/html"),
+        (status = 303, description = "Signed out: sent to `/sign-in`.")))]
 pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {
     let integrations = state.projections().registry(|r| r.integrations())?;
     let now = clef_pro_schema::now_ms();

@@ -22,7 +22,7 @@ pub fn marker(id: &IntegrationId, q: &PageQuery, s: &StoredReport, latest: bool)
     format!(
         r#"<p class="notice old" id="not-latest" role="status"><strong>Not the latest report.</strong> You are viewing commit <code>{}</code> on {}, received {}. <a href="{}">Show the latest report</a></p>"#,
         short(s.report.commit.as_str()),
-        Esc(s.report.branch.as_str()),
+        Esc(html::branch(s.report.branch.as_ref())),
         time(s.received_at),
         Esc(&back.href(id))
     )
@@ -59,7 +59,7 @@ pub fn summary(s: &StoredReport) -> String {
 <div><dt>CLI</dt><dd>{}</dd></div>{ci}
 </dl>"#,
         short(r.commit.as_str()),
-        Esc(r.branch.as_str()),
+        Esc(html::branch(r.branch.as_ref())),
         time(s.received_at),
         r.summary.files_scanned,
         Esc(&r.cli_version),

@@ -7,9 +7,10 @@ use super::html::{self, Esc, csrf_field, page, parse_severity};
 use super::time::time;
 use super::visitor::{Posted, Visitor};
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::routes::admin;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_projections::registry::Integration;
@@ -209,6 +210,9 @@ pub struct Shown {
     saved: Option<String>,
 }
 
+#[utoipa::path(get, path = "/integrations/{id}/settings", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    responses((status = 200, description = "Keys, policies, notifications and collection settings (admins only).", content_type = "text/html"),
+        (status = 403, description = "Not an admin.", content_type = "text/html")))]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -254,6 +258,11 @@ pub struct NewKey {
     label: String,
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/settings/keys", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The form's fields and `csrf`."),
+    responses((status = 303, description = "Issues an API key, shown once."),
+        (status = 403, description = "Not an admin, or no valid CSRF token.", content_type = "text/html"),
+        (status = 422, description = "A field is invalid.", content_type = "text/html")))]
 pub async fn create_key(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -277,6 +286,11 @@ pub async fn create_key(
     }
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/settings/keys/{key}/revoke", tag = "dashboard", security(("session" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("key" = String, Path, description = "The key id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`csrf`."),
+    responses((status = 303, description = "Revoked at once."),
+        (status = 403, description = "Not an admin, or no valid CSRF token.", content_type = "text/html")))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
@@ -333,6 +347,11 @@ fn policies_in(form: &HashMap<String, String>) -> Result<PoliciesIn, ApiError> {
     Ok(PoliciesIn { policies })
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/settings/policies", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The form's fields and `csrf`."),
+    responses((status = 303, description = "Replaces the policies."),
+        (status = 403, description = "Not an admin, or no valid CSRF token.", content_type = "text/html"),
+        (status = 422, description = "A field is invalid.", content_type = "text/html")))]
 pub async fn set_policies(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -360,6 +379,11 @@ fn notifications_in(form: &HashMap<String, String>) -> Result<NotificationsIn, A
     Ok(NotificationsIn { notifications })
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/settings/notifications", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The form's fields and `csrf`."),
+    responses((status = 303, description = "Replaces the email channels."),
+        (status = 403, description = "Not an admin, or no valid CSRF token.", content_type = "text/html"),
+        (status = 422, description = "A field is invalid.", content_type = "text/html")))]
 pub async fn set_notifications(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -381,6 +405,11 @@ pub struct ConfigForm {
     tracked: String,
 }
 
+#[utoipa::path(post, path = "/integrations/{id}/settings/config", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The form's fields and `csrf`."),
+    responses((status = 303, description = "Changes collection and tracked branches."),
+        (status = 403, description = "Not an admin, or no valid CSRF token.", content_type = "text/html"),
+        (status = 422, description = "A field is invalid.", content_type = "text/html")))]
 pub async fn set_config(
     State(state): State<AppState>,
     Path(id): Path<String>,

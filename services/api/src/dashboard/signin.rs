@@ -6,9 +6,10 @@ use super::failure::Failure;
 use super::html::{Esc, page};
 use super::visitor::Posted;
 use crate::error::ApiError;
+use crate::extract::Form;
 use crate::session::{self, COOKIE, LIFETIME_MS};
 use crate::state::AppState;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -37,6 +38,8 @@ fn sign_in_page(status: StatusCode, error: Option<&str>) -> Response {
     page(status, "Sign in", None, "", &main)
 }
 
+#[utoipa::path(get, path = "/sign-in", tag = "dashboard",
+    responses((status = 200, description = "The sign-in form.", content_type = "text/html")))]
 pub async fn form() -> Response {
     sign_in_page(StatusCode::OK, None)
 }
@@ -59,6 +62,13 @@ fn set_cookie(state: &AppState, value: &str, max_age_secs: u64) -> Result<Header
     .map_err(|_| ApiError::Internal("session cookie is not a header value".into()).into())
 }
 
+#[utoipa::path(post, path = "/sign-in", tag = "dashboard",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`token`: a viewer or admin token."),
+    responses((status = 303, description = "Signed in: sets the session cookie and goes to `/`."),
+        (status = 401, description = "The token is not valid.", content_type = "text/html"),
+        (status = 413, description = "The form is larger than 64 KiB.", body = crate::error::ErrorBody),
+        (status = 415, description = "Not a form.", body = crate::error::ErrorBody),
+        (status = 422, description = "The `token` field is missing.", body = crate::error::ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     Form(f): Form<SignIn>,
@@ -86,6 +96,8 @@ pub async fn submit(
 
 /// Clears the cookie. The session value itself stays valid until it expires, like any
 /// bearer of a signed, stateless cookie; the browser no longer holds it.
+#[utoipa::path(post, path = "/sign-out", tag = "dashboard", security(("session" = [])),
+    responses((status = 303, description = "Signed out: clears the session cookie.")))]
 pub async fn sign_out(State(state): State<AppState>, _: Posted<()>) -> Result<Response, Failure> {
     let mut resp = Redirect::to("/sign-in").into_response();
     resp.headers_mut()

@@ -6,9 +6,10 @@ use super::csrf;
 use super::failure::Failure;
 use crate::auth::Person;
 use crate::error::ApiError;
+use crate::extract::Form;
 use crate::session::{self, COOKIE};
 use crate::state::AppState;
-use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use clef_pro_schema::event::Role;
 use serde::Deserialize;
@@ -78,7 +79,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
         let Form(envelope) =
             Form::<Envelope<T>>::from_request(Request::from_parts(parts, body), state)
                 .await
-                .map_err(|e| ApiError::invalid("form", e.body_text()))?;
+                .map_err(Failure::from)?;
         let key = &state.settings().session_key;
         match envelope.csrf {
             Some(t) if csrf::holds(key, &visitor.session, &t) => Ok(Posted {

@@ -4,11 +4,13 @@
 use crate::auth::{hash, new_secret};
 use crate::body;
 use crate::error::ApiError;
+use crate::extract::Path;
 use crate::routes::views;
+use crate::routes::views::IntegrationView;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
 use clef_pro_schema::domain::{Branch, EmailAddress, RuleId};
@@ -19,7 +21,52 @@ use clef_pro_schema::sealed::seal;
 use clef_pro_schema::wire::{
     ConfigIn, NewIntegrationIn, NewKeyIn, NewTokenIn, NotificationsIn, PoliciesIn,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A new API key: the plaintext is in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"keyId": "key_3c9d", "apiKey": "clef_Zm9vYmFyYmF6cXV4", "integrationId": "int_4f7c2a"}))]
+pub struct KeyIssued {
+    pub key_id: String,
+    pub api_key: String,
+    pub integration_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRevoked {
+    pub key_id: String,
+    pub revoked: bool,
+}
+
+/// An API key as listed: never the key or its hash.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    pub key_id: String,
+    pub label: String,
+    pub revoked: bool,
+    pub created_at: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+}
+
+/// A new viewer or admin token: the plaintext is in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"token": "cpt_Zm9vYmFyYmF6", "id": "tok_7e21", "tokenId": "tok_7e21", "role": "viewer"}))]
+pub struct TokenIssued {
+    pub token: String,
+    pub id: String,
+    /// The same as `id`.
+    pub token_id: String,
+    pub role: clef_pro_schema::event::Role,
+}
 
 /// Admin bodies are small.
 const ADMIN_LIMIT: usize = 256 << 10;
@@ -70,11 +117,14 @@ pub(crate) fn integration_id(state: &AppState, id: &str) -> Result<IntegrationId
     Ok(id)
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/integrations", tag = "admin", security(("bearer" = [])),
+    request_body = clef_pro_schema::wire::NewIntegrationIn,
+    responses((status = 201, body = IntegrationView), crate::openapi::WriteErrors))]
 pub async fn create_integration(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IntegrationView>), ApiError> {
     state.authenticate_admin(&headers)?;
     let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
     let id = IntegrationId::random();
@@ -90,21 +140,28 @@ pub async fn create_integration(
     tracing::info!(integration = %id, "integration created");
     Ok((
         StatusCode::CREATED,
-        Json(views::integration_json(&state, &id)?),
+        Json(views::integration_view(&state, &id)?),
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/integrations/{id}/keys", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body = clef_pro_schema::wire::NewKeyIn,
+    responses((status = 201, description = "The key is shown once; only its hash is stored.", body = KeyIssued), crate::openapi::WriteErrors))]
 pub async fn create_key(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<KeyIssued>), ApiError> {
     let (id, req) = change::<NewKeyIn>(&state, &id, &headers, body).await?;
     let (key_id, api_key) = issue_key(&state, &id, req).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"keyId": key_id.as_str(), "apiKey": api_key, "integrationId": id.as_str()})),
+        Json(KeyIssued {
+            key_id: key_id.to_string(),
+            api_key,
+            integration_id: id.to_string(),
+        }),
     ))
 }
 
@@ -128,15 +185,21 @@ pub async fn issue_key(
     Ok((key_id, api_key))
 }
 
+#[utoipa::path(delete, path = "/api/v1/admin/integrations/{id}/keys/{key}", tag = "admin", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("key" = String, Path, description = "The key id.")),
+    responses((status = 200, description = "Revoked at once.", body = KeyRevoked), crate::openapi::WriteErrors))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     Path((id, key)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyRevoked>, ApiError> {
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let key_id = revoke(&state, &id, &key).await?;
-    Ok(Json(json!({"keyId": key_id.as_str(), "revoked": true})))
+    Ok(Json(KeyRevoked {
+        key_id: key_id.to_string(),
+        revoked: true,
+    }))
 }
 
 /// Revokes one of the integration's keys; it stops working at once.
@@ -156,19 +219,26 @@ pub async fn revoke(state: &AppState, id: &IntegrationId, key: &str) -> Result<K
     Ok(key_id)
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/integrations/{id}/keys", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    responses((status = 200, description = "The integration's keys, never a key or its hash.", body = KeyList), crate::openapi::ReadErrors))]
 pub async fn list_keys(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyList>, ApiError> {
     state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
     let keys = state.projections().registry(|r| r.keys(&id))?;
-    let keys: Vec<Value> = keys
+    let keys = keys
         .iter()
-        .map(|k| json!({"keyId": k.key_id.as_str(), "label": k.label, "revoked": k.revoked, "createdAt": k.created_at}))
+        .map(|k| KeyView {
+            key_id: k.key_id.to_string(),
+            label: k.label.clone(),
+            revoked: k.revoked,
+            created_at: k.created_at,
+        })
         .collect();
-    Ok(Json(json!({ "keys": keys })))
+    Ok(Json(KeyList { keys }))
 }
 
 /// What every settings endpoint starts with: an admin, an existing integration, and
@@ -184,15 +254,18 @@ async fn change<T: serde::de::DeserializeOwned>(
     Ok((id, body::json(body, ADMIN_LIMIT).await?))
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/integrations/{id}/policies", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body = clef_pro_schema::wire::PoliciesIn,
+    responses((status = 200, description = "The policies the CLI evaluates, replaced.", body = IntegrationView), crate::openapi::WriteErrors))]
 pub async fn set_policies(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     let (id, req) = change::<PoliciesIn>(&state, &id, &headers, body).await?;
     apply_policies(&state, &id, req).await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Replaces the integration's policies.
@@ -235,15 +308,18 @@ pub async fn apply_policies(
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/integrations/{id}/notifications", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body = clef_pro_schema::wire::NotificationsIn,
+    responses((status = 200, description = "The notification channels, replaced.", body = IntegrationView), crate::openapi::WriteErrors))]
 pub async fn set_notifications(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     let (id, req) = change::<NotificationsIn>(&state, &id, &headers, body).await?;
     apply_notifications(&state, &id, req).await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Replaces the integration's notification channels.
@@ -282,15 +358,18 @@ pub async fn apply_notifications(
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/admin/integrations/{id}/config", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body = clef_pro_schema::wire::ConfigIn,
+    responses((status = 200, description = "Collection, tracked branches and the OTLP file pattern.", body = IntegrationView), crate::openapi::WriteErrors))]
 pub async fn set_config(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     let (id, req) = change::<ConfigIn>(&state, &id, &headers, body).await?;
     apply_config(&state, &id, req).await?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Changes the integration's collection config and tracked branches.
@@ -310,17 +389,25 @@ pub async fn apply_config(
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])),
+    request_body = clef_pro_schema::wire::NewTokenIn,
+    responses((status = 201, description = "The token is shown once; only its hash is stored.", body = TokenIssued), crate::openapi::WriteErrors))]
 pub async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TokenIssued>), ApiError> {
     state.authenticate_admin(&headers)?;
     let req: NewTokenIn = body::json(body, ADMIN_LIMIT).await?;
     let (token_id, token) = issue_token(&state, req.role, name("label", req.label, false)?).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"token": token, "tokenId": token_id.as_str(), "role": req.role})),
+        Json(TokenIssued {
+            token,
+            id: token_id.to_string(),
+            token_id: token_id.to_string(),
+            role: req.role,
+        }),
     ))
 }
 

@@ -3,11 +3,13 @@
 use crate::auth::KeyCaller;
 use crate::body;
 use crate::error::ApiError;
+use crate::extract::Path;
 use crate::routes::views;
+use crate::routes::views::IntegrationView;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
 use clef_pro_schema::domain::CommitSha;
@@ -16,14 +18,13 @@ use clef_pro_schema::ids::{IntegrationId, ReportId};
 use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::{Sealed, seal};
 use clef_pro_schema::wire::{BatchIn, ReportIn};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Largest single report body: 2 MiB (a 50 × 10 matrix is about 100 KB).
 pub const REPORT_LIMIT: usize = 2 << 20;
 /// Largest batch body: 32 MiB.
 pub const BATCH_LIMIT: usize = 32 << 20;
-/// Most reports in one batch.
-pub const MAX_BATCH: usize = 500;
 
 /// Projections a report must be visible in before the request returns.
 const REPORT_VIEWS: &[Kind] = &[Kind::Matrix, Kind::Alerts];
@@ -32,24 +33,71 @@ pub fn report_id(integration: &IntegrationId, commit: &CommitSha) -> ReportId {
     ReportId::derive(&[integration.as_str().as_bytes(), commit.as_str().as_bytes()])
 }
 
-fn redaction_summary(sealed: &Sealed) -> Value {
-    let fps: Vec<&str> = sealed
-        .redactions()
-        .iter()
-        .map(|r| r.fingerprint.as_str())
-        .collect();
-    json!({"secretsRedacted": fps.len(), "fingerprints": fps})
+/// What the redaction chokepoint replaced in a request: a count and fingerprints.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Redacted {
+    pub secrets_redacted: usize,
+    /// `<REDACTED:fingerprint=…>` markers' fingerprints, in order.
+    pub fingerprints: Vec<String>,
+}
+
+impl Redacted {
+    fn of(sealed: &Sealed) -> Self {
+        let fingerprints: Vec<String> = sealed
+            .redactions()
+            .iter()
+            .map(|r| r.fingerprint.as_str().to_owned())
+            .collect();
+        Self {
+            secrets_redacted: fingerprints.len(),
+            fingerprints,
+        }
+    }
+}
+
+/// `POST /api/v1/reports`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "rep_9a1b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "branch": "main", "integrationId": "int_4f7c2a", "duplicate": false, "secretsRedacted": 0, "fingerprints": []}))]
+pub struct ReportAccepted {
+    pub id: String,
+    pub commit_sha: String,
+    /// `null` for a report sent without a branch.
+    pub branch: Option<String>,
+    pub integration_id: String,
+    /// True when the same content was already in the log.
+    pub duplicate: bool,
+    #[serde(flatten)]
+    pub redacted: Redacted,
+}
+
+/// `POST /api/v1/reports/batch`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"accepted": 2, "reportIds": ["rep_11aa", "rep_22bb"], "duplicate": false,
+    "secretsRedacted": 0, "fingerprints": []}))]
+pub struct BatchAccepted {
+    pub accepted: usize,
+    pub report_ids: Vec<String>,
+    pub duplicate: bool,
+    #[serde(flatten)]
+    pub redacted: Redacted,
 }
 
 /// `GET /api/v1/integrations/{id}`: for the CLI (its own integration) and for people.
+#[utoipa::path(get, path = "/api/v1/integrations/{id}", tag = "ingest", security(("apiKey" = []), ("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The integration id.")),
+    responses((status = 200, description = "The integration; the CLI reads `lastCommitSha` and `config`.", body = IntegrationView), crate::openapi::ReadErrors))]
 pub async fn get_integration(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     let caller = state.authenticate_any(&headers)?;
     let id = views::visible_integration(&state, &caller, &id)?;
-    Ok(Json(views::integration_json(&state, &id)?))
+    Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// What both report endpoints start with: the API key, whether its integration
@@ -66,11 +114,14 @@ async fn read<T: serde::de::DeserializeOwned>(
 }
 
 /// `POST /api/v1/reports`.
+#[utoipa::path(post, path = "/api/v1/reports", tag = "ingest", security(("apiKey" = []), ("bearer" = [])),
+    request_body = clef_pro_schema::wire::ReportIn,
+    responses((status = 201, description = "Stored (or an identical resubmission).", body = ReportAccepted), crate::openapi::WriteErrors))]
 pub async fn post_report(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
     let (key, collect_ci, wire) = read::<ReportIn>(&state, &headers, body, REPORT_LIMIT).await?;
     let report = Report::from_wire(wire, "", collect_ci)?;
     Ok((
@@ -84,7 +135,7 @@ pub async fn accept_report(
     state: &AppState,
     integration: &IntegrationId,
     report: Report,
-) -> Result<Value, ApiError> {
+) -> Result<ReportAccepted, ApiError> {
     let sealed = seal(Event::ReportSubmitted {
         integration: integration.clone(),
         report,
@@ -97,36 +148,27 @@ pub async fn accept_report(
     state.metrics().reports_accepted.inc();
     record_redactions(state, &sealed);
     tracing::info!(%integration, commit = %report.commit, seq = appended.seq, duplicate = appended.duplicate, "report accepted");
-    let mut out = json!({
-        "id": report_id(integration, &report.commit).as_str(),
-        "commitSha": report.commit.as_str(),
-        "branch": report.branch.as_str(),
-        "integrationId": integration.as_str(),
-        "duplicate": appended.duplicate,
-    });
-    merge(&mut out, redaction_summary(&sealed));
-    Ok(out)
+    Ok(ReportAccepted {
+        id: report_id(integration, &report.commit).to_string(),
+        commit_sha: report.commit.to_string(),
+        branch: report.branch.as_ref().map(ToString::to_string),
+        integration_id: integration.to_string(),
+        duplicate: appended.duplicate,
+        redacted: Redacted::of(&sealed),
+    })
 }
 
 /// `POST /api/v1/reports/batch`: all or nothing; the last report is HEAD.
+#[utoipa::path(post, path = "/api/v1/reports/batch", tag = "ingest", security(("apiKey" = []), ("bearer" = [])),
+    request_body = clef_pro_schema::wire::BatchIn,
+    responses((status = 201, description = "Every report stored, or none.", body = BatchAccepted), crate::openapi::WriteErrors))]
 pub async fn post_batch(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
     let (key, collect_ci, wire) = read::<BatchIn>(&state, &headers, body, BATCH_LIMIT).await?;
-    if wire.reports.is_empty() || wire.reports.len() > MAX_BATCH {
-        return Err(ApiError::invalid(
-            "reports",
-            format!("must hold 1 to {MAX_BATCH} reports"),
-        ));
-    }
-    let reports = wire
-        .reports
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Report::from_wire(r, &format!("reports[{i}]."), collect_ci))
-        .collect::<Result<Vec<_>, _>>()?;
+    let reports = Report::batch_from_wire(wire.reports, collect_ci)?;
     let sealed = seal(Event::BatchSubmitted {
         integration: key.integration.clone(),
         reports,
@@ -143,20 +185,19 @@ pub async fn post_batch(
         .iter()
         .map(|r| report_id(&key.integration, &r.commit).to_string())
         .collect();
-    let mut out =
-        json!({"accepted": reports.len(), "reportIds": ids, "duplicate": appended.duplicate});
-    merge(&mut out, redaction_summary(&sealed));
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        Json(BatchAccepted {
+            accepted: reports.len(),
+            report_ids: ids,
+            duplicate: appended.duplicate,
+            redacted: Redacted::of(&sealed),
+        }),
+    ))
 }
 
 fn record_redactions(state: &AppState, sealed: &Sealed) {
     for _ in sealed.redactions() {
         state.metrics().secrets_redacted.inc();
-    }
-}
-
-fn merge(into: &mut Value, from: Value) {
-    if let (Some(a), Value::Object(b)) = (into.as_object_mut(), from) {
-        a.extend(b);
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::body;
 use crate::error::ApiError;
+use crate::routes::ingest::ReportAccepted;
 use crate::routes::{ingest, views};
 use crate::state::AppState;
 use axum::Json;
@@ -11,14 +12,38 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use clef_pro_schema::otlp::{self, FilePattern};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// The answer to `POST …/v1/logs`: the report's, with OTLP's `partialSuccess`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OtlpAccepted {
+    #[serde(flatten)]
+    pub report: ReportAccepted,
+    /// Always empty: a request is accepted whole or refused.
+    pub partial_success: Value,
+}
+
+/// The newest commit on a tracked branch, from which the CLI fills gaps.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub last_commit_sha: String,
+    /// RFC 3339, UTC.
+    pub last_timestamp: String,
+}
 
 /// `POST …/v1/logs`: one commit's report. Any 2xx is success to the CLI.
+#[utoipa::path(post, path = "/v1/logs", tag = "otlp", security(("apiKey" = []), ("bearer" = [])),
+    request_body(content = Object, description = "An OTLP `ExportLogsServiceRequest` (JSON) from `clef report --push`; only an allow-list of attributes is read."),
+    responses((status = 200, body = OtlpAccepted), crate::openapi::WriteErrors))]
 pub async fn logs(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OtlpAccepted>, ApiError> {
     let key = state.authenticate_key(&headers)?;
     let integration = views::integration(&state, &key.integration)?;
     let req: Value = body::json(body, ingest::REPORT_LIMIT).await?;
@@ -27,21 +52,25 @@ pub async fn logs(
         .as_deref()
         .and_then(FilePattern::compile);
     let report = otlp::report(&req, pattern.as_ref())?;
-    let mut out = ingest::accept_report(&state, &key.integration, report).await?;
-    out["partialSuccess"] = json!({});
-    Ok(Json(out))
+    Ok(Json(OtlpAccepted {
+        report: ingest::accept_report(&state, &key.integration, report).await?,
+        partial_success: Value::Object(Default::default()),
+    }))
 }
 
 /// `GET …/v1/checkpoint`: the newest commit on a tracked branch, or 404 when the
 /// integration has none yet (the CLI then pushes HEAD only).
+#[utoipa::path(get, path = "/v1/checkpoint", tag = "otlp", security(("apiKey" = []), ("bearer" = [])),
+    responses((status = 200, description = "The newest commit on a tracked branch.", body = Checkpoint), crate::openapi::ReadErrors))]
 pub async fn checkpoint(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Checkpoint>, ApiError> {
     let key = state.authenticate_key(&headers)?;
     let heads = state.projections().matrix(|m| m.heads(&key.integration))?;
     let head = heads.latest_tracked.ok_or(ApiError::NotFound("report"))?;
-    Ok(Json(
-        json!({"lastCommitSha": head.commit.as_str(), "lastTimestamp": clef_pro_schema::time::rfc3339(head.received_at)}),
-    ))
+    Ok(Json(Checkpoint {
+        last_commit_sha: head.commit.to_string(),
+        last_timestamp: clef_pro_schema::time::rfc3339(head.received_at),
+    }))
 }

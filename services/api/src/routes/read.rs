@@ -3,10 +3,14 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::extract::{Path, Query};
 use crate::routes::views;
+use crate::routes::views::{
+    AlertList, AlertView, IntegrationList, MatrixView, ReportPage, ReportSummaryView,
+};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use clef_pro_projections::Kind;
 use clef_pro_projections::lifecycle::Status;
@@ -16,7 +20,6 @@ use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
 use clef_pro_schema::sealed::seal;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 /// Default and largest page of `GET …/reports`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -32,17 +35,19 @@ fn person_integration(
     views::visible_integration(state, &Caller::Person(person), id)
 }
 
+#[utoipa::path(get, path = "/api/v1/integrations", tag = "read", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = IntegrationList), crate::openapi::ReadErrors))]
 pub async fn list_integrations(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationList>, ApiError> {
     state.authenticate_person(&headers)?;
     let all = state.projections().registry(|r| r.integrations())?;
-    let list = all
+    let integrations = all
         .iter()
-        .map(|i| views::integration_json(&state, &i.id))
+        .map(|i| views::integration_view(&state, &i.id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({ "integrations": list })))
+    Ok(Json(IntegrationList { integrations }))
 }
 
 /// The optional `branch` query parameter; empty means none.
@@ -86,15 +91,20 @@ pub fn matrix_report(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/matrix", tag = "read", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The integration id."),
+        ("branch" = Option<String>, Query, description = "The newest report on this branch."),
+        ("commit" = Option<String>, Query, description = "The report of this commit.")),
+    responses((status = 200, description = "The matrix at the latest report (on a tracked branch when there is one), or at the given commit.", body = MatrixView), crate::openapi::ReadErrors))]
 pub async fn matrix(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<MatrixQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MatrixView>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
     let (report, latest) = matrix_report(&state, &id, &q)?.ok_or(ApiError::NotFound("report"))?;
-    Ok(Json(views::matrix_json(&report, latest)))
+    Ok(Json(MatrixView::of(&report, latest)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,16 +143,24 @@ pub fn reports_page(
     Ok((page, next))
 }
 
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/reports", tag = "read", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The integration id."),
+        ("branch" = Option<String>, Query, description = "Only this branch's history."),
+        ("limit" = Option<usize>, Query, description = "Page size: default 50, at most 500."),
+        ("before" = Option<String>, Query, description = "The `next` cursor of the previous page.")),
+    responses((status = 200, description = "Newest first, by arrival in the log.", body = ReportPage), crate::openapi::ReadErrors))]
 pub async fn reports(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<ReportsQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReportPage>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
     let (page, next) = reports_page(&state, &id, &q)?;
-    let reports: Vec<Value> = page.iter().map(views::report_summary_json).collect();
-    Ok(Json(json!({ "reports": reports, "next": next })))
+    Ok(Json(ReportPage {
+        reports: page.iter().map(ReportSummaryView::of).collect(),
+        next,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,11 +169,11 @@ pub struct AlertsQuery {
 }
 
 /// The alerts of an integration with `status` = `open` (default), `resolved` or `all`.
-pub fn alerts_json(
+pub fn alert_views(
     state: &AppState,
     id: &IntegrationId,
     status: Option<&str>,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<AlertView>, ApiError> {
     let want = match status.unwrap_or("open") {
         "open" => Some(Status::Open),
         "resolved" => Some(Status::Resolved),
@@ -171,21 +189,24 @@ pub fn alerts_json(
         .filter(|a| want.is_none_or(|w| a.status == w))
         .map(|a| {
             let sent = state.projections().outbox(|o| o.for_alert(&a.id))?;
-            Ok(views::alert_json(a, &sent))
+            Ok(AlertView::of(a, &sent))
         })
         .collect()
 }
 
+#[utoipa::path(get, path = "/api/v1/integrations/{id}/alerts", tag = "read", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("status" = Option<String>, Query, description = "`open` (default), `resolved` or `all`.")),
+    responses((status = 200, body = AlertList), crate::openapi::ReadErrors))]
 pub async fn alerts(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<AlertsQuery>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertList>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
-    Ok(Json(
-        json!({ "alerts": alerts_json(&state, &id, q.status.as_deref())? }),
-    ))
+    Ok(Json(AlertList {
+        alerts: alert_views(&state, &id, q.status.as_deref())?,
+    }))
 }
 
 /// Acknowledges an open alert on behalf of `who`; idempotent; 409 once resolved.
@@ -194,7 +215,7 @@ pub async fn acknowledge_alert(
     id: &IntegrationId,
     alert: &str,
     who: &str,
-) -> Result<Value, ApiError> {
+) -> Result<AlertView, ApiError> {
     let alert_id = AlertId::parse(alert).map_err(|_| ApiError::NotFound("alert"))?;
     let current = state
         .projections()
@@ -220,14 +241,18 @@ pub async fn acknowledge_alert(
         .alerts(|a| a.alert(&alert_id))?
         .ok_or(ApiError::NotFound("alert"))?;
     let sent = state.projections().outbox(|o| o.for_alert(&alert_id))?;
-    Ok(views::alert_json(&a, &sent))
+    Ok(AlertView::of(&a, &sent))
 }
 
+#[utoipa::path(post, path = "/api/v1/integrations/{id}/alerts/{alert}/acknowledge", tag = "read", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The integration id."), ("alert" = String, Path, description = "The alert id.")),
+    responses((status = 200, description = "Acknowledged (idempotent): notifications stop; the alert stays open.", body = AlertView),
+        (status = 409, description = "The alert is resolved.", body = crate::error::ErrorBody), crate::openapi::ReadErrors))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path((id, alert)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertView>, ApiError> {
     let person = state.authenticate_person(&headers)?;
     let id = views::visible_integration(&state, &Caller::Person(person.clone()), &id)?;
     Ok(Json(

@@ -1,18 +1,21 @@
-//! JSON shapes of what the read API returns, built from the projections. The dashboard
-//! renders the same values.
+//! What the read API returns, as typed view models built from the projections. The JSON
+//! API serves them, the dashboard renders them, and the OpenAPI document describes them
+//! from the same types, so the three cannot disagree.
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::ingest::report_id;
 use crate::state::AppState;
-use clef_pro_projections::lifecycle::{Alert, Status};
+use clef_pro_projections::lifecycle::Alert;
 use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
 use clef_pro_projections::outbox::{Intent, IntentStatus};
 use clef_pro_projections::registry::Integration;
-use clef_pro_schema::domain::Severity;
+use clef_pro_schema::domain::{HealthStatus, Severity};
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::report::{Drift, PolicyResult};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Parses an id from a path and checks that it exists and that the caller may see it.
 /// A key of another integration gets the same 404 as an unknown id.
@@ -45,157 +48,439 @@ pub fn collects_ci(state: &AppState, id: &IntegrationId) -> Result<bool, ApiErro
         .unwrap_or(false))
 }
 
-fn head_json(h: &Option<HeadRef>) -> Value {
-    match h {
-        Some(h) => {
-            json!({"commitSha": h.commit.as_str(), "branch": h.branch.as_str(), "receivedAt": h.received_at})
+/// A pointer to a report.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeadView {
+    pub commit_sha: String,
+    /// `null` for a report sent without a branch.
+    pub branch: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub received_at: u64,
+}
+
+impl HeadView {
+    fn of(h: &HeadRef) -> Self {
+        Self {
+            commit_sha: h.commit.to_string(),
+            branch: h.branch.as_ref().map(ToString::to_string),
+            received_at: h.received_at,
         }
-        None => Value::Null,
     }
 }
 
 /// Open alerts by severity, counting acknowledged ones (acknowledging never un-counts).
-pub fn open_counts(alerts: &[Alert]) -> Value {
-    let mut counts = serde_json::Map::new();
-    for s in Severity::ALL {
-        let n = alerts
-            .iter()
-            .filter(|a| a.status == Status::Open && a.severity == s)
-            .count();
-        counts.insert(s.as_str().into(), n.into());
-    }
-    Value::Object(counts)
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct OpenCounts {
+    pub critical: usize,
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
 }
 
-pub fn integration_json(state: &AppState, id: &IntegrationId) -> Result<Value, ApiError> {
+impl OpenCounts {
+    /// Counts `open`, which holds only open alerts.
+    pub fn of(open: &[Alert]) -> Self {
+        let mut c = Self::default();
+        for a in open {
+            *c.slot(a.severity) += 1;
+        }
+        c
+    }
+
+    fn slot(&mut self, s: Severity) -> &mut usize {
+        match s {
+            Severity::Critical => &mut self.critical,
+            Severity::Error => &mut self.error,
+            Severity::Warning => &mut self.warning,
+            Severity::Info => &mut self.info,
+        }
+    }
+
+    pub fn get(&self, s: Severity) -> usize {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    /// The rule's parameters, as the admin set them.
+    pub params: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelView {
+    /// `email`.
+    pub channel: &'static str,
+    pub target: String,
+    pub min_severity: Severity,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigView {
+    #[serde(rename = "collectCIContext")]
+    pub collect_ci_context: bool,
+    pub tracked_branches: Vec<String>,
+    pub file_pattern: Option<String>,
+}
+
+/// An integration, as `GET /api/v1/integrations/{id}` returns it (the Clef CLI reads
+/// `lastCommitSha` and `config.collectCIContext`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "id": "int_4f7c2a", "name": "payments", "lastCommitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "config": {"collectCIContext": true, "trackedBranches": ["main", "master"], "filePattern": null},
+    "collectCIContext": true, "trackedBranches": ["main", "master"], "policies": [], "notifications": [],
+    "latestReport": {"commitSha": "3f786850e387550fdab836ed7e6dc881de23001b", "branch": "main", "receivedAt": 1700000000000u64},
+    "latestTrackedReport": {"commitSha": "3f786850e387550fdab836ed7e6dc881de23001b", "branch": "main", "receivedAt": 1700000000000u64},
+    "reportCount": 12, "openAlerts": {"critical": 1, "error": 0, "warning": 2, "info": 0}, "createdAt": 1690000000000u64
+}))]
+pub struct IntegrationView {
+    pub id: String,
+    pub name: String,
+    /// The newest commit reported on a tracked branch; the CLI backfills from it.
+    pub last_commit_sha: Option<String>,
+    pub config: ConfigView,
+    #[serde(rename = "collectCIContext")]
+    pub collect_ci_context: bool,
+    pub tracked_branches: Vec<String>,
+    pub policies: Vec<PolicyView>,
+    pub notifications: Vec<ChannelView>,
+    pub latest_report: Option<HeadView>,
+    pub latest_tracked_report: Option<HeadView>,
+    pub report_count: u64,
+    pub open_alerts: OpenCounts,
+    pub created_at: u64,
+}
+
+pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<IntegrationView, ApiError> {
     let i = integration(state, id)?;
     let heads = state.projections().matrix(|m| m.heads(id))?;
     let alerts = state.projections().alerts(|a| a.open(id))?;
-    let policies: Vec<Value> = i
-        .policies
-        .iter()
-        .map(|p| {
-            let params: Value = serde_json::from_str(&p.params).unwrap_or(Value::Null);
-            json!({"ruleId": p.rule_id.as_str(), "ruleName": p.rule_name, "severity": p.severity, "params": params})
-        })
-        .collect();
-    let channels: Vec<Value> = i
-        .channels
-        .iter()
-        .map(|c| json!({"channel": "email", "target": c.target.as_str(), "minSeverity": c.min_severity}))
-        .collect();
-    Ok(json!({
-        "id": i.id.as_str(),
-        "name": i.name,
-        "lastCommitSha": heads.latest_tracked.as_ref().map(|h| h.commit.as_str()),
-        "config": {"collectCIContext": i.collect_ci_context, "trackedBranches": i.tracked_branches,
-                   "filePattern": i.file_pattern},
-        "collectCIContext": i.collect_ci_context,
-        "trackedBranches": i.tracked_branches,
-        "policies": policies,
-        "notifications": channels,
-        "latestReport": head_json(&heads.latest),
-        "latestTrackedReport": head_json(&heads.latest_tracked),
-        "reportCount": heads.reports,
-        "openAlerts": open_counts(&alerts),
-        "createdAt": i.created_at,
-    }))
-}
-
-fn result_json(r: &PolicyResult) -> Value {
-    json!({
-        "ruleId": r.rule_id.as_str(), "ruleName": r.rule_name, "passed": r.passed,
-        "severity": r.severity, "message": r.message, "scope": r.scope.to_string(),
+    let tracked: Vec<String> = i.tracked_branches.iter().map(ToString::to_string).collect();
+    Ok(IntegrationView {
+        id: i.id.to_string(),
+        name: i.name,
+        last_commit_sha: heads.latest_tracked.as_ref().map(|h| h.commit.to_string()),
+        config: ConfigView {
+            collect_ci_context: i.collect_ci_context,
+            tracked_branches: tracked.clone(),
+            file_pattern: i.file_pattern,
+        },
+        collect_ci_context: i.collect_ci_context,
+        tracked_branches: tracked,
+        policies: i
+            .policies
+            .iter()
+            .map(|p| PolicyView {
+                rule_id: p.rule_id.to_string(),
+                rule_name: p.rule_name.clone(),
+                severity: p.severity,
+                params: serde_json::from_str(&p.params).unwrap_or(Value::Null),
+            })
+            .collect(),
+        notifications: i
+            .channels
+            .iter()
+            .map(|c| ChannelView {
+                channel: "email",
+                target: c.target.to_string(),
+                min_severity: c.min_severity,
+            })
+            .collect(),
+        latest_report: heads.latest.as_ref().map(HeadView::of),
+        latest_tracked_report: heads.latest_tracked.as_ref().map(HeadView::of),
+        report_count: heads.reports,
+        open_alerts: OpenCounts::of(&alerts),
+        created_at: i.created_at,
     })
 }
 
-fn drift_json(d: &Drift) -> Value {
-    json!({
-        "namespace": d.namespace.as_str(), "isDrifted": d.is_drifted, "driftCount": d.drift_count,
-        "severity": d.severity, "summary": d.summary,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationList {
+    pub integrations: Vec<IntegrationView>,
 }
 
 /// One report in a history listing.
-pub fn report_summary_json(s: &ReportSummary) -> Value {
-    json!({
-        "id": report_id(&s.integration, &s.commit).as_str(),
-        "commitSha": s.commit.as_str(),
-        "branch": s.branch.as_str(),
-        "commitTimestamp": s.commit_timestamp,
-        "receivedAt": s.received_at,
-        "cliVersion": s.cli_version,
-        "passed": s.passed,
-        "violations": s.violations,
-        "failedResults": s.failed_results,
-        "driftedNamespaces": s.drifted_namespaces,
-        "secretsRedacted": s.secrets_redacted,
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportSummaryView {
+    pub id: String,
+    pub commit_sha: String,
+    /// The branch whose history lists the report; `null` for a branchless report
+    /// that no tracked branch has claimed.
+    pub branch: Option<String>,
+    pub commit_timestamp: Option<u64>,
+    pub received_at: u64,
+    pub cli_version: String,
+    pub passed: bool,
+    pub violations: u32,
+    pub failed_results: u32,
+    pub drifted_namespaces: u32,
+    pub secrets_redacted: u32,
 }
 
-/// A whole report: the matrix at its commit.
-pub fn matrix_json(s: &StoredReport, latest: bool) -> Value {
-    let r = &s.report;
-    let mut v = report_summary_json(&ReportSummary::of(s));
-    let cells: Vec<Value> = r
-        .summary
-        .cells
-        .iter()
-        .map(|c| {
-            json!({"namespace": c.namespace.as_str(), "environment": c.environment.as_str(),
-                   "healthStatus": c.health.as_str(), "description": c.description})
-        })
-        .collect();
-    let extra = json!({
-        "integrationId": s.integration.as_str(),
-        "commit": r.commit.as_str(),
-        "latest": latest,
-        "summary": {
-            "filesScanned": r.summary.files_scanned,
-            "namespaces": r.summary.namespaces,
-            "environments": r.summary.environments,
-            "violations": r.summary.violations,
-            "passed": r.summary.passed,
-        },
-        "cells": cells,
-        "drift": r.drift.iter().map(drift_json).collect::<Vec<_>>(),
-        "policyResults": r.policy_results.iter().map(result_json).collect::<Vec<_>>(),
-        "ciContext": r.ci_context.as_ref().map(|c| json!({"provider": c.provider, "pipelineUrl": c.pipeline_url, "trigger": c.trigger})),
-    });
-    if let (Some(a), Value::Object(b)) = (v.as_object_mut(), extra) {
-        a.extend(b);
+impl ReportSummaryView {
+    pub fn of(s: &ReportSummary) -> Self {
+        Self {
+            id: report_id(&s.integration, &s.commit).to_string(),
+            commit_sha: s.commit.to_string(),
+            branch: s.branch.as_ref().map(ToString::to_string),
+            commit_timestamp: s.commit_timestamp,
+            received_at: s.received_at,
+            cli_version: s.cli_version.clone(),
+            passed: s.passed,
+            violations: s.violations,
+            failed_results: s.failed_results,
+            drifted_namespaces: s.drifted_namespaces,
+            secrets_redacted: s.secrets_redacted,
+        }
     }
-    v
 }
 
-pub fn intent_json(i: &Intent) -> Value {
-    let (status, at, detail) = match &i.status {
-        IntentStatus::Pending => ("pending", None, None),
-        IntentStatus::Delivered { at, .. } => ("sent", Some(*at), None),
-        IntentStatus::Failed { reason, at } => ("failed", Some(*at), Some(reason.as_str())),
-    };
-    json!({"id": i.id.as_str(), "target": i.target.as_str(), "commitSha": i.commit.as_str(),
-           "status": status, "at": at, "reason": detail})
+/// A page of history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"reports": [{"id": "rep_9a1b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "branch": "main", "commitTimestamp": 1700000000000u64, "receivedAt": 1700000005000u64, "cliVersion": "0.1.30",
+    "passed": false, "violations": 1, "failedResults": 1, "driftedNamespaces": 0, "secretsRedacted": 0}],
+    "next": "118.0"}))]
+pub struct ReportPage {
+    pub reports: Vec<ReportSummaryView>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    pub next: Option<String>,
 }
 
-pub fn alert_json(a: &Alert, notifications: &[Intent]) -> Value {
-    json!({
-        "id": a.id.as_str(),
-        "integrationId": a.integration.as_str(),
-        "ruleId": a.rule_id.as_str(),
-        "ruleName": a.rule_name,
-        "scope": a.scope.to_string(),
-        "severity": a.severity,
-        "status": a.status.as_str(),
-        "acknowledged": a.acknowledged(),
-        "acknowledgedBy": a.acknowledged_by,
-        "acknowledgedAt": a.acknowledged_at,
-        "openedByCommit": a.opened_by.as_str(),
-        "openedAt": a.opened_at,
-        "resolvedByCommit": a.resolved_by.as_ref().map(|c| c.as_str()),
-        "resolvedAt": a.resolved_at,
-        "previousAlertId": a.previous.as_ref().map(|p| p.as_str()),
-        "message": a.message,
-        "notifications": notifications.iter().map(intent_json).collect::<Vec<_>>(),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CellView {
+    pub namespace: String,
+    pub environment: String,
+    pub health_status: HealthStatus,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftView {
+    pub namespace: String,
+    pub is_drifted: bool,
+    pub drift_count: Option<u32>,
+    pub severity: Option<Severity>,
+    pub summary: Option<String>,
+}
+
+impl DriftView {
+    fn of(d: &Drift) -> Self {
+        Self {
+            namespace: d.namespace.to_string(),
+            is_drifted: d.is_drifted,
+            drift_count: d.drift_count,
+            severity: d.severity,
+            summary: d.summary.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultView {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub passed: bool,
+    pub severity: Severity,
+    pub message: String,
+    /// `namespace/environment`, `namespace`, or `""` for the whole repository.
+    pub scope: String,
+}
+
+impl ResultView {
+    fn of(r: &PolicyResult) -> Self {
+        Self {
+            rule_id: r.rule_id.to_string(),
+            rule_name: r.rule_name.clone(),
+            passed: r.passed,
+            severity: r.severity,
+            message: r.message.clone(),
+            scope: r.scope.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryView {
+    pub files_scanned: u32,
+    pub namespaces: Vec<String>,
+    pub environments: Vec<String>,
+    pub violations: u32,
+    pub passed: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CiView {
+    pub provider: String,
+    pub pipeline_url: Option<String>,
+    pub trigger: Option<String>,
+}
+
+/// The matrix at one report: its history entry plus cells, drift and results.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixView {
+    #[serde(flatten)]
+    pub report: ReportSummaryView,
+    pub integration_id: String,
+    pub commit: String,
+    /// Whether this is the newest report for the query.
+    pub latest: bool,
+    pub summary: SummaryView,
+    pub cells: Vec<CellView>,
+    pub drift: Vec<DriftView>,
+    pub policy_results: Vec<ResultView>,
+    /// Present only when the integration collects CI context.
+    pub ci_context: Option<CiView>,
+}
+
+impl MatrixView {
+    pub fn of(s: &StoredReport, latest: bool) -> Self {
+        let r = &s.report;
+        let names =
+            |v: &[clef_pro_schema::domain::Name]| v.iter().map(ToString::to_string).collect();
+        Self {
+            report: ReportSummaryView::of(&ReportSummary::of(s)),
+            integration_id: s.integration.to_string(),
+            commit: r.commit.to_string(),
+            latest,
+            summary: SummaryView {
+                files_scanned: r.summary.files_scanned,
+                namespaces: names(&r.summary.namespaces),
+                environments: names(&r.summary.environments),
+                violations: r.summary.violations,
+                passed: r.summary.passed,
+            },
+            cells: r
+                .summary
+                .cells
+                .iter()
+                .map(|c| CellView {
+                    namespace: c.namespace.to_string(),
+                    environment: c.environment.to_string(),
+                    health_status: c.health,
+                    description: c.description.clone(),
+                })
+                .collect(),
+            drift: r.drift.iter().map(DriftView::of).collect(),
+            policy_results: r.policy_results.iter().map(ResultView::of).collect(),
+            ci_context: r.ci_context.as_ref().map(|c| CiView {
+                provider: c.provider.clone(),
+                pipeline_url: c.pipeline_url.clone(),
+                trigger: c.trigger.clone(),
+            }),
+        }
+    }
+}
+
+/// One notification of an alert.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationView {
+    pub id: String,
+    pub target: String,
+    pub commit_sha: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: &'static str,
+    /// When it was sent or failed.
+    pub at: Option<u64>,
+    /// Why it failed.
+    pub reason: Option<String>,
+}
+
+impl NotificationView {
+    fn of(i: &Intent) -> Self {
+        let (status, at, reason) = match &i.status {
+            IntentStatus::Pending => ("pending", None, None),
+            IntentStatus::Delivered { at, .. } => ("sent", Some(*at), None),
+            IntentStatus::Failed { reason, at } => ("failed", Some(*at), Some(reason.clone())),
+        };
+        Self {
+            id: i.id.to_string(),
+            target: i.target.to_string(),
+            commit_sha: i.commit.to_string(),
+            status,
+            at,
+            reason,
+        }
+    }
+}
+
+/// An alert and its whole lifecycle (CONTRACT section 4).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "alr_51c0", "integrationId": "int_4f7c2a", "ruleId": "missing_keys",
+    "ruleName": "Missing encryption keys", "scope": "oauth/production", "severity": "critical", "status": "open",
+    "acknowledged": false, "acknowledgedBy": null, "acknowledgedAt": null,
+    "openedByCommit": "3f786850e387550fdab836ed7e6dc881de23001b", "openedAt": 1700000005000u64,
+    "resolvedByCommit": null, "resolvedAt": null, "previousAlertId": null,
+    "message": "oauth/production is missing a key", "notifications": []}))]
+pub struct AlertView {
+    pub id: String,
+    pub integration_id: String,
+    pub rule_id: String,
+    pub rule_name: String,
+    pub scope: String,
+    pub severity: Severity,
+    /// `open` or `resolved`.
+    pub status: &'static str,
+    pub acknowledged: bool,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_at: Option<u64>,
+    pub opened_by_commit: String,
+    pub opened_at: u64,
+    pub resolved_by_commit: Option<String>,
+    pub resolved_at: Option<u64>,
+    pub previous_alert_id: Option<String>,
+    pub message: String,
+    pub notifications: Vec<NotificationView>,
+}
+
+impl AlertView {
+    pub fn of(a: &Alert, notifications: &[Intent]) -> Self {
+        Self {
+            id: a.id.to_string(),
+            integration_id: a.integration.to_string(),
+            rule_id: a.rule_id.to_string(),
+            rule_name: a.rule_name.clone(),
+            scope: a.scope.to_string(),
+            severity: a.severity,
+            status: a.status.as_str(),
+            acknowledged: a.acknowledged(),
+            acknowledged_by: a.acknowledged_by.clone(),
+            acknowledged_at: a.acknowledged_at,
+            opened_by_commit: a.opened_by.to_string(),
+            opened_at: a.opened_at,
+            resolved_by_commit: a.resolved_by.as_ref().map(ToString::to_string),
+            resolved_at: a.resolved_at,
+            previous_alert_id: a.previous.as_ref().map(ToString::to_string),
+            message: a.message.clone(),
+            notifications: notifications.iter().map(NotificationView::of).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertList {
+    pub alerts: Vec<AlertView>,
 }
