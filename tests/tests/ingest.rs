@@ -85,15 +85,7 @@ async fn errors_leave_nothing_in_the_log(nats: bool) {
     let good = report(&sha("x"), "main", &[]);
     let before = head(&c).await;
     let check = |r: clef_pro_tests::client::Resp, status: u16, field: Option<&str>| {
-        assert_eq!(r.status, status, "{:?}", r.body);
-        assert!(
-            r.body["error"]["code"].is_string(),
-            "JSON error: {:?}",
-            r.body
-        );
-        if let Some(f) = field {
-            assert_eq!(r.body["error"]["field"], f, "{:?}", r.body);
-        }
+        r.expect_error(status, field);
     };
     let post = |k: Option<&str>, body: Vec<u8>| {
         let c = c.clone();

@@ -104,7 +104,11 @@ async fn seed_example(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(late.status, 409, "a resolved alert cannot be acknowledged");
+    assert_eq!(
+        late.expect_error(409, None),
+        "conflict",
+        "a resolved alert cannot be acknowledged"
+    );
 
     submit("mno", &[FAIL]).await;
     let second = only_alert(&c, &id, "open").await;

@@ -35,7 +35,7 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
             .routes(routes!(otlp::logs))
             .routes(routes!(otlp::checkpoint))
     };
-    let (api, doc) = OpenApiRouter::with_openapi(openapi::Base::openapi())
+    let (api, mut doc) = OpenApiRouter::with_openapi(openapi::Base::openapi())
         .routes(routes!(ingest::post_report))
         .routes(routes!(ingest::post_batch))
         .routes(routes!(read::list_integrations))
@@ -58,6 +58,7 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
         .nest("/otlp", otlp())
         .merge(dashboard::routes())
         .split_for_parts();
+    openapi::unique_operation_ids(&mut doc);
     let json = doc.to_json().expect("the OpenAPI document serializes");
     let app = api
         .fallback(|| async { error::ApiError::NotFound("route") })

@@ -127,3 +127,29 @@ pub async fn document(
 /// The document as JSON, rendered once when the router is built.
 #[derive(Clone)]
 pub struct Document(pub std::sync::Arc<String>);
+
+/// Names every operation `<tag>.<handler>`, so the dashboard's `show` and the read
+/// API's differ; the OTLP routes, served at `/` and again under `/otlp`, get
+/// `otlp.<handler>` and `otlp.<handler>.prefixed`.
+pub fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                let suffix = if path.starts_with("/otlp/") {
+                    ".prefixed"
+                } else {
+                    ""
+                };
+                *id = format!("{tag}.{id}{suffix}");
+            }
+        }
+    }
+}

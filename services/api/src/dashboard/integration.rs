@@ -111,7 +111,7 @@ pub async fn live(
     Ok(Json(json!({ "version": version(&state, &id)? })))
 }
 
-#[utoipa::path(get, path = "/integrations/{id}", tag = "dashboard", security(("session" = [])),
+#[utoipa::path(get, path = "/integrations/{id}", operation_id = "integration", tag = "dashboard", security(("session" = [])),
     params(("id" = String, Path, description = "The integration id."), ("commit" = Option<String>, Query, description = "Show this older report."),
         ("branch" = Option<String>, Query, description = "History of one branch."),
         ("before" = Option<String>, Query, description = "History page cursor."),

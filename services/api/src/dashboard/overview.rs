@@ -72,7 +72,7 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     ))
 }
 
-#[utoipa::path(get, path = "/", tag = "dashboard", security(("session" = [])),
+#[utoipa::path(get, path = "/", operation_id = "overview", tag = "dashboard", security(("session" = [])),
     responses((status = 200, description = "Every integration with its latest report and open alerts.", content_type = "text/html"),
         (status = 303, description = "Signed out: sent to `/sign-in`.")))]
 pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {

@@ -210,7 +210,7 @@ pub struct Shown {
     saved: Option<String>,
 }
 
-#[utoipa::path(get, path = "/integrations/{id}/settings", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
+#[utoipa::path(get, path = "/integrations/{id}/settings", operation_id = "settings", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
     responses((status = 200, description = "Keys, policies, notifications and collection settings (admins only).", content_type = "text/html"),
         (status = 403, description = "Not an admin.", content_type = "text/html")))]
 pub async fn show(
