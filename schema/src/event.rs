@@ -6,11 +6,18 @@
 
 use crate::domain::{Branch, EmailAddress, RuleId, Severity};
 use crate::ids::{AlertId, IntegrationId, IntentId, KeyId, TokenId};
+use crate::keys::PurposeKey;
 use crate::report::Report;
 use serde::{Deserialize, Serialize};
 
-/// The envelope version written today.
+/// The first envelope version: the event alone. Written before events were
+/// authenticated; read only where the log trusts it (see `clef_pro_log`).
 pub const VERSION: u8 = 1;
+/// The envelope written today: the version, a 32-byte tag, then the event. The tag is
+/// BLAKE3 keyed with the deployment's event key over the version and the event, so
+/// whoever lacks the key can neither forge an event nor alter one.
+pub const AUTHENTICATED: u8 = 2;
+const TAG: usize = 32;
 
 /// Who a token lets in: viewers read and acknowledge; admins also configure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -34,6 +41,15 @@ pub struct Policy {
 pub struct Channel {
     pub target: EmailAddress,
     pub min_severity: Severity,
+}
+
+/// Who did something, as the audit log shows it: a token's id and label, or the
+/// operator (the admin token given by flag). Never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `None` for the operator.
+    pub token: Option<TokenId>,
+    pub label: String,
 }
 
 /// Every fact clef-pro knows. Times are Unix milliseconds taken when the fact was accepted.
@@ -124,6 +140,30 @@ pub enum Event {
         file_pattern: Option<String>,
         at: u64,
     },
+    /// Version-1 (unauthenticated) records at or below `through` were written before
+    /// events were authenticated and are trusted; later ones are refused. Appended once
+    /// per JetStream stream, on its own subject.
+    LegacyTrusted { through: u64, at: u64 },
+    /// The token stops working at once, with every session signed in with it.
+    TokenRevoked { token_id: TokenId, at: u64 },
+    /// A dashboard session. `session` is the BLAKE3 hash of the cookie's secret;
+    /// `token` is `None` for the operator's admin token, whose sessions also end when
+    /// the operator's token changes: `credential` is the token's hash keyed with the
+    /// deployment's session key, so a reader of the log cannot test guesses of it.
+    SessionStarted {
+        session: [u8; 32],
+        token: Option<TokenId>,
+        credential: [u8; 32],
+        role: Role,
+        label: String,
+        expires_at: u64,
+        at: u64,
+    },
+    SessionEnded { session: [u8; 32], at: u64 },
+    /// A sign-in with a token that is not valid (for the audit log; the token is not kept).
+    SignInFailed { at: u64 },
+    /// `event`, done by `actor`: what the audit log is built from.
+    Audited { actor: Actor, event: Box<Event> },
 }
 
 /// Why stored bytes could not be read as an event.
@@ -135,6 +175,17 @@ pub enum DecodeError {
     Version(u8),
     #[error("malformed event: {0}")]
     Malformed(#[from] postcard::Error),
+    #[error("the event's authentication tag does not match: forged, altered, or another deployment's")]
+    Forged,
+}
+
+/// How an event read from the log was vouched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// Its tag holds under this deployment's key.
+    Authenticated,
+    /// A version-1 record, written before events were authenticated.
+    Legacy,
 }
 
 impl Event {
@@ -151,9 +202,23 @@ impl Event {
             | Self::ReportSubmitted { integration, .. }
             | Self::BatchSubmitted { integration, .. }
             | Self::AlertAcknowledged { integration, .. } => Some(integration),
+            Self::Audited { event, .. } => event.integration(),
             Self::TokenIssued { .. }
             | Self::NotificationDelivered { .. }
-            | Self::NotificationFailed { .. } => None,
+            | Self::NotificationFailed { .. }
+            | Self::LegacyTrusted { .. }
+            | Self::TokenRevoked { .. }
+            | Self::SessionStarted { .. }
+            | Self::SessionEnded { .. }
+            | Self::SignInFailed { .. } => None,
+        }
+    }
+
+    /// The fact itself: an [`Event::Audited`] event's inner event, any other as it is.
+    pub fn fact(&self) -> &Event {
+        match self {
+            Self::Audited { event, .. } => event.fact(),
+            other => other,
         }
     }
 
@@ -179,6 +244,8 @@ impl Event {
             } => ("ack", encode_part(&(integration, alert))),
             Self::NotificationDelivered { intent, .. }
             | Self::NotificationFailed { intent, .. } => ("outcome", encode_part(intent)),
+            // Who did it does not make it another fact: a retry by anyone is one event.
+            Self::Audited { event, .. } => return event.dedupe_key(),
             other => ("event", encode(other)),
         };
         h.update(parts.0.as_bytes());
@@ -198,8 +265,45 @@ pub fn encode(event: &Event) -> Vec<u8> {
     out
 }
 
-/// Decodes an event of any known envelope version, upcasting superseded variants, so
-/// that readers handle one shape per fact.
+/// Encodes an event in the authenticated envelope under `key` (the deployment's
+/// [`crate::keys::DeploymentKey::events`] key).
+pub fn encode_authenticated(event: &Event, key: &PurposeKey) -> Vec<u8> {
+    let body = encode_part(event);
+    let mut out = Vec::with_capacity(1 + TAG + body.len());
+    out.push(AUTHENTICATED);
+    out.extend_from_slice(&tag(key, &body));
+    out.extend_from_slice(&body);
+    out
+}
+
+fn tag(key: &PurposeKey, body: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_keyed(key.bytes());
+    h.update(&[AUTHENTICATED]);
+    h.update(body);
+    *h.finalize().as_bytes()
+}
+
+/// Decodes a record of either envelope, checking the tag of an authenticated one
+/// (in constant time) before decoding anything of it.
+pub fn open(bytes: &[u8], key: &PurposeKey) -> Result<(Event, Provenance), DecodeError> {
+    match bytes.split_first() {
+        Some((&AUTHENTICATED, rest)) => {
+            if rest.len() < TAG {
+                return Err(DecodeError::Forged);
+            }
+            let (given, body) = rest.split_at(TAG);
+            let given = blake3::Hash::from_bytes(given.try_into().map_err(|_| DecodeError::Forged)?);
+            if given != blake3::Hash::from_bytes(tag(key, body)) {
+                return Err(DecodeError::Forged);
+            }
+            Ok((upcast(postcard::from_bytes(body)?), Provenance::Authenticated))
+        }
+        _ => decode(bytes).map(|e| (e, Provenance::Legacy)),
+    }
+}
+
+/// Decodes a version-1 record, upcasting superseded variants, so that readers handle
+/// one shape per fact.
 pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
     match bytes.split_first() {
         None => Err(DecodeError::Empty),
@@ -351,6 +455,35 @@ mod tests {
                 file_pattern: Some("{namespace}/{environment}.enc.yaml".into()),
                 at,
             },
+            Event::LegacyTrusted { through: 42, at },
+            Event::TokenRevoked {
+                token_id: TokenId::parse("tok_0123456789abcdef").unwrap(),
+                at,
+            },
+            Event::SessionStarted {
+                session: [1; 32],
+                token: Some(TokenId::parse("tok_0123456789abcdef").unwrap()),
+                credential: [2; 32],
+                role: Role::Admin,
+                label: "alice".into(),
+                expires_at: at + 1,
+                at,
+            },
+            Event::SessionEnded {
+                session: [1; 32],
+                at,
+            },
+            Event::SignInFailed { at },
+            Event::Audited {
+                actor: Actor {
+                    token: None,
+                    label: "operator".into(),
+                },
+                event: Box::new(Event::TokenRevoked {
+                    token_id: TokenId::parse("tok_0123456789abcdef").unwrap(),
+                    at,
+                }),
+            },
         ]
     }
 
@@ -418,5 +551,26 @@ mod tests {
             at: 1,
         };
         assert_ne!(a.dedupe_key(), c.dedupe_key());
+    }
+
+    #[test]
+    fn authenticated_events_open_only_under_their_key_and_unaltered() {
+        let key = crate::keys::DeploymentKey::from_bytes([9; 32]).events();
+        let e = Event::ReportSubmitted {
+            integration: int(),
+            report: report(),
+            at: 1,
+        };
+        let bytes = encode_authenticated(&e, &key);
+        assert_eq!(open(&bytes, &key).unwrap(), (e.clone(), Provenance::Authenticated));
+        for i in [0, 1, 20, 33, bytes.len() - 1] {
+            let mut flipped = bytes.clone();
+            flipped[i] ^= 1;
+            assert!(open(&flipped, &key).is_err(), "byte {i} flipped");
+        }
+        let other = crate::keys::DeploymentKey::from_bytes([8; 32]).events();
+        assert!(matches!(open(&bytes, &other), Err(DecodeError::Forged)));
+        assert!(matches!(open(&bytes[..20], &key), Err(DecodeError::Forged)));
+        assert_eq!(open(&encode(&e), &key).unwrap(), (e, Provenance::Legacy));
     }
 }

@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod event;
 pub mod ids;
+pub mod keys;
 pub mod otlp;
 pub mod redact;
 pub mod report;

@@ -5,7 +5,8 @@
 //! format when they are parsed and are not redacted.
 
 use crate::domain::{Identifier, RuleId, Scope, Severity};
-use crate::event::{Event, encode};
+use crate::event::{Event, encode_authenticated};
+use crate::keys::PurposeKey;
 use crate::redact::{Finding, Fingerprint, Redactor};
 use crate::report::{PolicyResult, Report};
 
@@ -33,9 +34,10 @@ impl Sealed {
         &self.redactions
     }
 
-    /// The versioned encoding that the log stores.
-    pub fn encode(&self) -> Vec<u8> {
-        encode(&self.event)
+    /// The authenticated encoding that the log stores, tagged under the deployment's
+    /// event key.
+    pub fn encode(&self, key: &PurposeKey) -> Vec<u8> {
+        encode_authenticated(&self.event, key)
     }
 
     pub fn dedupe_key(&self) -> [u8; 32] {
@@ -157,8 +159,12 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
                 f("filePattern", Text(p));
             }
         }
-        Event::KeyIssued { label, .. } | Event::TokenIssued { label, .. } => {
-            f("label", Text(label))
+        Event::KeyIssued { label, .. }
+        | Event::TokenIssued { label, .. }
+        | Event::SessionStarted { label, .. } => f("label", Text(label)),
+        Event::Audited { actor, event } => {
+            f("actor", Text(&mut actor.label));
+            visit_text(event, f);
         }
         Event::PoliciesSet { policies, .. } => {
             for p in policies {
@@ -174,7 +180,12 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         Event::BatchSubmitted { reports, .. } => {
             reports.iter_mut().for_each(|r| visit_report_text(r, f))
         }
-        Event::KeyRevoked { .. } | Event::NotificationsSet { .. } => {}
+        Event::KeyRevoked { .. }
+        | Event::NotificationsSet { .. }
+        | Event::LegacyTrusted { .. }
+        | Event::TokenRevoked { .. }
+        | Event::SessionEnded { .. }
+        | Event::SignInFailed { .. } => {}
     }
 }
 
@@ -276,7 +287,7 @@ mod tests {
             at: 0,
         };
         let sealed = seal(ev);
-        let bytes = sealed.encode();
+        let bytes = sealed.encode(&crate::keys::DeploymentKey::random().events());
         assert!(!bytes.windows(AWS.len()).any(|w| w == AWS.as_bytes()));
         let Event::ReportSubmitted { report, .. } = sealed.event() else {
             unreachable!()

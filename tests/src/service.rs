@@ -76,9 +76,34 @@ impl Service {
         self.dir.path().join("data")
     }
 
+    /// The key the service authenticates its events with (created on its first start).
+    pub fn deployment_key(&self) -> clef_pro_schema::keys::DeploymentKey {
+        clef_pro_schema::keys::DeploymentKey::load_or_create(&self.key_path())
+            .expect("the service's deployment key")
+    }
+
     /// Every line the service printed, across restarts.
     pub fn output_path(&self) -> PathBuf {
         self.dir.path().join("service.log")
+    }
+
+    /// The deployment key file: the default one in the data dir on the embedded log;
+    /// on JetStream one per NATS URL, so that every instance on one stream shares it
+    /// (as an operator's instances do).
+    fn key_path(&self) -> PathBuf {
+        match &self.backend {
+            Backend::Embedded => self.data_dir().join("deployment.key"),
+            Backend::Nats(url) => {
+                let key = blake3::hash(format!("clef-pro test key for {url}").as_bytes());
+                let dir = std::env::temp_dir().join("clef-pro-test-keys");
+                std::fs::create_dir_all(&dir).expect("key dir");
+                let path = dir.join(&key.to_hex()[..16]);
+                if !path.exists() {
+                    std::fs::write(&path, key.to_hex().as_str()).expect("write the key");
+                }
+                path
+            }
+        }
     }
 
     fn log_arg(&self) -> String {
@@ -97,6 +122,8 @@ impl Service {
             .arg(self.data_dir())
             .arg("--log")
             .arg(self.log_arg())
+            .arg("--deployment-key")
+            .arg(self.key_path())
             .arg("--admin-token")
             .arg(&self.admin)
             .env("RUST_LOG", "info");
@@ -161,6 +188,8 @@ impl Service {
             .arg(self.data_dir())
             .arg("--log")
             .arg(self.log_arg())
+            .arg("--deployment-key")
+            .arg(self.key_path())
             .args(extra)
             .output()
             .await

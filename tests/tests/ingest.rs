@@ -27,8 +27,11 @@ async fn start(nats: bool) -> (Service, Option<NatsServer>) {
 
 async fn reopen_log(s: &Service, nats: &Option<NatsServer>) -> Log {
     match nats {
-        None => Log::open_embedded(&s.data_dir().join("log"), true).unwrap(),
-        Some(n) => Log::connect_nats(NatsOptions::new(n.url())).await.unwrap(),
+        None => Log::open_embedded(&s.data_dir().join("log"), true, s.deployment_key().events())
+            .unwrap(),
+        Some(n) => Log::connect_nats(NatsOptions::new(n.url()), s.deployment_key().events())
+            .await
+            .unwrap(),
     }
 }
 

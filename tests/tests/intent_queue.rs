@@ -22,7 +22,10 @@ impl NextOne for IntentQueue {
 
 /// A queue as one instance opens it.
 async fn instance(opts: &NatsOptions) -> IntentQueue {
-    let log = Log::connect_nats(opts.clone()).await.expect("connect");
+    let key = clef_pro_schema::keys::DeploymentKey::from_bytes([5; 32]);
+    let log = Log::connect_nats(opts.clone(), key.events())
+        .await
+        .expect("connect");
     log.intent_queue()
         .await
         .expect("open the queue")
@@ -136,6 +139,7 @@ async fn a_batch_takes_what_is_waiting_and_an_empty_queue_is_waited_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_embedded_log_has_no_queue() {
     let dir = tempfile::tempdir().unwrap();
-    let log = Log::open_embedded(dir.path(), true).unwrap();
+    let key = clef_pro_schema::keys::DeploymentKey::random();
+    let log = Log::open_embedded(dir.path(), true, key.events()).unwrap();
     assert!(log.intent_queue().await.unwrap().is_none());
 }

@@ -4,6 +4,7 @@
 use clef_pro_log::{Log, NatsOptions};
 use clef_pro_schema::event::{Event, Role};
 use clef_pro_schema::ids::{IntegrationId, TokenId};
+use clef_pro_schema::keys::DeploymentKey;
 use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::{Sealed, seal};
 use clef_pro_schema::wire::ReportIn;
@@ -15,6 +16,7 @@ use tempfile::TempDir;
 struct Harness {
     dir: TempDir,
     nats: Option<NatsServer>,
+    key: DeploymentKey,
 }
 
 impl Harness {
@@ -22,6 +24,7 @@ impl Harness {
         Harness {
             dir: tempfile::tempdir().unwrap(),
             nats: None,
+            key: DeploymentKey::random(),
         }
     }
 
@@ -29,14 +32,17 @@ impl Harness {
         Harness {
             dir: tempfile::tempdir().unwrap(),
             nats: Some(NatsServer::start().await),
+            key: DeploymentKey::random(),
         }
     }
 
     /// Opens the log afresh, as a restarted process would.
     async fn open(&self) -> Log {
         match &self.nats {
-            None => Log::open_embedded(self.dir.path(), true).unwrap(),
-            Some(n) => Log::connect_nats(NatsOptions::new(n.url())).await.unwrap(),
+            None => Log::open_embedded(self.dir.path(), true, self.key.events()).unwrap(),
+            Some(n) => Log::connect_nats(NatsOptions::new(n.url()), self.key.events())
+                .await
+                .unwrap(),
         }
     }
 }
@@ -162,7 +168,7 @@ async fn batch_larger_than_a_message(h: &Harness) {
     let log = h.open().await;
     let batch = big_batch(500);
     assert!(
-        batch.encode().len() > 1 << 20,
+        batch.encode(&DeploymentKey::random().events()).len() > 1 << 20,
         "the batch must exceed NATS's default max_payload"
     );
     let a = log.append(&batch).await.unwrap();
@@ -208,7 +214,7 @@ async fn embedded_torn_tail_is_cut_off() {
     }
     let path = h.dir.path().join("events.clog");
     let whole = std::fs::metadata(&path).unwrap().len();
-    let torn = big_batch(3).encode();
+    let torn = big_batch(3).encode(&h.key.events());
     let mut bytes = std::fs::read(&path).unwrap();
     bytes.extend_from_slice(&(torn.len() as u32 + 32).to_le_bytes());
     bytes.extend_from_slice(&[0; 4]);

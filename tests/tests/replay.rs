@@ -179,8 +179,11 @@ async fn kill_while_projecting(nats: Option<NatsServer>) {
     let mut s = Service::start(backend, None).await;
     s.stop().await;
     let log = match &nats {
-        Some(n) => Log::connect_nats(NatsOptions::new(n.url())).await.unwrap(),
-        None => Log::open_embedded(&s.data_dir().join("log"), true).unwrap(),
+        Some(n) => Log::connect_nats(NatsOptions::new(n.url()), s.deployment_key().events())
+            .await
+            .unwrap(),
+        None => Log::open_embedded(&s.data_dir().join("log"), true, s.deployment_key().events())
+            .unwrap(),
     };
     let ints = fill(&log, N).await;
     let head = log.head().await.unwrap();

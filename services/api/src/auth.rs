@@ -157,7 +157,8 @@ mod tests {
     #[tokio::test]
     async fn keys_are_looked_up_by_hash_only() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Log::open_embedded(&dir.path().join("log"), true).unwrap();
+        let key = clef_pro_schema::keys::DeploymentKey::random();
+        let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).unwrap();
         let projections = Arc::new(Projections::open(&dir.path().join("stores")).unwrap());
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
         let _tasks = projections.spawn(&log, &shutdown);

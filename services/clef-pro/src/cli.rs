@@ -1,6 +1,8 @@
 //! Command-line flags. Every flag also reads `CLEF_PRO_<FLAG>` from the environment.
 
 use clap::{Args, Parser, Subcommand};
+use clef_pro_schema::keys::DeploymentKey;
+use std::os::unix::fs::DirBuilderExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -44,6 +46,11 @@ pub struct LogArgs {
     /// creates them (1 or 3).
     #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1)]
     pub nats_replicas: usize,
+    /// The deployment key: 32 bytes (raw or hex) that authenticate every event and key
+    /// the fingerprints of redacted secrets. Every instance on one log needs the same
+    /// file. Default: `<data-dir>/deployment.key`, created (mode 0600) on first start.
+    #[arg(long, env = "CLEF_PRO_DEPLOYMENT_KEY")]
+    pub deployment_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -88,14 +95,43 @@ pub struct ReplayArgs {
 }
 
 impl LogArgs {
+    fn key_path(&self) -> PathBuf {
+        self.deployment_key
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("deployment.key"))
+    }
+
+    /// Creates the data dir (owner-only) and reads or creates the deployment key.
+    pub fn prepare(&self) -> Result<DeploymentKey, String> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", self.data_dir.display()))?;
+        DeploymentKey::load_or_create(&self.key_path()).map_err(|e| e.to_string())
+    }
+
+    /// The deployment key, which must exist: rebuilding with a new key would refuse
+    /// every event of the log and leave empty stores.
+    pub fn existing_key(&self) -> Result<DeploymentKey, String> {
+        let path = self.key_path();
+        if !path.exists() {
+            return Err(format!(
+                "no deployment key at {}: pass --deployment-key with the key `serve` uses",
+                path.display()
+            ));
+        }
+        DeploymentKey::load_or_create(&path).map_err(|e| e.to_string())
+    }
+
     /// Opens the configured log, printing any warning about its durability settings.
-    pub async fn open(&self) -> Result<clef_pro_log::Log, String> {
+    pub async fn open(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
         let log = if self.log == "embedded" {
-            clef_pro_log::Log::open_embedded(&self.data_dir.join("log"), true)
+            clef_pro_log::Log::open_embedded(&self.data_dir.join("log"), true, key.events())
         } else if self.log.starts_with("nats://") || self.log.starts_with("tls://") {
             let mut opts = clef_pro_log::NatsOptions::new(self.log.clone());
             opts.replicas = self.nats_replicas;
-            clef_pro_log::Log::connect_nats(opts).await
+            clef_pro_log::Log::connect_nats(opts, key.events()).await
         } else {
             return Err(format!(
                 "--log must be `embedded` or nats://host:port, not {:?}",

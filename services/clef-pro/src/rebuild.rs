@@ -44,7 +44,7 @@ fn print_digests(p: &Projections) -> Result<Vec<(&'static str, u64, String)>, St
 }
 
 pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
-    let log = args.log.open().await?;
+    let log = args.log.open(&args.log.existing_key()?).await?;
     let head = log.head().await.map_err(|e| e.to_string())?;
     let live = args.log.stores_dir();
     let target = args
@@ -76,7 +76,7 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
 }
 
 pub async fn verify(args: LogArgs) -> Result<ExitCode, String> {
-    let log = args.open().await?;
+    let log = args.open(&args.existing_key()?).await?;
     let head = log.head().await.map_err(|e| e.to_string())?;
     // Bring the live stores to the same head first: what `serve` would do next anyway.
     let live = fold(&args.stores_dir(), &log, head, "catch up live stores").await?;

@@ -6,20 +6,14 @@ use clef_pro_api::{AppState, Settings};
 use clef_pro_notifier::{Notifier, Stats, Transport};
 use clef_pro_projections::{Kind, Projections};
 use clef_pro_schema::event::Role;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
-    std::fs::create_dir_all(&args.log.data_dir).map_err(|e| {
-        format!(
-            "cannot create data dir {}: {e}",
-            args.log.data_dir.display()
-        )
-    })?;
-    let log = args.log.open().await?;
+    let key = args.log.prepare()?;
+    let log = args.log.open(&key).await?;
     let projections = Arc::new(
         Projections::open(&args.log.stores_dir())
             .map_err(|e| format!("cannot open the projection stores: {e}"))?,
@@ -35,7 +29,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     let settings = Settings {
         public_url: public_url.clone(),
         admin_token: args.admin_token.clone(),
-        session_key: session_key(&args.log.data_dir)?,
+        session_key: *key.sessions().bytes(),
         auth_failures_per_minute: args.auth_failures_per_minute,
         extra_metrics: Some({
             let stats = stats.clone();
@@ -125,24 +119,6 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
     );
     println!();
     Ok(())
-}
-
-/// The key that signs session cookies: 32 random bytes in `<data-dir>/session.key`, made once.
-fn session_key(dir: &Path) -> Result<[u8; 32], String> {
-    let path = dir.join("session.key");
-    if let Ok(bytes) = std::fs::read(&path)
-        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
-    {
-        return Ok(key);
-    }
-    let key: [u8; 32] = rand::random();
-    std::fs::write(&path, key).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(key)
 }
 
 /// A future that completes on SIGTERM or Ctrl-C; the handlers are installed now.

@@ -9,8 +9,7 @@
 //! - One writer thread owns the file. It takes every append waiting in its queue,
 //!   writes them with one `write` and one `fdatasync`, then answers each (group commit).
 
-use crate::{Appended, Chunk, Entry, LogError};
-use clef_pro_schema::event::decode;
+use crate::{Appended, Authenticity, Chunk, Entry, LogError};
 use clef_pro_schema::sealed::Sealed;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -42,6 +41,7 @@ struct Index {
 
 struct Shared {
     path: PathBuf,
+    auth: Arc<Authenticity>,
     reader: File,
     index: RwLock<Index>,
     head: watch::Sender<u64>,
@@ -54,7 +54,11 @@ pub struct EmbeddedLog {
 }
 
 impl EmbeddedLog {
-    pub(crate) fn open(dir: &Path, group_commit: bool) -> Result<Self, LogError> {
+    pub(crate) fn open(
+        dir: &Path,
+        group_commit: bool,
+        auth: Arc<Authenticity>,
+    ) -> Result<Self, LogError> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("events.clog");
         let mut file = OpenOptions::new()
@@ -72,6 +76,7 @@ impl EmbeddedLog {
         let shared = Arc::new(Shared {
             reader: File::open(&path)?,
             path,
+            auth,
             index: RwLock::new(index),
             head: watch::Sender::new(head),
         });
@@ -92,7 +97,7 @@ impl EmbeddedLog {
         let (reply, rx) = oneshot::channel();
         let req = Request {
             key: event.dedupe_key(),
-            bytes: event.encode(),
+            bytes: event.encode(self.shared.auth.key()),
             reply,
         };
         let closed = || LogError::Unavailable("the log writer has stopped".into());
@@ -114,6 +119,10 @@ impl EmbeddedLog {
 
     pub(crate) fn describe(&self) -> String {
         format!("embedded:{}", self.shared.path.display())
+    }
+
+    pub(crate) fn authenticity(&self) -> &Authenticity {
+        &self.shared.auth
     }
 }
 
@@ -305,8 +314,9 @@ impl EmbeddedTail {
                 seq,
                 reason: "record does not match its checksum".into(),
             })?;
-            let event = decode(&body[KEY..]).map_err(|e| LogError::corrupt(seq, e))?;
-            entries.push(Entry { seq, event });
+            if let Some(event) = self.shared.auth.open(seq, &body[KEY..]) {
+                entries.push(Entry { seq, event });
+            }
             pos += HEADER + body.len();
         }
         Ok(entries)

@@ -13,9 +13,13 @@ mod embedded;
 mod intent_queue;
 mod nats;
 
-use clef_pro_schema::event::{DecodeError, Event};
+use clef_pro_schema::event::{DecodeError, Event, Provenance};
+use clef_pro_schema::keys::PurposeKey;
 use clef_pro_schema::sealed::Sealed;
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 pub use intent_queue::{ACK_WAIT, Claim, IntentQueue};
 pub use nats::NatsOptions;
@@ -59,12 +63,73 @@ pub enum LogError {
     Io(#[from] std::io::Error),
 }
 
-impl LogError {
-    fn corrupt(seq: u64, e: DecodeError) -> Self {
-        Self::Corrupt {
-            seq,
-            reason: e.to_string(),
+/// What a log trusts when it reads, and what it refused. Every record the service
+/// appends carries a tag under the deployment's event key; a reader passes on only
+/// records whose tag holds, plus the version-1 records written before events were
+/// authenticated, up to [`Authenticity::legacy_through`]. Anything else (forged,
+/// altered, malformed, or a version-1 record published later by someone without the
+/// key) is refused: logged, counted once per sequence, and skipped, so the projectors
+/// carry on. Replays of genuine events are the projectors' to ignore (their folds
+/// are idempotent per entity).
+pub struct Authenticity {
+    key: PurposeKey,
+    legacy_through: AtomicU64,
+    refused: Mutex<BTreeSet<u64>>,
+}
+
+impl Authenticity {
+    /// Trusts version-1 records at or below `legacy_through`.
+    pub fn new(key: PurposeKey, legacy_through: u64) -> Arc<Self> {
+        Arc::new(Self {
+            key,
+            legacy_through: AtomicU64::new(legacy_through),
+            refused: Mutex::new(BTreeSet::new()),
+        })
+    }
+
+    pub(crate) fn key(&self) -> &PurposeKey {
+        &self.key
+    }
+
+    pub(crate) fn set_legacy_through(&self, seq: u64) {
+        self.legacy_through.store(seq, Ordering::Relaxed);
+    }
+
+    /// The last sequence at which a version-1 record is trusted.
+    pub fn legacy_through(&self) -> u64 {
+        self.legacy_through.load(Ordering::Relaxed)
+    }
+
+    /// The event in the record at `seq`, if the log trusts it.
+    pub(crate) fn open(&self, seq: u64, bytes: &[u8]) -> Option<Event> {
+        let why = match clef_pro_schema::event::open(bytes, &self.key) {
+            Ok((event, Provenance::Authenticated)) => return Some(event),
+            Ok((event, Provenance::Legacy)) if seq <= self.legacy_through() => {
+                return Some(event);
+            }
+            Ok((_, Provenance::Legacy)) => "an unauthenticated record after the legacy boundary",
+            Err(DecodeError::Forged) => "its authentication tag does not match",
+            Err(_) => "it is not an event",
+        };
+        self.refuse(seq, why);
+        None
+    }
+
+    /// Records a refused record once per sequence (each reader of the log sees it).
+    pub(crate) fn refuse(&self, seq: u64, why: &str) {
+        let fresh = self
+            .refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(seq);
+        if fresh {
+            tracing::warn!(seq, why, "refused a record of the log");
         }
+    }
+
+    /// How many distinct records were refused since the process started.
+    pub fn refused(&self) -> u64 {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
     }
 }
 
@@ -78,18 +143,30 @@ pub enum Log {
 impl Log {
     /// Opens (or creates) the embedded log under `dir`, cutting off a torn last record.
     /// `group_commit: false` syncs once per append (the benchmark's baseline).
-    pub fn open_embedded(dir: &Path, group_commit: bool) -> Result<Self, LogError> {
+    /// Only this process writes the file, so every version-1 record in it was written
+    /// by an earlier release of the service and is trusted.
+    pub fn open_embedded(dir: &Path, group_commit: bool, key: PurposeKey) -> Result<Self, LogError> {
         Ok(Self::Embedded(embedded::EmbeddedLog::open(
             dir,
             group_commit,
+            Authenticity::new(key, u64::MAX),
         )?))
     }
 
-    /// Connects to NATS and creates or checks the stream.
-    pub async fn connect_nats(opts: NatsOptions) -> Result<Self, LogError> {
+    /// Connects to NATS and creates or checks the stream. Version-1 records are trusted
+    /// up to the boundary recorded on the stream the first time this release met it.
+    pub async fn connect_nats(opts: NatsOptions, key: PurposeKey) -> Result<Self, LogError> {
         Ok(Self::Nats(std::sync::Arc::new(
-            nats::NatsLog::connect(opts).await?,
+            nats::NatsLog::connect(opts, Authenticity::new(key, 0)).await?,
         )))
+    }
+
+    /// What this log trusts and has refused.
+    pub fn authenticity(&self) -> &Authenticity {
+        match self {
+            Self::Embedded(l) => l.authenticity(),
+            Self::Nats(l) => l.authenticity(),
+        }
     }
 
     /// Appends one sealed event; returns after it is durable.

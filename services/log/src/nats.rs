@@ -9,14 +9,15 @@
 //!   parts and rebuild the event when they reach its commit, so a batch whose commit was
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
-use crate::{Appended, Chunk, Entry, LogError};
+use crate::{Appended, Authenticity, Chunk, Entry, LogError};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{self, consumer, stream};
 use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
-use clef_pro_schema::event::decode;
-use clef_pro_schema::sealed::Sealed;
+use clef_pro_schema::event::Event;
+use clef_pro_schema::sealed::{Sealed, seal};
+use std::sync::Arc;
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 
@@ -69,6 +70,7 @@ pub struct NatsLog {
     opts: NatsOptions,
     max_part: usize,
     warnings: Vec<String>,
+    auth: Arc<Authenticity>,
 }
 
 pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
@@ -76,7 +78,10 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
 }
 
 impl NatsLog {
-    pub(crate) async fn connect(opts: NatsOptions) -> Result<Self, LogError> {
+    pub(crate) async fn connect(
+        opts: NatsOptions,
+        auth: Arc<Authenticity>,
+    ) -> Result<Self, LogError> {
         let servers = opts
             .url
             .split(',')
@@ -131,19 +136,62 @@ impl NatsLog {
             ));
         }
         let max_payload = client.server_info().max_payload.max(OVERHEAD * 2);
-        Ok(Self {
+        let log = Self {
             client,
             js,
             stream,
             opts,
             max_part: max_payload - OVERHEAD,
             warnings,
-        })
+            auth,
+        };
+        log.settle_legacy_boundary(info.state.last_sequence).await?;
+        Ok(log)
+    }
+
+    /// Reads the stream's legacy boundary ([`Event::LegacyTrusted`], on its own subject)
+    /// or, the first time this release meets the stream, records one: every record
+    /// stored so far was written before events were authenticated, or the stream is
+    /// new. A boundary without a valid tag is refused and the stream trusts none.
+    async fn settle_legacy_boundary(&self, head: u64) -> Result<(), LogError> {
+        let subject = self.meta_subject();
+        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(m) => Some((m.sequence, m.payload)),
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
+            Err(e) => return Err(unavailable(e)),
+        };
+        let through = match last {
+            Some((seq, payload)) => match self.auth.open(seq, &payload) {
+                Some(Event::LegacyTrusted { through, .. }) => through,
+                _ => 0,
+            },
+            None => {
+                let record = seal(Event::LegacyTrusted {
+                    through: head,
+                    at: clef_pro_schema::now_ms(),
+                });
+                self.append(&record).await?;
+                head
+            }
+        };
+        self.auth.set_legacy_through(through);
+        Ok(())
+    }
+
+    fn meta_subject(&self) -> String {
+        format!("{}.meta.legacy", self.opts.subject_prefix)
     }
 
     fn subject(&self, event: &Sealed) -> String {
+        if matches!(event.event(), Event::LegacyTrusted { .. }) {
+            return self.meta_subject();
+        }
         let suffix = event.event().integration().map_or("_", |i| i.as_str());
         format!("{}.{suffix}", self.opts.subject_prefix)
+    }
+
+    pub(crate) fn authenticity(&self) -> &Authenticity {
+        &self.auth
     }
 
     pub(crate) fn options(&self) -> &NatsOptions {
@@ -204,7 +252,7 @@ impl NatsLog {
         }
         let subject = self.subject(event);
         let id = hex::encode(event.dedupe_key());
-        let bytes = Bytes::from(event.encode());
+        let bytes = Bytes::from(event.encode(self.auth.key()));
         if bytes.len() <= self.max_part {
             let ack = self.publish_acked(&subject, &id, None, bytes).await?;
             return Ok(Appended {
@@ -280,6 +328,7 @@ impl NatsLog {
             .map_err(unavailable)?;
         Ok(NatsTail {
             stream: self.stream.clone(),
+            auth: self.auth.clone(),
             messages,
             through: from.saturating_sub(1),
             ahead: false,
@@ -322,6 +371,7 @@ struct CommitRecord {
 /// its checkpoint through a new consumer.
 pub struct NatsTail {
     stream: stream::Stream,
+    auth: Arc<Authenticity>,
     messages: consumer::pull::Ordered,
     /// The last sequence consumed.
     through: u64,
@@ -341,10 +391,10 @@ impl NatsTail {
             }
         };
         self.ahead = false;
-        take(&self.stream, first, &mut chunk).await?;
+        take(&self.stream, &self.auth, first, &mut chunk).await?;
         while chunk.entries.len() < max {
             match self.messages.next().now_or_never() {
-                Some(Some(m)) => take(&self.stream, m, &mut chunk).await?,
+                Some(Some(m)) => take(&self.stream, &self.auth, m, &mut chunk).await?,
                 Some(None) => return Err(unavailable("the consumer ended")),
                 None => break,
             }
@@ -375,6 +425,7 @@ impl NatsTail {
 
 async fn take(
     stream: &stream::Stream,
+    auth: &Authenticity,
     msg: Result<jetstream::Message, consumer::pull::OrderedError>,
     chunk: &mut Chunk,
 ) -> Result<(), LogError> {
@@ -388,30 +439,45 @@ async fn take(
         .map(|v| v.as_str().to_owned());
     let bytes = match kind.as_deref() {
         Some(PART) => return Ok(()),
-        Some(COMMIT) => assemble(stream, seq, &msg.payload).await?,
+        Some(COMMIT) => match assemble(stream, &msg.payload).await? {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                auth.refuse(seq, why);
+                return Ok(());
+            }
+        },
         _ => msg.payload.to_vec(),
     };
-    let event = decode(&bytes).map_err(|e| LogError::corrupt(seq, e))?;
-    chunk.entries.push(Entry { seq, event });
+    // The legacy boundary is the log's own record, not a fact for readers.
+    match auth.open(seq, &bytes) {
+        Some(Event::LegacyTrusted { .. }) | None => {}
+        Some(event) => chunk.entries.push(Entry { seq, event }),
+    }
     Ok(())
 }
 
-/// Fetches a committed batch's parts by sequence and checks the whole.
-async fn assemble(stream: &stream::Stream, seq: u64, commit: &[u8]) -> Result<Vec<u8>, LogError> {
-    let commit: CommitRecord = postcard::from_bytes(commit).map_err(|e| LogError::Corrupt {
-        seq,
-        reason: format!("bad commit record: {e}"),
-    })?;
+/// Fetches a committed batch's parts by sequence and checks the whole. The outer error
+/// is the server's; the inner says why the commit is not a batch this log wrote (a
+/// forged commit can name any sequences, so it must never stop the reader).
+async fn assemble(
+    stream: &stream::Stream,
+    commit: &[u8],
+) -> Result<Result<Vec<u8>, &'static str>, LogError> {
+    let Ok(commit) = postcard::from_bytes::<CommitRecord>(commit) else {
+        return Ok(Err("a malformed batch commit"));
+    };
     let mut bytes = Vec::new();
     for part in commit.parts {
-        let m = stream.get_raw_message(part).await.map_err(unavailable)?;
-        bytes.extend_from_slice(&m.payload);
+        match stream.get_raw_message(part).await {
+            Ok(m) => bytes.extend_from_slice(&m.payload),
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                return Ok(Err("a batch commit naming a missing part"));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
     }
     if *blake3::hash(&bytes).as_bytes() != commit.hash {
-        return Err(LogError::Corrupt {
-            seq,
-            reason: "batch parts do not match their commit".into(),
-        });
+        return Ok(Err("batch parts that do not match their commit"));
     }
-    Ok(bytes)
+    Ok(Ok(bytes))
 }

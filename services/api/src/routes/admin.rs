@@ -27,7 +27,7 @@ use utoipa::ToSchema;
 /// A new API key: the plaintext is in this answer only.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"keyId": "key_3c9d", "apiKey": "clef_Zm9vYmFyYmF6cXV4", "integrationId": "int_4f7c2a"}))]
+#[schema(example = json!({"keyId": "key_3c9d0e1f2a3b4c5d", "apiKey": "clef_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1", "integrationId": "int_4f7c2a19d03e5b86"}))]
 pub struct KeyIssued {
     pub key_id: String,
     pub api_key: String,
@@ -59,7 +59,7 @@ pub struct KeyList {
 /// A new viewer or admin token: the plaintext is in this answer only.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"token": "cpt_Zm9vYmFyYmF6", "id": "tok_7e21", "tokenId": "tok_7e21", "role": "viewer"}))]
+#[schema(example = json!({"token": "cpt_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1", "id": "tok_7e21a0b1c2d3e4f5", "tokenId": "tok_7e21a0b1c2d3e4f5", "role": "viewer"}))]
 pub struct TokenIssued {
     pub token: String,
     pub id: String,

@@ -59,8 +59,8 @@ impl Redacted {
 /// `POST /api/v1/reports`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"id": "rep_9a1b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
-    "branch": "main", "integrationId": "int_4f7c2a", "duplicate": false, "secretsRedacted": 0, "fingerprints": []}))]
+#[schema(example = json!({"id": "rpt_9a1b2c3d4e5f6a7b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "branch": "main", "integrationId": "int_4f7c2a19d03e5b86", "duplicate": false, "secretsRedacted": 0, "fingerprints": []}))]
 pub struct ReportAccepted {
     pub id: String,
     pub commit_sha: String,
@@ -76,7 +76,7 @@ pub struct ReportAccepted {
 /// `POST /api/v1/reports/batch`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"accepted": 2, "reportIds": ["rep_11aa", "rep_22bb"], "duplicate": false,
+#[schema(example = json!({"accepted": 2, "reportIds": ["rpt_11aa22bb33cc44dd", "rpt_22bb33cc44dd55ee"], "duplicate": false,
     "secretsRedacted": 0, "fingerprints": []}))]
 pub struct BatchAccepted {
     pub accepted: usize,

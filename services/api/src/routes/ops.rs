@@ -96,6 +96,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Requests with an unknown or revoked credential.",
             m.auth_failures.get(),
         ),
+        (
+            "clef_pro_events_refused_total",
+            "Log records refused since start: forged, altered, unauthenticated or malformed.",
+            state.log().authenticity().refused(),
+        ),
     ] {
         write_metric(&mut out, name, "counter", help, &[("", v)]);
     }

@@ -140,7 +140,7 @@ pub struct ConfigView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
-    "id": "int_4f7c2a", "name": "payments", "lastCommitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "id": "int_4f7c2a19d03e5b86", "name": "payments", "lastCommitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
     "config": {"collectCIContext": true, "trackedBranches": ["main", "master"], "filePattern": null},
     "collectCIContext": true, "trackedBranches": ["main", "master"], "policies": [], "notifications": [],
     "latestReport": {"commitSha": "3f786850e387550fdab836ed7e6dc881de23001b", "branch": "main", "receivedAt": 1700000000000u64},
@@ -252,7 +252,7 @@ impl ReportSummaryView {
 
 /// A page of history, newest first.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"reports": [{"id": "rep_9a1b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+#[schema(example = json!({"reports": [{"id": "rpt_9a1b2c3d4e5f6a7b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
     "branch": "main", "commitTimestamp": 1700000000000u64, "receivedAt": 1700000005000u64, "cliVersion": "0.1.30",
     "passed": false, "violations": 1, "failedResults": 1, "driftedNamespaces": 0, "secretsRedacted": 0}],
     "next": "118.0"}))]
@@ -429,7 +429,7 @@ impl NotificationView {
 /// An alert and its whole lifecycle (CONTRACT section 4).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"id": "alr_51c0", "integrationId": "int_4f7c2a", "ruleId": "missing_keys",
+#[schema(example = json!({"id": "alr_51c0d2e3f4a5b6c7", "integrationId": "int_4f7c2a19d03e5b86", "ruleId": "missing_keys",
     "ruleName": "Missing encryption keys", "scope": "oauth/production", "severity": "critical", "status": "open",
     "acknowledged": false, "acknowledgedBy": null, "acknowledgedAt": null,
     "openedByCommit": "3f786850e387550fdab836ed7e6dc881de23001b", "openedAt": 1700000005000u64,

@@ -8,6 +8,7 @@ mod results;
 use clef_pro_log::{Log, NatsOptions};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::keys::DeploymentKey;
 use clef_pro_schema::redact::Redactor;
 use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::seal;
@@ -50,7 +51,7 @@ fn event_bytes(body: &Value) -> Vec<u8> {
         report,
         at: 1,
     })
-    .encode()
+    .encode(&DeploymentKey::random().events())
 }
 
 fn client() -> reqwest::Client {
@@ -292,7 +293,7 @@ async fn replay(rows: &mut Vec<Row>) {
     let nats = NatsServer::start_with_sync(false).await;
     let mut s = Service::start(Backend::Nats(nats.url()), None).await;
     s.stop().await;
-    let log = Log::connect_nats(NatsOptions::new(nats.url()))
+    let log = Log::connect_nats(NatsOptions::new(nats.url()), s.deployment_key().events())
         .await
         .expect("nats");
     let ints: Vec<IntegrationId> = (0..100).map(|_| IntegrationId::random()).collect();
@@ -333,7 +334,8 @@ async fn reads(rows: &mut Vec<Row>) {
     s.stop().await;
     let ints: Vec<IntegrationId> = (0..INTS).map(|_| IntegrationId::random()).collect();
     {
-        let log = Log::open_embedded(&s.data_dir().join("log"), true).expect("log");
+        let log = Log::open_embedded(&s.data_dir().join("log"), true, s.deployment_key().events())
+            .expect("log");
         fill(&log, &ints, REPORTS, true).await;
     }
     let t = Instant::now();
@@ -471,7 +473,8 @@ async fn group_commit(rows: &mut Vec<Row>) {
     let mut rates = Vec::new();
     for group in [true, false] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = Log::open_embedded(dir.path(), group).expect("log");
+        let log = Log::open_embedded(dir.path(), group, DeploymentKey::random().events())
+            .expect("log");
         let start = Instant::now();
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let tasks: Vec<_> = (0..64)
