@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::http::HeaderMap;
-use clef_pro_schema::event::Role;
+use clef_pro_schema::event::{Actor, Event, Role};
 use clef_pro_schema::ids::{IntegrationId, KeyId};
 use subtle::ConstantTimeEq;
 
@@ -21,8 +21,38 @@ pub struct KeyCaller {
 #[derive(Debug, Clone)]
 pub struct Person {
     pub role: Role,
-    /// Who they are, as recorded on acknowledgements: the token's label and id.
+    /// Who they are, as recorded on acknowledgements: `label (tok_…)`, or `operator`.
     pub name: String,
+    /// Who they are, as the audit log records them.
+    pub actor: Actor,
+}
+
+impl Person {
+    pub fn new(role: Role, actor: Actor) -> Self {
+        let name = match &actor.token {
+            Some(id) => format!("{} ({id})", actor.label),
+            None => actor.label.clone(),
+        };
+        Self { role, name, actor }
+    }
+
+    fn operator() -> Self {
+        Self::new(
+            Role::Admin,
+            Actor {
+                token: None,
+                label: "operator".into(),
+            },
+        )
+    }
+
+    /// `event`, attributed to this person for the audit log.
+    pub fn did(&self, event: Event) -> Event {
+        Event::Audited {
+            actor: self.actor.clone(),
+            event: Box::new(event),
+        }
+    }
 }
 
 /// Either kind of caller, for endpoints both may use.
@@ -73,20 +103,23 @@ impl AppState {
             }))
     }
 
+    /// The person a token belongs to, unless it is unknown or revoked.
     pub(crate) fn token_person(&self, secret: &str) -> Result<Option<Person>, ApiError> {
         let h = hash(secret);
         if let Some(admin) = self.operator_admin_hash()
             && bool::from(admin.ct_eq(&h))
         {
-            return Ok(Some(Person {
-                role: Role::Admin,
-                name: "operator".into(),
-            }));
+            return Ok(Some(Person::operator()));
         }
-        let token = self.projections().registry(|r| r.token(&h))?;
-        Ok(token.map(|t| Person {
-            role: t.role,
-            name: format!("{} ({})", t.label, t.token_id),
+        let token = self.projections().registry(|r| r.access().token(&h))?;
+        Ok(token.filter(|t| !t.revoked).map(|t| {
+            Person::new(
+                t.role,
+                Actor {
+                    token: Some(t.token_id),
+                    label: t.label,
+                },
+            )
         }))
     }
 
@@ -101,7 +134,9 @@ impl AppState {
         if let Some(secret) = credential(headers) {
             return self.guard(self.token_person(secret));
         }
-        self.session_person(headers).ok_or(ApiError::Unauthorized)
+        self.session_person(headers)?
+            .map(|(p, _)| p)
+            .ok_or(ApiError::Unauthorized)
     }
 
     /// An admin.
@@ -122,8 +157,8 @@ impl AppState {
             }
             return self.guard(self.token_person(secret)).map(Caller::Person);
         }
-        self.session_person(headers)
-            .map(Caller::Person)
+        self.session_person(headers)?
+            .map(|(p, _)| Caller::Person(p))
             .ok_or(ApiError::Unauthorized)
     }
 

@@ -15,7 +15,7 @@ pub mod session;
 pub mod state;
 
 use axum::Router;
-use routes::{admin, ingest, ops, otlp, read};
+use routes::{admin, audit, ingest, ops, otlp, read, tokens};
 pub use state::{AppState, Settings};
 use std::future::Future;
 use std::sync::Arc;
@@ -50,7 +50,9 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
         .routes(routes!(admin::set_policies))
         .routes(routes!(admin::set_notifications))
         .routes(routes!(admin::set_config))
-        .routes(routes!(admin::create_token))
+        .routes(routes!(tokens::create_token, tokens::list_tokens))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(audit::audit))
         .routes(routes!(openapi::document))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::metrics))

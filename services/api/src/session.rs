@@ -1,53 +1,23 @@
-//! The dashboard's session cookie: `<token id>.<role>.<expiry ms>.<hex label>.<mac>`,
-//! where the mac is a keyed BLAKE3 hash under the server's session key. It carries no
-//! secret; forging one needs the key, and it expires after [`LIFETIME_MS`].
+//! Dashboard sessions, kept in the log like every other fact. Signing in appends
+//! `SessionStarted` with the BLAKE3 hash of a random secret, and the cookie carries the
+//! secret. Each request looks its session up in the registry; a session works only
+//! while it has not ended (sign-out), has not expired ([`LIFETIME_MS`]), and what signed
+//! it in still works: the token is not revoked, or the operator's admin token is the
+//! one it was signed in with. So sign-out, revocation and a changed operator token end
+//! a session at once, on every instance. The cookie itself is never stored.
 
-use crate::auth::Person;
+use crate::auth::{Person, hash, new_secret};
+use crate::error::ApiError;
 use crate::state::AppState;
 use axum::http::HeaderMap;
-use clef_pro_schema::event::Role;
+use clef_pro_projections::Kind;
+use clef_pro_schema::event::{Actor, Event};
+use clef_pro_schema::sealed::seal;
 use subtle::ConstantTimeEq;
 
 pub const COOKIE: &str = "clef_pro_session";
 /// Twelve hours.
 pub const LIFETIME_MS: u64 = 12 * 3600 * 1000;
-
-fn mac(key: &[u8; 32], body: &str) -> String {
-    blake3::keyed_hash(key, body.as_bytes())
-        .to_hex()
-        .to_string()
-}
-
-/// The cookie value for a person, valid until `now + LIFETIME_MS`.
-pub fn issue(key: &[u8; 32], person: &Person, now: u64) -> String {
-    let role = match person.role {
-        Role::Admin => "admin",
-        Role::Viewer => "viewer",
-    };
-    let body = format!(
-        "{role}.{}.{}",
-        now + LIFETIME_MS,
-        hex::encode(person.name.as_bytes())
-    );
-    format!("{body}.{}", mac(key, &body))
-}
-
-/// The person a cookie value names, if its mac holds and it has not expired.
-pub fn verify(key: &[u8; 32], value: &str, now: u64) -> Option<Person> {
-    let (body, tag) = value.rsplit_once('.')?;
-    if !bool::from(mac(key, body).as_bytes().ct_eq(tag.as_bytes())) {
-        return None;
-    }
-    let mut parts = body.split('.');
-    let role = match parts.next()? {
-        "admin" => Role::Admin,
-        "viewer" => Role::Viewer,
-        _ => return None,
-    };
-    let expiry: u64 = parts.next()?.parse().ok()?;
-    let name = String::from_utf8(hex::decode(parts.next()?).ok()?).ok()?;
-    (now < expiry).then_some(Person { role, name })
-}
 
 /// The value of a cookie in a request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -62,35 +32,79 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 impl AppState {
-    pub(crate) fn session_person(&self, headers: &HeaderMap) -> Option<Person> {
-        verify(
-            &self.settings().session_key,
-            cookie(headers, COOKIE)?,
-            clef_pro_schema::now_ms(),
-        )
+    /// What a session records of the credential that signed it in: its hash keyed with
+    /// the session key, so the log never holds a hash one could test guesses against.
+    pub(crate) fn credential_mac(&self, credential_hash: &[u8; 32]) -> [u8; 32] {
+        *blake3::keyed_hash(&self.settings().session_key, credential_hash).as_bytes()
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Starts a session for `person`, who presented the token with `credential_hash`;
+    /// returns the cookie value.
+    pub(crate) async fn start_session(
+        &self,
+        person: &Person,
+        credential_hash: &[u8; 32],
+    ) -> Result<String, ApiError> {
+        let secret = new_secret("cps_");
+        let now = clef_pro_schema::now_ms();
+        let event = seal(Event::SessionStarted {
+            session: hash(&secret),
+            token: person.actor.token.clone(),
+            credential: self.credential_mac(credential_hash),
+            role: person.role,
+            label: person.actor.label.clone(),
+            expires_at: now + LIFETIME_MS,
+            at: now,
+        });
+        self.append(&event, &[Kind::Registry]).await?;
+        Ok(secret)
+    }
 
-    #[test]
-    fn a_cookie_verifies_until_it_expires_and_not_after_tampering() {
-        let key = [3u8; 32];
-        let p = Person {
-            role: Role::Viewer,
-            name: "alice (tok_1)".into(),
+    /// Ends the session whose cookie value is `secret`, everywhere.
+    pub(crate) async fn end_session(&self, secret: &str) -> Result<(), ApiError> {
+        let event = seal(Event::SessionEnded {
+            session: hash(secret),
+            at: clef_pro_schema::now_ms(),
+        });
+        self.append(&event, &[Kind::Registry]).await?;
+        Ok(())
+    }
+
+    /// The person of the request's session cookie and the cookie's value, if the
+    /// session works.
+    pub(crate) fn session_person<'h>(
+        &self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<(Person, &'h str)>, ApiError> {
+        let Some(secret) = cookie(headers, COOKIE) else {
+            return Ok(None);
         };
-        let c = issue(&key, &p, 1000);
-        let back = verify(&key, &c, 2000).unwrap();
-        assert_eq!(
-            (back.role, back.name.as_str()),
-            (Role::Viewer, "alice (tok_1)")
+        let found = self
+            .projections()
+            .registry(|r| r.access().session(&hash(secret)))?;
+        let Some(s) = found else { return Ok(None) };
+        if s.ended || s.expires_at <= clef_pro_schema::now_ms() {
+            return Ok(None);
+        }
+        let signer_works = match &s.token {
+            Some(id) => self
+                .projections()
+                .registry(|r| r.access().token_by_id(id))?
+                .is_some_and(|t| !t.revoked),
+            None => self
+                .operator_admin_hash()
+                .is_some_and(|h| bool::from(self.credential_mac(h).ct_eq(&s.credential))),
+        };
+        if !signer_works {
+            return Ok(None);
+        }
+        let person = Person::new(
+            s.role,
+            Actor {
+                token: s.token,
+                label: s.label,
+            },
         );
-        assert!(verify(&key, &c, 1000 + LIFETIME_MS).is_none());
-        assert!(verify(&[4u8; 32], &c, 2000).is_none());
-        let forged = c.replacen("viewer", "admin", 1);
-        assert!(verify(&key, &forged, 2000).is_none());
+        Ok(Some((person, secret)))
     }
 }

@@ -106,7 +106,7 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
         return Ok(());
     }
     let (id, token) =
-        clef_pro_api::routes::admin::issue_token(state, Role::Admin, "bootstrap".into())
+        clef_pro_api::routes::tokens::issue_token(state, None, Role::Admin, "bootstrap".into())
             .await
             .map_err(|e| format!("cannot issue the first admin token: {e}"))?;
     println!();

@@ -103,6 +103,8 @@ pub struct Alerts;
 impl Projector for Alerts {
     const NAME: &'static str = "alerts";
     const TABLES: &'static [Table] = &TABLES;
+    /// 2: the replay guard.
+    const VERSION: u32 = 2;
     type Tables<'t> = RedbAlerts<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {
@@ -110,7 +112,7 @@ impl Projector for Alerts {
     }
 
     fn apply(t: &mut RedbAlerts<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
-        t.apply(seq, event)?;
+        t.apply(seq, event.fact())?;
         Ok(())
     }
 }

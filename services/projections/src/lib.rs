@@ -1,8 +1,9 @@
 //! Projectors fold the log into redb stores, one store and one checkpoint each:
-//! `registry` (integrations, keys, tokens), `matrix` (reports and history), `alerts`
+//! `registry` (integrations, keys, tokens, sessions, the audit log), `matrix` (reports and history), `alerts`
 //! (the lifecycle) and `outbox` (notification intents). Each can lag or be rebuilt
 //! without the others; `replay` rebuilds all of them from the log into fresh stores.
 
+pub mod access;
 pub mod alerts;
 pub mod lifecycle;
 pub mod matrix;
@@ -136,6 +137,16 @@ impl Projections {
         tokio::time::timeout(timeout, rx.wait_for(|c| *c >= seq))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Replayed events the registry refused (every store refuses the same ones).
+    pub fn replays(&self) -> Result<u64, StoreError> {
+        let tx = self.store(Kind::Registry).begin_read()?;
+        match tx.open_table(runtime::SEEN) {
+            Ok(t) => Ok(store::get(&t, runtime::REPLAYS)?.unwrap_or(0)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub fn registry<R>(

@@ -152,7 +152,7 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
 impl Projector for Matrix {
     const NAME: &'static str = "matrix";
     const TABLES: &'static [Table] = &[REPORTS, HISTORY, BRANCH_HISTORY, HEADS, TRACKED, UNCLAIMED];
-    /// 2: branchless reports and the `unclaimed` table.
+    /// 2: branchless reports and the `unclaimed` table; the replay guard.
     const VERSION: u32 = 2;
     type Tables<'t> = MatrixTables<'t>;
 
@@ -168,7 +168,7 @@ impl Projector for Matrix {
     }
 
     fn apply(t: &mut MatrixTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
-        let (integration, reports, at) = match event {
+        let (integration, reports, at) = match event.fact() {
             Event::IntegrationCreated {
                 id,
                 tracked_branches,
@@ -203,7 +203,9 @@ impl Projector for Matrix {
             let rkey = key(&[int, report.commit.as_str().as_bytes()]);
             let prior: Option<StoredReport> = get(&t.reports, &rkey)?;
             let position = match &prior {
-                Some(p) if p.report == *report => continue,
+                // Identical, or older than what is stored (a replayed copy of an
+                // earlier submission): nothing changes.
+                Some(p) if p.report == *report || at < p.received_at => continue,
                 Some(p) => p.position,
                 None => Position {
                     seq,

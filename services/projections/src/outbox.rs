@@ -118,8 +118,8 @@ pub struct OutboxTables<'t> {
 impl Projector for Outbox {
     const NAME: &'static str = "outbox";
     const TABLES: &'static [Table] = &TABLES;
-    /// 2: failed intents are indexed.
-    const VERSION: u32 = 2;
+    /// 2: failed intents are indexed. 3: the replay guard.
+    const VERSION: u32 = 3;
     type Tables<'t> = OutboxTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<OutboxTables<'_>, StoreError> {
@@ -134,6 +134,7 @@ impl Projector for Outbox {
     }
 
     fn apply(t: &mut OutboxTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
+        let event = event.fact();
         let head = t.alerts.apply(seq, event)?;
         let recipients = &mut t.recipients;
         match event {

@@ -1,11 +1,13 @@
 //! The registry projection: integrations with their configuration, policies and
-//! channels; API keys and tokens by hash. Ingest authenticates against it.
+//! channels; API keys by hash; and people's access (`crate::access`: tokens, sessions,
+//! the audit log). Every request authenticates against it.
 
+use crate::access::{AccessTables, AccessView};
 use crate::runtime::Projector;
 use crate::store::{RwTable, StoreError, Table, dec, enc, get, scan};
 use clef_pro_schema::domain::Branch;
 use clef_pro_schema::event::{Channel, Event, Policy, Role};
-use clef_pro_schema::ids::{IntegrationId, KeyId, TokenId};
+use clef_pro_schema::ids::{IntegrationId, KeyId};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
@@ -14,8 +16,6 @@ const INTEGRATIONS: Table = TableDefinition::new("integrations");
 const KEYS: Table = TableDefinition::new("keys");
 /// integration ‖ key id → key hash
 const KEY_IDS: Table = TableDefinition::new("key_ids");
-/// token hash → [`Token`]
-const TOKENS: Table = TableDefinition::new("tokens");
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Integration {
@@ -40,14 +40,6 @@ pub struct ApiKey {
     pub created_at: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Token {
-    pub token_id: TokenId,
-    pub role: Role,
-    pub label: String,
-    pub created_at: u64,
-}
-
 pub struct Registry;
 
 /// The registry's tables, open for one chunk.
@@ -55,12 +47,22 @@ pub struct RegistryTables<'t> {
     integrations: RwTable<'t>,
     keys: RwTable<'t>,
     key_ids: RwTable<'t>,
-    tokens: RwTable<'t>,
+    access: AccessTables<'t>,
 }
 
 impl Projector for Registry {
     const NAME: &'static str = "registry";
-    const TABLES: &'static [Table] = &[INTEGRATIONS, KEYS, KEY_IDS, TOKENS];
+    const TABLES: &'static [Table] = &[
+        INTEGRATIONS,
+        KEYS,
+        KEY_IDS,
+        crate::access::TOKENS,
+        crate::access::TOKEN_IDS,
+        crate::access::SESSIONS,
+        crate::access::AUDIT,
+    ];
+    /// 2: revocable tokens, sessions, the audit log, the replay guard.
+    const VERSION: u32 = 2;
     type Tables<'t> = RegistryTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RegistryTables<'_>, StoreError> {
@@ -68,11 +70,16 @@ impl Projector for Registry {
             integrations: tx.open_table(INTEGRATIONS)?,
             keys: tx.open_table(KEYS)?,
             key_ids: tx.open_table(KEY_IDS)?,
-            tokens: tx.open_table(TOKENS)?,
+            access: AccessTables::open(tx)?,
         })
     }
 
-    fn apply(t: &mut RegistryTables<'_>, _seq: u64, event: &Event) -> Result<(), StoreError> {
+    fn apply(t: &mut RegistryTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
+        if let Event::Audited { actor, .. } = event {
+            t.access.audit(seq, actor, event.fact())?;
+        }
+        let event = event.fact();
+        t.access.apply(seq, event)?;
         let ints = &mut t.integrations;
         let mut update =
             |id: &IntegrationId, f: &mut dyn FnMut(&mut Integration)| -> Result<(), StoreError> {
@@ -90,6 +97,9 @@ impl Projector for Registry {
                 tracked_branches,
                 at,
             } => {
+                if ints.get(id.as_str().as_bytes())?.is_some() {
+                    return Ok(());
+                }
                 let i = Integration {
                     id: id.clone(),
                     name: name.clone(),
@@ -142,6 +152,9 @@ impl Projector for Registry {
                 hash,
                 at,
             } => {
+                if t.keys.get(hash.as_slice())?.is_some() {
+                    return Ok(());
+                }
                 let k = ApiKey {
                     integration: integration.clone(),
                     key_id: key_id.clone(),
@@ -169,21 +182,6 @@ impl Projector for Registry {
                     k.revoked = true;
                     t.keys.insert(hash.as_slice(), enc(&k).as_slice())?;
                 }
-            }
-            Event::TokenIssued {
-                token_id,
-                role,
-                label,
-                hash,
-                at,
-            } => {
-                let token = Token {
-                    token_id: token_id.clone(),
-                    role: *role,
-                    label: label.clone(),
-                    created_at: *at,
-                };
-                t.tokens.insert(hash.as_slice(), enc(&token).as_slice())?;
             }
             _ => {}
         }
@@ -238,12 +236,17 @@ impl RegistryView<'_> {
         Ok(out)
     }
 
-    pub fn token(&self, hash: &[u8; 32]) -> Result<Option<Token>, StoreError> {
-        get(&self.0.open_table(TOKENS)?, hash)
+    /// People's access: tokens, sessions, the audit log.
+    pub fn access(&self) -> AccessView<'_> {
+        AccessView(self.0)
     }
 
+    /// Whether any admin token works (the first start issues one otherwise).
     pub fn has_admin_token(&self) -> Result<bool, StoreError> {
-        let tokens: Vec<(Vec<u8>, Token)> = scan(&self.0.open_table(TOKENS)?, b"")?;
-        Ok(tokens.iter().any(|(_, t)| t.role == Role::Admin))
+        Ok(self
+            .access()
+            .tokens()?
+            .iter()
+            .any(|t| t.role == Role::Admin && !t.revoked))
     }
 }

@@ -5,7 +5,7 @@
 use crate::store::{Store, StoreError, Table};
 use clef_pro_log::{Chunk, Log};
 use clef_pro_schema::event::Event;
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -34,7 +34,8 @@ pub trait Projector: Send + Sync + 'static {
 }
 
 /// Applies a chunk and moves the checkpoint to its end, all in one transaction.
-/// Entries at or below `checkpoint` were applied before and are skipped.
+/// Entries at or below `checkpoint` were applied before and are skipped, and so are
+/// replays ([`ReplayGuard`]).
 pub fn apply_chunk<P: Projector>(
     store: &Store,
     checkpoint: u64,
@@ -43,12 +44,70 @@ pub fn apply_chunk<P: Projector>(
 ) -> Result<(), StoreError> {
     store.commit(checkpoint, chunk.through, durable, |tx, applied| {
         let mut t = P::open(tx)?;
+        let mut guard = ReplayGuard::open(tx)?;
         for e in chunk.entries.iter().filter(|e| e.seq > applied) {
-            P::apply(&mut t, e.seq, &e.event)?;
+            if guard.first_time(&e.event)? {
+                P::apply(&mut t, e.seq, &e.event)?;
+            }
         }
-        Ok(())
+        guard.close()
     })
 }
+
+/// Someone who can publish to the log can copy a genuine event and store it again
+/// (under a new `Nats-Msg-Id`): its tag still holds. Such a replay is refused here, once
+/// for every projector: every event but a report is remembered by the hash of its
+/// encoding, which includes its time, so two genuine events never share it. Reports,
+/// the bulk of the log, are left to the folds: a known commit never changes alerts,
+/// and the matrix keeps the newest content of a commit.
+struct ReplayGuard<'t> {
+    seen: crate::store::RwTable<'t>,
+    refused: u64,
+}
+
+impl<'t> ReplayGuard<'t> {
+    fn open(tx: &'t redb::WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            seen: tx.open_table(SEEN)?,
+            refused: 0,
+        })
+    }
+
+    /// True when `event` is new; false (and counted) for a replay.
+    fn first_time(&mut self, event: &Event) -> Result<bool, StoreError> {
+        if matches!(
+            event.fact(),
+            Event::ReportSubmitted { .. } | Event::BatchSubmitted { .. }
+        ) {
+            return Ok(true);
+        }
+        let hash = blake3::hash(&crate::store::enc(event));
+        let id = &hash.as_bytes()[..16];
+        if self.seen.get(id)?.is_some() {
+            tracing::warn!("refused a replayed event");
+            self.refused += 1;
+            return Ok(false);
+        }
+        self.seen.insert(id, [].as_slice())?;
+        Ok(true)
+    }
+
+    fn close(mut self) -> Result<(), StoreError> {
+        if self.refused > 0 {
+            let before: u64 = crate::store::get(&self.seen, REPLAYS)?.unwrap_or(0);
+            self.seen.insert(
+                REPLAYS,
+                crate::store::enc(&(before + self.refused)).as_slice(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// event hash (16 bytes) → (), and [`REPLAYS`]; in every store
+pub(crate) const SEEN: Table = redb::TableDefinition::new("seen");
+/// How many replays were refused: a key no 16-byte hash can equal.
+pub(crate) const REPLAYS: &[u8] = b"replays";
 
 /// Follows the log into `store` until `shutdown` turns true, publishing each new
 /// checkpoint on `progress`.

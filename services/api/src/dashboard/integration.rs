@@ -212,6 +212,6 @@ pub async fn acknowledge(
     posted: Posted<PageQuery>,
 ) -> Result<Response, Failure> {
     let id = person_integration(&state, &posted.visitor, &id)?;
-    read::acknowledge_alert(&state, &id, &alert, &posted.visitor.person.name).await?;
+    read::acknowledge_alert(&state, &id, &alert, &posted.visitor.person).await?;
     Ok(Redirect::to(&format!("{}#alerts", posted.form.href(&id))).into_response())
 }

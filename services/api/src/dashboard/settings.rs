@@ -274,7 +274,7 @@ pub async fn create_key(
     let req = NewKeyIn {
         label: label.clone(),
     };
-    match admin::issue_key(&state, &id, req).await {
+    match admin::issue_key(&state, &v.person, &id, req).await {
         Ok((_, key)) => render(
             &state,
             &id,
@@ -297,7 +297,7 @@ pub async fn revoke_key(
     posted: Posted<()>,
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
-    let result = admin::revoke(&state, &id, &key).await.map(drop);
+    let result = admin::revoke(&state, &posted.visitor.person, &id, &key).await.map(drop);
     answer(&state, &id, &posted.visitor, result, "revoked")
 }
 
@@ -359,7 +359,7 @@ pub async fn set_policies(
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
     let result = match policies_in(&posted.form) {
-        Ok(req) => admin::apply_policies(&state, &id, req).await,
+        Ok(req) => admin::apply_policies(&state, &posted.visitor.person, &id, req).await,
         Err(e) => Err(e),
     };
     answer(&state, &id, &posted.visitor, result, "policies")
@@ -391,7 +391,7 @@ pub async fn set_notifications(
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
     let result = match notifications_in(&posted.form) {
-        Ok(req) => admin::apply_notifications(&state, &id, req).await,
+        Ok(req) => admin::apply_notifications(&state, &posted.visitor.person, &id, req).await,
         Err(e) => Err(e),
     };
     answer(&state, &id, &posted.visitor, result, "notifications")
@@ -429,6 +429,6 @@ pub async fn set_config(
         ),
         file_pattern: None,
     };
-    let result = admin::apply_config(&state, &id, req).await;
+    let result = admin::apply_config(&state, &posted.visitor.person, &id, req).await;
     answer(&state, &id, &posted.visitor, result, "config")
 }

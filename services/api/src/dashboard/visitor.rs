@@ -7,7 +7,6 @@ use super::failure::Failure;
 use crate::auth::Person;
 use crate::error::ApiError;
 use crate::extract::Form;
-use crate::session::{self, COOKIE};
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -25,6 +24,11 @@ pub struct Visitor {
 impl Visitor {
     pub fn is_admin(&self) -> bool {
         self.person.role == Role::Admin
+    }
+
+    /// The session's cookie value.
+    pub fn session(&self) -> &str {
+        &self.session
     }
 
     pub fn role_name(&self) -> &'static str {
@@ -45,13 +49,12 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let key = &state.settings().session_key;
-        let value = session::cookie(&parts.headers, COOKIE).ok_or(Failure::SignedOut)?;
-        let person =
-            session::verify(key, value, clef_pro_schema::now_ms()).ok_or(Failure::SignedOut)?;
+        let (person, value) = state
+            .session_person(&parts.headers)?
+            .ok_or(Failure::SignedOut)?;
         Ok(Visitor {
             person,
-            csrf: csrf::token(key, value),
+            csrf: csrf::token(&state.settings().session_key, value),
             session: value.to_owned(),
         })
     }

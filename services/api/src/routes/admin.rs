@@ -1,7 +1,7 @@
 //! The admin endpoints of CONTRACT section 5. Each validates, seals one event, appends
 //! it and waits until the registry shows it, so a new key or token works at once.
 
-use crate::auth::{hash, new_secret};
+use crate::auth::{Person, hash, new_secret};
 use crate::body;
 use crate::error::ApiError;
 use crate::extract::Path;
@@ -15,11 +15,11 @@ use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
 use clef_pro_schema::domain::{Branch, EmailAddress, RuleId};
 use clef_pro_schema::event::{Channel, Event, Policy};
-use clef_pro_schema::ids::{IntegrationId, KeyId, TokenId};
+use clef_pro_schema::ids::{IntegrationId, KeyId};
 use clef_pro_schema::report::{FieldError, text};
 use clef_pro_schema::sealed::seal;
 use clef_pro_schema::wire::{
-    ConfigIn, NewIntegrationIn, NewKeyIn, NewTokenIn, NotificationsIn, PoliciesIn,
+    ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -56,20 +56,9 @@ pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
 
-/// A new viewer or admin token: the plaintext is in this answer only.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"token": "cpt_Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1", "id": "tok_7e21a0b1c2d3e4f5", "tokenId": "tok_7e21a0b1c2d3e4f5", "role": "viewer"}))]
-pub struct TokenIssued {
-    pub token: String,
-    pub id: String,
-    /// The same as `id`.
-    pub token_id: String,
-    pub role: clef_pro_schema::event::Role,
-}
 
 /// Admin bodies are small.
-const ADMIN_LIMIT: usize = 256 << 10;
+pub(crate) const ADMIN_LIMIT: usize = 256 << 10;
 /// Most policies or channels per integration.
 const MAX_ITEMS: usize = 200;
 
@@ -90,7 +79,7 @@ fn branches(field: &str, v: Option<Vec<String>>) -> Result<Option<Vec<Branch>>, 
         .map(Some)
 }
 
-fn name(field: &str, s: String, required: bool) -> Result<String, ApiError> {
+pub(crate) fn name(field: &str, s: String, required: bool) -> Result<String, ApiError> {
     let s = text(|| field.to_owned(), s.trim().to_owned())?;
     if required && s.is_empty() {
         return Err(ApiError::invalid(field, "must not be empty"));
@@ -125,17 +114,17 @@ pub async fn create_integration(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<IntegrationView>), ApiError> {
-    state.authenticate_admin(&headers)?;
+    let by = state.authenticate_admin(&headers)?;
     let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
     let id = IntegrationId::random();
-    let sealed = seal(Event::IntegrationCreated {
+    let sealed = seal(by.did(Event::IntegrationCreated {
         id: id.clone(),
         name: name("name", req.name, true)?,
         collect_ci_context: req.collect_ci_context.unwrap_or(false),
         tracked_branches: branches("trackedBranches", req.tracked_branches)?
             .unwrap_or_else(clef_pro_projections::lifecycle::default_tracked),
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state.append(&sealed, EVERYWHERE).await?;
     tracing::info!(integration = %id, "integration created");
     Ok((
@@ -153,8 +142,8 @@ pub async fn create_key(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<KeyIssued>), ApiError> {
-    let (id, req) = change::<NewKeyIn>(&state, &id, &headers, body).await?;
-    let (key_id, api_key) = issue_key(&state, &id, req).await?;
+    let (by, id, req) = change::<NewKeyIn>(&state, &id, &headers, body).await?;
+    let (key_id, api_key) = issue_key(&state, &by, &id, req).await?;
     Ok((
         StatusCode::CREATED,
         Json(KeyIssued {
@@ -168,18 +157,19 @@ pub async fn create_key(
 /// Issues an API key: appends its hash and returns the id and the plaintext, shown once.
 pub async fn issue_key(
     state: &AppState,
+    by: &Person,
     id: &IntegrationId,
     req: NewKeyIn,
 ) -> Result<(KeyId, String), ApiError> {
     let key_id = KeyId::random();
     let api_key = new_secret("clef_");
-    let sealed = seal(Event::KeyIssued {
+    let sealed = seal(by.did(Event::KeyIssued {
         integration: id.clone(),
         key_id: key_id.clone(),
         label: name("label", req.label, false)?,
         hash: hash(&api_key),
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state.append(&sealed, &[Kind::Registry]).await?;
     tracing::info!(integration = %id, key = %key_id, "api key issued");
     Ok((key_id, api_key))
@@ -193,9 +183,9 @@ pub async fn revoke_key(
     Path((id, key)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<KeyRevoked>, ApiError> {
-    state.authenticate_admin(&headers)?;
+    let by = state.authenticate_admin(&headers)?;
     let id = integration_id(&state, &id)?;
-    let key_id = revoke(&state, &id, &key).await?;
+    let key_id = revoke(&state, &by, &id, &key).await?;
     Ok(Json(KeyRevoked {
         key_id: key_id.to_string(),
         revoked: true,
@@ -203,17 +193,22 @@ pub async fn revoke_key(
 }
 
 /// Revokes one of the integration's keys; it stops working at once.
-pub async fn revoke(state: &AppState, id: &IntegrationId, key: &str) -> Result<KeyId, ApiError> {
+pub async fn revoke(
+    state: &AppState,
+    by: &Person,
+    id: &IntegrationId,
+    key: &str,
+) -> Result<KeyId, ApiError> {
     let key_id = KeyId::parse(key).map_err(|_| ApiError::NotFound("key"))?;
     let keys = state.projections().registry(|r| r.keys(id))?;
     if !keys.iter().any(|k| k.key_id == key_id) {
         return Err(ApiError::NotFound("key"));
     }
-    let sealed = seal(Event::KeyRevoked {
+    let sealed = seal(by.did(Event::KeyRevoked {
         integration: id.clone(),
         key_id: key_id.clone(),
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state.append(&sealed, &[Kind::Registry]).await?;
     tracing::info!(integration = %id, key = %key_id, "api key revoked");
     Ok(key_id)
@@ -248,10 +243,10 @@ async fn change<T: serde::de::DeserializeOwned>(
     id: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(IntegrationId, T), ApiError> {
-    state.authenticate_admin(headers)?;
+) -> Result<(Person, IntegrationId, T), ApiError> {
+    let by = state.authenticate_admin(headers)?;
     let id = integration_id(state, id)?;
-    Ok((id, body::json(body, ADMIN_LIMIT).await?))
+    Ok((by, id, body::json(body, ADMIN_LIMIT).await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/admin/integrations/{id}/policies", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
@@ -263,14 +258,15 @@ pub async fn set_policies(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IntegrationView>, ApiError> {
-    let (id, req) = change::<PoliciesIn>(&state, &id, &headers, body).await?;
-    apply_policies(&state, &id, req).await?;
+    let (by, id, req) = change::<PoliciesIn>(&state, &id, &headers, body).await?;
+    apply_policies(&state, &by, &id, req).await?;
     Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Replaces the integration's policies.
 pub async fn apply_policies(
     state: &AppState,
+    by: &Person,
     id: &IntegrationId,
     req: PoliciesIn,
 ) -> Result<(), ApiError> {
@@ -299,11 +295,11 @@ pub async fn apply_policies(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let sealed = seal(Event::PoliciesSet {
+    let sealed = seal(by.did(Event::PoliciesSet {
         integration: id.clone(),
         policies,
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state.append(&sealed, &[Kind::Registry]).await?;
     Ok(())
 }
@@ -317,14 +313,15 @@ pub async fn set_notifications(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IntegrationView>, ApiError> {
-    let (id, req) = change::<NotificationsIn>(&state, &id, &headers, body).await?;
-    apply_notifications(&state, &id, req).await?;
+    let (by, id, req) = change::<NotificationsIn>(&state, &id, &headers, body).await?;
+    apply_notifications(&state, &by, &id, req).await?;
     Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Replaces the integration's notification channels.
 pub async fn apply_notifications(
     state: &AppState,
+    by: &Person,
     id: &IntegrationId,
     req: NotificationsIn,
 ) -> Result<(), ApiError> {
@@ -347,11 +344,11 @@ pub async fn apply_notifications(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let sealed = seal(Event::NotificationsSet {
+    let sealed = seal(by.did(Event::NotificationsSet {
         integration: id.clone(),
         channels,
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state
         .append(&sealed, &[Kind::Registry, Kind::Outbox])
         .await?;
@@ -367,66 +364,25 @@ pub async fn set_config(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IntegrationView>, ApiError> {
-    let (id, req) = change::<ConfigIn>(&state, &id, &headers, body).await?;
-    apply_config(&state, &id, req).await?;
+    let (by, id, req) = change::<ConfigIn>(&state, &id, &headers, body).await?;
+    apply_config(&state, &by, &id, req).await?;
     Ok(Json(views::integration_view(&state, &id)?))
 }
 
 /// Changes the integration's collection config and tracked branches.
 pub async fn apply_config(
     state: &AppState,
+    by: &Person,
     id: &IntegrationId,
     req: ConfigIn,
 ) -> Result<(), ApiError> {
-    let sealed = seal(Event::IntegrationConfiguredV2 {
+    let sealed = seal(by.did(Event::IntegrationConfiguredV2 {
         id: id.clone(),
         collect_ci_context: req.collect_ci_context,
         tracked_branches: branches("trackedBranches", req.tracked_branches)?,
         file_pattern: req.file_pattern.map(file_pattern).transpose()?,
         at: clef_pro_schema::now_ms(),
-    });
+    }));
     state.append(&sealed, EVERYWHERE).await?;
     Ok(())
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/tokens", tag = "admin", security(("bearer" = [])),
-    request_body = clef_pro_schema::wire::NewTokenIn,
-    responses((status = 201, description = "The token is shown once; only its hash is stored.", body = TokenIssued), crate::openapi::WriteErrors))]
-pub async fn create_token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<(StatusCode, Json<TokenIssued>), ApiError> {
-    state.authenticate_admin(&headers)?;
-    let req: NewTokenIn = body::json(body, ADMIN_LIMIT).await?;
-    let (token_id, token) = issue_token(&state, req.role, name("label", req.label, false)?).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenIssued {
-            token,
-            id: token_id.to_string(),
-            token_id: token_id.to_string(),
-            role: req.role,
-        }),
-    ))
-}
-
-/// Issues a token: appends its hash and returns the id and the plaintext, shown once.
-pub async fn issue_token(
-    state: &AppState,
-    role: clef_pro_schema::event::Role,
-    label: String,
-) -> Result<(TokenId, String), ApiError> {
-    let token_id = TokenId::random();
-    let token = new_secret("cpt_");
-    let sealed = seal(Event::TokenIssued {
-        token_id: token_id.clone(),
-        role,
-        label,
-        hash: hash(&token),
-        at: clef_pro_schema::now_ms(),
-    });
-    state.append(&sealed, &[Kind::Registry]).await?;
-    tracing::info!(token = %token_id, ?role, "token issued");
-    Ok((token_id, token))
 }

@@ -1,7 +1,7 @@
 //! The read and acknowledge endpoints of CONTRACT section 5. They read only the
 //! projection stores.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Person};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::routes::views;
@@ -214,7 +214,7 @@ pub async fn acknowledge_alert(
     state: &AppState,
     id: &IntegrationId,
     alert: &str,
-    who: &str,
+    who: &Person,
 ) -> Result<AlertView, ApiError> {
     let alert_id = AlertId::parse(alert).map_err(|_| ApiError::NotFound("alert"))?;
     let current = state
@@ -228,12 +228,12 @@ pub async fn acknowledge_alert(
         ));
     }
     if !current.acknowledged() {
-        let sealed = seal(Event::AlertAcknowledged {
+        let sealed = seal(who.did(Event::AlertAcknowledged {
             integration: id.clone(),
             alert: alert_id.clone(),
-            by: who.to_owned(),
+            by: who.name.clone(),
             at: clef_pro_schema::now_ms(),
-        });
+        }));
         state.append(&sealed, &[Kind::Alerts, Kind::Outbox]).await?;
     }
     let a = state
@@ -256,6 +256,6 @@ pub async fn acknowledge(
     let person = state.authenticate_person(&headers)?;
     let id = views::visible_integration(&state, &Caller::Person(person.clone()), &id)?;
     Ok(Json(
-        acknowledge_alert(&state, &id, &alert, &person.name).await?,
+        acknowledge_alert(&state, &id, &alert, &person).await?,
     ))
 }
