@@ -143,9 +143,15 @@ pub enum Event {
     /// Version-1 (unauthenticated) records at or below `through` were written before
     /// events were authenticated and are trusted; later ones are refused. Appended once
     /// per JetStream stream, on its own subject.
-    LegacyTrusted { through: u64, at: u64 },
+    LegacyTrusted {
+        through: u64,
+        at: u64,
+    },
     /// The token stops working at once, with every session signed in with it.
-    TokenRevoked { token_id: TokenId, at: u64 },
+    TokenRevoked {
+        token_id: TokenId,
+        at: u64,
+    },
     /// A dashboard session. `session` is the BLAKE3 hash of the cookie's secret;
     /// `token` is `None` for the operator's admin token, whose sessions also end when
     /// the operator's token changes: `credential` is the token's hash keyed with the
@@ -159,11 +165,19 @@ pub enum Event {
         expires_at: u64,
         at: u64,
     },
-    SessionEnded { session: [u8; 32], at: u64 },
+    SessionEnded {
+        session: [u8; 32],
+        at: u64,
+    },
     /// A sign-in with a token that is not valid (for the audit log; the token is not kept).
-    SignInFailed { at: u64 },
+    SignInFailed {
+        at: u64,
+    },
     /// `event`, done by `actor`: what the audit log is built from.
-    Audited { actor: Actor, event: Box<Event> },
+    Audited {
+        actor: Actor,
+        event: Box<Event>,
+    },
 }
 
 /// Why stored bytes could not be read as an event.
@@ -175,7 +189,9 @@ pub enum DecodeError {
     Version(u8),
     #[error("malformed event: {0}")]
     Malformed(#[from] postcard::Error),
-    #[error("the event's authentication tag does not match: forged, altered, or another deployment's")]
+    #[error(
+        "the event's authentication tag does not match: forged, altered, or another deployment's"
+    )]
     Forged,
 }
 
@@ -292,11 +308,15 @@ pub fn open(bytes: &[u8], key: &PurposeKey) -> Result<(Event, Provenance), Decod
                 return Err(DecodeError::Forged);
             }
             let (given, body) = rest.split_at(TAG);
-            let given = blake3::Hash::from_bytes(given.try_into().map_err(|_| DecodeError::Forged)?);
+            let given =
+                blake3::Hash::from_bytes(given.try_into().map_err(|_| DecodeError::Forged)?);
             if given != blake3::Hash::from_bytes(tag(key, body)) {
                 return Err(DecodeError::Forged);
             }
-            Ok((upcast(postcard::from_bytes(body)?), Provenance::Authenticated))
+            Ok((
+                upcast(postcard::from_bytes(body)?),
+                Provenance::Authenticated,
+            ))
         }
         _ => decode(bytes).map(|e| (e, Provenance::Legacy)),
     }
@@ -562,7 +582,10 @@ mod tests {
             at: 1,
         };
         let bytes = encode_authenticated(&e, &key);
-        assert_eq!(open(&bytes, &key).unwrap(), (e.clone(), Provenance::Authenticated));
+        assert_eq!(
+            open(&bytes, &key).unwrap(),
+            (e.clone(), Provenance::Authenticated)
+        );
         for i in [0, 1, 20, 33, bytes.len() - 1] {
             let mut flipped = bytes.clone();
             flipped[i] ^= 1;

@@ -50,9 +50,7 @@ pub enum KeyFileError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "the deployment key {0} must hold 32 bytes (raw, or as 64 hexadecimal characters)"
-    )]
+    #[error("the deployment key {0} must hold 32 bytes (raw, or as 64 hexadecimal characters)")]
     Format(String),
 }
 
@@ -76,7 +74,9 @@ impl DeploymentKey {
         match owner_only_new_file(path) {
             Ok(mut f) => {
                 let key = Self::random();
-                f.write_all(&key.0).and_then(|()| f.sync_all()).map_err(io)?;
+                f.write_all(&key.0)
+                    .and_then(|()| f.sync_all())
+                    .map_err(io)?;
                 Ok(key)
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

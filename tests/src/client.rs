@@ -18,6 +18,22 @@ pub struct Resp {
     pub retry_after: Option<String>,
 }
 
+/// A dashboard session, signed in through the form as a browser does.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `clef_pro_session=<value>`, for a `Cookie` header.
+    pub cookie: String,
+    /// The session's CSRF token, as its pages carry it.
+    pub csrf: String,
+}
+
+/// The value of `name="…" value="…"`-style attribute `attr` after `marker` in `html`.
+fn attribute_after(html: &str, marker: &str, attr: &str) -> Option<String> {
+    let rest = html.split(marker).nth(1)?;
+    let rest = rest.split(&format!(r#"{attr}=""#)).nth(1)?;
+    Some(rest.split('"').next()?.to_owned())
+}
+
 impl Resp {
     /// Asserts the contract's error answer: `status`, and a body that is exactly
     /// `{"error": {"code", "message", "field"?}}` (with `field` when given). Returns the code.
@@ -92,13 +108,30 @@ impl Client {
         auth: Option<(&str, &str)>,
         body: Option<Vec<u8>>,
     ) -> Result<Resp, reqwest::Error> {
+        self.send_headers(method, path, auth.as_slice(), body).await
+    }
+
+    /// A request with any number of headers.
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Resp, reqwest::Error> {
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.http.request(m, self.url(path));
-        if let Some((h, v)) = auth {
-            req = req.header(h, v);
+        for (h, v) in headers {
+            req = req.header(*h, *v);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b);
+            if !headers
+                .iter()
+                .any(|(h, _)| h.eq_ignore_ascii_case("content-type"))
+            {
+                req = req.header("content-type", "application/json");
+            }
+            req = req.body(b);
         }
         let r = req.send().await?;
         let status = r.status().as_u16();
@@ -114,6 +147,71 @@ impl Client {
             body,
             retry_after,
         })
+    }
+
+    /// Signs in with `token` through the sign-in form (its nonce cookie and hidden
+    /// field, as a browser sends them), and reads the session's CSRF token off a page.
+    pub async fn sign_in(&self, token: &str) -> Session {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let form = http.get(self.url("/sign-in")).send().await.expect("form");
+        let nonce = form.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        let html = form.text().await.expect("html");
+        let field = attribute_after(&html, r#"name="csrf""#, "value").expect("csrf field");
+        let r = http
+            .post(self.url("/sign-in"))
+            .header("cookie", &nonce)
+            .form(&[("token", token), ("csrf", &field)])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), 303, "sign-in refused");
+        let set = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("clef_pro_session="))
+            .expect("a session cookie")
+            .to_owned();
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        let cookie = set.split(';').next().expect("pair").to_owned();
+        let page = http
+            .get(self.url("/"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        let csrf = attribute_after(&page, r#"name="csrf-token""#, "content").expect("csrf meta");
+        Session { cookie, csrf }
+    }
+
+    /// Signs a session out through the dashboard's form.
+    pub async fn sign_out(&self, s: &Session) -> Resp {
+        self.send_headers(
+            "POST",
+            "/sign-out",
+            &[
+                ("cookie", &s.cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            Some(format!("csrf={}", s.csrf).into_bytes()),
+        )
+        .await
+        .expect("sign out")
     }
 
     /// The `Authorization` value of the admin token.

@@ -5,10 +5,8 @@
 //! Each row is sent from its own loopback address (127.0.0.0/8 is all loopback), so the
 //! failure limit of one address is never reached by the table itself.
 
-use clef_pro_api::auth::Person;
 use clef_pro_api::session;
-use clef_pro_schema::event::Role;
-use clef_pro_tests::client::{Client, Resp};
+use clef_pro_tests::client::{Client, Resp, Session};
 use clef_pro_tests::fixtures::{report, sha};
 use clef_pro_tests::service::{Backend, Service};
 use serde_json::{Value, json};
@@ -30,10 +28,10 @@ enum Cred {
     Admin,
     ViewerCookie,
     AdminCookie,
-    /// A cookie whose mac does not hold.
+    /// A cookie value no sign-in issued.
     ForgedCookie,
-    /// A correctly signed cookie past its expiry.
-    ExpiredCookie,
+    /// The cookie of a session that signed out.
+    SignedOutCookie,
 }
 
 const CREDS: [Cred; 12] = [
@@ -48,7 +46,7 @@ const CREDS: [Cred; 12] = [
     Cred::ViewerCookie,
     Cred::AdminCookie,
     Cred::ForgedCookie,
-    Cred::ExpiredCookie,
+    Cred::SignedOutCookie,
 ];
 
 /// Who an endpoint is for.
@@ -100,11 +98,12 @@ struct Fixture {
     other: String,
     revoked: String,
     viewer: String,
-    viewer_cookie: String,
-    admin_cookie: String,
-    expired_cookie: String,
+    viewer_session: Session,
+    admin_session: Session,
+    signed_out: String,
     alert: String,
     victim_key: String,
+    victim_token: String,
 }
 
 impl Fixture {
@@ -123,6 +122,14 @@ impl Fixture {
             .await;
         assert_eq!(t.status, 201, "{:?}", t.body);
         let viewer = t.body["token"].as_str().unwrap().to_owned();
+        let victim = c
+            .admin(
+                "POST",
+                "/api/v1/admin/tokens",
+                json!({"role": "viewer", "label": "to revoke"}),
+            )
+            .await;
+        let victim_token = victim.body["id"].as_str().unwrap().to_owned();
         for (key, commit) in [(&own, "a1"), (&other, "b1")] {
             let r = c
                 .report(
@@ -140,24 +147,15 @@ impl Fixture {
             .as_str()
             .unwrap()
             .to_owned();
-        // Cookies signed with the service's own session key, as sign-in issues them.
-        let key: [u8; 32] = std::fs::read(s.data_dir().join("session.key"))
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let now = clef_pro_schema::now_ms();
-        let person = |role, name: &str| Person {
-            role,
-            name: name.into(),
-        };
+        // Sessions signed in through the form, as a browser does; one signed out again.
+        let old = c.sign_in(&viewer).await;
+        let out = c.sign_out(&old).await;
+        assert!(out.status < 400, "sign-out: {} {:?}", out.status, out.body);
         Fixture {
-            viewer_cookie: session::issue(&key, &person(Role::Viewer, "alice"), now),
-            admin_cookie: session::issue(&key, &person(Role::Admin, "root"), now),
-            expired_cookie: session::issue(
-                &key,
-                &person(Role::Admin, "root"),
-                now - session::LIFETIME_MS - 1000,
-            ),
+            viewer_session: c.sign_in(&viewer).await,
+            admin_session: c.sign_in(&s.admin).await,
+            signed_out: old.cookie,
+            victim_token,
             id,
             own,
             other,
@@ -168,26 +166,35 @@ impl Fixture {
         }
     }
 
-    /// The header a credential travels in. Keys use both accepted headers.
-    fn header(&self, cred: Cred, admin: &str) -> Option<(&'static str, String)> {
-        let cookie = |v: &str| Some(("cookie", format!("{}={v}", session::COOKIE)));
+    /// The headers a credential travels in. Keys use both accepted headers. A session
+    /// cookie travels with its CSRF token, as the dashboard's scripts send it.
+    fn headers(&self, cred: Cred, admin: &str) -> Vec<(&'static str, String)> {
+        let session = |s: &Session| {
+            vec![
+                ("cookie", s.cookie.clone()),
+                ("x-csrf-token", s.csrf.clone()),
+            ]
+        };
+        let one = |h: &'static str, v: String| vec![(h, v)];
         match cred {
-            Cred::None => None,
-            Cred::Malformed => Some(("authorization", "Basic Zm9vOmJhcg==".into())),
-            Cred::WrongKey => Some((
+            Cred::None => Vec::new(),
+            Cred::Malformed => one("authorization", "Basic Zm9vOmJhcg==".into()),
+            Cred::WrongKey => one(
                 "x-api-key",
                 format!("clef_{}", "0123456789abcdefghij".repeat(2)),
-            )),
-            Cred::RevokedKey => Some(("x-api-key", self.revoked.clone())),
-            Cred::OwnKey => Some(("authorization", format!("Bearer {}", self.own))),
-            Cred::OtherKey => Some(("x-api-key", self.other.clone())),
-            Cred::Viewer => Some(("authorization", format!("Bearer {}", self.viewer))),
-            Cred::Admin => Some(("authorization", format!("Bearer {admin}"))),
-            Cred::ViewerCookie => cookie(&self.viewer_cookie),
-            Cred::AdminCookie => cookie(&self.admin_cookie),
-            // A viewer's cookie that claims to be an admin's: the mac no longer holds.
-            Cred::ForgedCookie => cookie(&self.viewer_cookie.replacen("viewer", "admin", 1)),
-            Cred::ExpiredCookie => cookie(&self.expired_cookie),
+            ),
+            Cred::RevokedKey => one("x-api-key", self.revoked.clone()),
+            Cred::OwnKey => one("authorization", format!("Bearer {}", self.own)),
+            Cred::OtherKey => one("x-api-key", self.other.clone()),
+            Cred::Viewer => one("authorization", format!("Bearer {}", self.viewer)),
+            Cred::Admin => one("authorization", format!("Bearer {admin}")),
+            Cred::ViewerCookie => session(&self.viewer_session),
+            Cred::AdminCookie => session(&self.admin_session),
+            Cred::ForgedCookie => one(
+                "cookie",
+                format!("{}=cps_{}", session::COOKIE, "x".repeat(40)),
+            ),
+            Cred::SignedOutCookie => one("cookie", self.signed_out.clone()),
         }
     }
 }
@@ -272,6 +279,27 @@ fn rows(f: &Fixture) -> Vec<Row> {
             Access::Admin,
             201,
         ),
+        (
+            "GET",
+            "/api/v1/admin/tokens".into(),
+            None,
+            Access::Admin,
+            200,
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/admin/tokens/{}", f.victim_token),
+            None,
+            Access::Admin,
+            200,
+        ),
+        (
+            "GET",
+            "/api/v1/admin/audit".into(),
+            None,
+            Access::Admin,
+            200,
+        ),
         // Read and acknowledge.
         (
             "GET",
@@ -314,14 +342,16 @@ fn rows(f: &Fixture) -> Vec<Row> {
 
 async fn call(c: &Client, f: &Fixture, admin: &str, row: &Row, cred: Cred) -> Resp {
     let (method, path, body, ..) = row;
-    let header = f.header(cred, admin);
-    c.send(
+    let headers = f.headers(cred, admin);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(h, v)| (*h, v.as_str())).collect();
+    c.send_headers(
         method,
         path,
-        header.as_ref().map(|(h, v)| (*h, v.as_str())),
+        &headers,
         body.as_ref().map(|b| b.to_string().into_bytes()),
     )
     .await
+    .expect("request")
 }
 
 fn loopback(a: u8, b: u8) -> IpAddr {

@@ -267,25 +267,6 @@ async fn a_signed_out_visitor_is_sent_to_sign_in() {
     b.close().await;
 }
 
-/// The session cookie of signing in with `token`, through the form.
-async fn session_cookie(http: &reqwest::Client, s: &Service, token: &str) -> String {
-    let r = http
-        .post(format!("{}/sign-in", s.url))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(r.status(), 303);
-    let set = r.headers()["set-cookie"]
-        .to_str()
-        .expect("cookie")
-        .to_owned();
-    for attr in ["HttpOnly", "SameSite=Strict", "Path=/"] {
-        assert!(set.contains(attr), "{set}");
-    }
-    set.split(';').next().expect("pair").to_owned()
-}
-
 #[tokio::test]
 async fn a_forged_form_post_without_the_csrf_token_is_refused() {
     let (s, c, id, key) = setup().await;
@@ -298,7 +279,7 @@ async fn a_forged_form_post_without_the_csrf_token_is_refused() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let cookie = session_cookie(&http, &s, &s.admin).await;
+    let cookie = c.sign_in(&s.admin).await.cookie;
     let ack = format!("{}/integrations/{id}/alerts/{alert}/acknowledge", s.url);
     let post = |form: Vec<(&'static str, String)>| {
         http.post(&ack).header("cookie", &cookie).form(&form).send()

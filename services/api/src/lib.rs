@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod csrf;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
@@ -67,6 +68,10 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::Extension(openapi::Document(Arc::new(json))))
         .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::auth_failures,

@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use clef_pro_schema::keys::DeploymentKey;
-use std::os::unix::fs::DirBuilderExt;
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]

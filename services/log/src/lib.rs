@@ -145,7 +145,11 @@ impl Log {
     /// `group_commit: false` syncs once per append (the benchmark's baseline).
     /// Only this process writes the file, so every version-1 record in it was written
     /// by an earlier release of the service and is trusted.
-    pub fn open_embedded(dir: &Path, group_commit: bool, key: PurposeKey) -> Result<Self, LogError> {
+    pub fn open_embedded(
+        dir: &Path,
+        group_commit: bool,
+        key: PurposeKey,
+    ) -> Result<Self, LogError> {
         Ok(Self::Embedded(embedded::EmbeddedLog::open(
             dir,
             group_commit,

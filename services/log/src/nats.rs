@@ -17,8 +17,8 @@ use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal};
-use std::sync::Arc;
 use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
 use std::time::Duration;
 
 const KIND: &str = "Clef-Pro-Kind";

@@ -93,7 +93,8 @@ impl<'t> AccessTables<'t> {
                     created_at: *at,
                     revoked: false,
                 };
-                self.tokens.insert(hash.as_slice(), enc(&token).as_slice())?;
+                self.tokens
+                    .insert(hash.as_slice(), enc(&token).as_slice())?;
                 self.token_ids
                     .insert(token_id.as_str().as_bytes(), hash.as_slice())?;
             }
@@ -129,7 +130,8 @@ impl<'t> AccessTables<'t> {
                     expires_at: *expires_at,
                     ended: false,
                 };
-                self.sessions.insert(session.as_slice(), enc(&s).as_slice())?;
+                self.sessions
+                    .insert(session.as_slice(), enc(&s).as_slice())?;
                 let actor = Actor {
                     token: token.clone(),
                     label: label.clone(),
@@ -139,7 +141,8 @@ impl<'t> AccessTables<'t> {
             Event::SessionEnded { session, at } => {
                 if let Some(mut s) = get::<Session>(&self.sessions, session)? {
                     s.ended = true;
-                    self.sessions.insert(session.as_slice(), enc(&s).as_slice())?;
+                    self.sessions
+                        .insert(session.as_slice(), enc(&s).as_slice())?;
                     let actor = Actor {
                         token: s.token,
                         label: s.label,
@@ -160,7 +163,12 @@ impl<'t> AccessTables<'t> {
     }
 
     /// Records what `actor` did with `fact`, for the facts people cause.
-    pub(crate) fn audit(&mut self, seq: u64, actor: &Actor, fact: &Event) -> Result<(), StoreError> {
+    pub(crate) fn audit(
+        &mut self,
+        seq: u64,
+        actor: &Actor,
+        fact: &Event,
+    ) -> Result<(), StoreError> {
         let (action, target, at) = match fact {
             Event::IntegrationCreated { id, at, .. } => ("integration.create", id.to_string(), at),
             Event::IntegrationConfiguredV2 { id, at, .. } => {
@@ -236,9 +244,16 @@ impl AccessView<'_> {
         let t = self.0.open_table(TOKENS)?;
         let mut all = t
             .iter()?
-            .map(|r| r.map_err(StoreError::from).and_then(|(_, v)| dec(v.value())))
+            .map(|r| {
+                r.map_err(StoreError::from)
+                    .and_then(|(_, v)| dec(v.value()))
+            })
             .collect::<Result<Vec<Token>, _>>()?;
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.token_id.cmp(&b.token_id)));
+        all.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.token_id.cmp(&b.token_id))
+        });
         Ok(all)
     }
 

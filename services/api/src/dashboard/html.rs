@@ -72,6 +72,10 @@ pub fn page(
         ),
         None => String::new(),
     };
+    // Scripts of the page that write through the JSON API send it as X-CSRF-Token.
+    let csrf_meta = visitor
+        .map(|v| format!(r#"<meta name="csrf-token" content="{}">"#, Esc(&v.csrf)))
+        .unwrap_or_default();
     let body = format!(
         r#"<!doctype html>
 <html lang="en">
@@ -79,6 +83,7 @@ pub fn page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{} · clef-pro</title>
+{csrf_meta}
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
 </head>

@@ -7,7 +7,6 @@
 
 mod alerts;
 mod assets;
-mod csrf;
 mod failure;
 mod history;
 mod html;

@@ -297,7 +297,9 @@ pub async fn revoke_key(
     posted: Posted<()>,
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
-    let result = admin::revoke(&state, &posted.visitor.person, &id, &key).await.map(drop);
+    let result = admin::revoke(&state, &posted.visitor.person, &id, &key)
+        .await
+        .map(drop);
     answer(&state, &id, &posted.visitor, result, "revoked")
 }
 

@@ -10,11 +10,11 @@
 //! it can read neither the cookie nor the form. The request's origin is checked too
 //! (`crate::csrf`).
 
-use super::csrf;
 use super::failure::Failure;
 use super::html::{Esc, page};
 use super::visitor::Posted;
 use crate::auth::{hash, new_secret};
+use crate::csrf;
 use crate::error::ApiError;
 use crate::extract::Form;
 use crate::session::{COOKIE, LIFETIME_MS, cookie};
@@ -35,7 +35,11 @@ fn form_token(state: &AppState, nonce: &str) -> String {
 }
 
 /// The sign-in page with a fresh nonce (its cookie is set on the answer).
-fn sign_in_page(state: &AppState, status: StatusCode, error: Option<&str>) -> Result<Response, Failure> {
+fn sign_in_page(
+    state: &AppState,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, Failure> {
     let nonce = new_secret("csi_");
     let error = error
         .map(|e| {
@@ -113,7 +117,13 @@ pub async fn submit(
     Form(f): Form<SignIn>,
 ) -> Result<Response, Failure> {
     let nonce = cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
-    if nonce.is_empty() || !csrf::holds(&state.settings().session_key, &format!("sign-in:{nonce}"), &f.csrf) {
+    if nonce.is_empty()
+        || !csrf::holds(
+            &state.settings().session_key,
+            &format!("sign-in:{nonce}"),
+            &f.csrf,
+        )
+    {
         tracing::warn!("sign-in without a valid form token refused");
         return sign_in_page(
             &state,
@@ -128,7 +138,11 @@ pub async fn submit(
             at: clef_pro_schema::now_ms(),
         });
         state.append(&failed, &[]).await?;
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some("That token is not valid."));
+        return sign_in_page(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That token is not valid."),
+        );
     };
     let value = state.start_session(&person, &hash(secret)).await?;
     let mut resp = Redirect::to("/").into_response();
@@ -149,10 +163,15 @@ pub async fn submit(
 /// clears the cookie.
 #[utoipa::path(post, path = "/sign-out", tag = "dashboard", security(("session" = [])),
     responses((status = 303, description = "Signed out: the session ends on the server and the cookie is cleared.")))]
-pub async fn sign_out(State(state): State<AppState>, posted: Posted<()>) -> Result<Response, Failure> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    posted: Posted<()>,
+) -> Result<Response, Failure> {
     state.end_session(posted.visitor.session()).await?;
     let mut resp = Redirect::to("/sign-in").into_response();
-    resp.headers_mut()
-        .insert(header::SET_COOKIE, cookie_header(&state, COOKIE, "", "/", 0)?);
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie_header(&state, COOKIE, "", "/", 0)?,
+    );
     Ok(resp)
 }

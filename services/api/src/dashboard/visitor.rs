@@ -2,9 +2,9 @@
 //! token of that session. Pages extract a [`Visitor`]; state-changing forms extract
 //! [`Posted`], which also checks the token, so no form handler can skip the check.
 
-use super::csrf;
 use super::failure::Failure;
 use crate::auth::Person;
+use crate::csrf;
 use crate::error::ApiError;
 use crate::extract::Form;
 use crate::state::AppState;

@@ -18,9 +18,7 @@ use clef_pro_schema::event::{Channel, Event, Policy};
 use clef_pro_schema::ids::{IntegrationId, KeyId};
 use clef_pro_schema::report::{FieldError, text};
 use clef_pro_schema::sealed::seal;
-use clef_pro_schema::wire::{
-    ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn,
-};
+use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -55,7 +53,6 @@ pub struct KeyView {
 pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
-
 
 /// Admin bodies are small.
 pub(crate) const ADMIN_LIMIT: usize = 256 << 10;
@@ -117,14 +114,16 @@ pub async fn create_integration(
     let by = state.authenticate_admin(&headers)?;
     let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
     let id = IntegrationId::random();
-    let sealed = seal(by.did(Event::IntegrationCreated {
-        id: id.clone(),
-        name: name("name", req.name, true)?,
-        collect_ci_context: req.collect_ci_context.unwrap_or(false),
-        tracked_branches: branches("trackedBranches", req.tracked_branches)?
-            .unwrap_or_else(clef_pro_projections::lifecycle::default_tracked),
-        at: clef_pro_schema::now_ms(),
-    }));
+    let sealed = seal(
+        by.did(Event::IntegrationCreated {
+            id: id.clone(),
+            name: name("name", req.name, true)?,
+            collect_ci_context: req.collect_ci_context.unwrap_or(false),
+            tracked_branches: branches("trackedBranches", req.tracked_branches)?
+                .unwrap_or_else(clef_pro_projections::lifecycle::default_tracked),
+            at: clef_pro_schema::now_ms(),
+        }),
+    );
     state.append(&sealed, EVERYWHERE).await?;
     tracing::info!(integration = %id, "integration created");
     Ok((

@@ -255,7 +255,5 @@ pub async fn acknowledge(
 ) -> Result<Json<AlertView>, ApiError> {
     let person = state.authenticate_person(&headers)?;
     let id = views::visible_integration(&state, &Caller::Person(person.clone()), &id)?;
-    Ok(Json(
-        acknowledge_alert(&state, &id, &alert, &person).await?,
-    ))
+    Ok(Json(acknowledge_alert(&state, &id, &alert, &person).await?))
 }

@@ -473,8 +473,8 @@ async fn group_commit(rows: &mut Vec<Row>) {
     let mut rates = Vec::new();
     for group in [true, false] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = Log::open_embedded(dir.path(), group, DeploymentKey::random().events())
-            .expect("log");
+        let log =
+            Log::open_embedded(dir.path(), group, DeploymentKey::random().events()).expect("log");
         let start = Instant::now();
         let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let tasks: Vec<_> = (0..64)
