@@ -152,27 +152,7 @@ impl Client {
     /// Signs in with `token` through the sign-in form (its nonce cookie and hidden
     /// field, as a browser sends them), and reads the session's CSRF token off a page.
     pub async fn sign_in(&self, token: &str) -> Session {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        let form = http.get(self.url("/sign-in")).send().await.expect("form");
-        let nonce = form.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .split(';')
-            .next()
-            .expect("pair")
-            .to_owned();
-        let html = form.text().await.expect("html");
-        let field = attribute_after(&html, r#"name="csrf""#, "value").expect("csrf field");
-        let r = http
-            .post(self.url("/sign-in"))
-            .header("cookie", &nonce)
-            .form(&[("token", token), ("csrf", &field)])
-            .send()
-            .await
-            .expect("sign in");
+        let (http, r) = self.sign_in_form(token).await;
         assert_eq!(r.status(), 303, "sign-in refused");
         let set = r
             .headers()
@@ -197,6 +177,37 @@ impl Client {
             .expect("html");
         let csrf = attribute_after(&page, r#"name="csrf-token""#, "content").expect("csrf meta");
         Session { cookie, csrf }
+    }
+
+    /// The status of a sign-in through the form with `token`.
+    pub async fn sign_in_attempt(&self, token: &str) -> u16 {
+        self.sign_in_form(token).await.1.status().as_u16()
+    }
+
+    /// Fetches the sign-in form and posts it with `token`, as a browser does.
+    async fn sign_in_form(&self, token: &str) -> (reqwest::Client, reqwest::Response) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let form = http.get(self.url("/sign-in")).send().await.expect("form");
+        let nonce = form.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        let html = form.text().await.expect("html");
+        let field = attribute_after(&html, r#"name="csrf""#, "value").expect("csrf field");
+        let r = http
+            .post(self.url("/sign-in"))
+            .header("cookie", &nonce)
+            .form(&[("token", token), ("csrf", &field)])
+            .send()
+            .await
+            .expect("sign in");
+        (http, r)
     }
 
     /// Signs a session out through the dashboard's form.

@@ -101,6 +101,11 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "Log records refused since start: forged, altered, unauthenticated or malformed.",
             state.log().authenticity().refused(),
         ),
+        (
+            "clef_pro_events_replayed_total",
+            "Genuine events stored again (replays) that the projectors refused.",
+            state.projections().replays().unwrap_or(0),
+        ),
     ] {
         write_metric(&mut out, name, "counter", help, &[("", v)]);
     }

@@ -1,0 +1,473 @@
+//! Sessions, revocation, CSRF, the audit log and authenticated events, against the
+//! real service (CONTRACT sections 5 and 7):
+//! - sign-out ends a session everywhere; revoking a token ends it and its sessions at
+//!   once; a changed operator token ends the old one's sessions;
+//! - a cookie-authenticated write without the CSRF token, or from another origin, is
+//!   refused and changes nothing; a cross-site sign-in makes no session;
+//! - the audit log lists every action with its actor and never a secret;
+//! - events published straight into JetStream by a client without the deployment key
+//!   (altered, byte-flipped, unauthenticated, or an exact replay under a new
+//!   `Nats-Msg-Id`) grant nothing, are counted, and the service keeps serving.
+
+use clef_pro_tests::client::{Client, Resp, Session};
+use clef_pro_tests::fixtures::{report, sha};
+use clef_pro_tests::nats::NatsServer;
+use clef_pro_tests::service::{Backend, Service};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const FAIL: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", false, "critical");
+
+async fn token(c: &Client, role: &str, label: &str) -> (String, String) {
+    let r = c
+        .admin(
+            "POST",
+            "/api/v1/admin/tokens",
+            json!({"role": role, "label": label}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    (
+        r.body["id"].as_str().unwrap().to_owned(),
+        r.body["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn with_cookie(
+    c: &Client,
+    s: &Session,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let mut headers = vec![("cookie", s.cookie.as_str())];
+    headers.extend_from_slice(extra);
+    let body = (method != "GET").then(|| b"{}".to_vec());
+    c.send_headers(method, path, &headers, body)
+        .await
+        .expect("request")
+}
+
+async fn bearer(c: &Client, token: &str, path: &str) -> u16 {
+    c.send(
+        "GET",
+        path,
+        Some(("authorization", &format!("Bearer {token}"))),
+        None,
+    )
+    .await
+    .status
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_revocation_and_a_new_operator_token_end_sessions() {
+    let mut s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, viewer) = token(&c, "viewer", "alice").await;
+
+    // Sign-out: the old cookie no longer works, on the API or the pages.
+    let first = c.sign_in(&viewer).await;
+    assert_eq!(
+        with_cookie(&c, &first, "GET", "/api/v1/integrations", &[])
+            .await
+            .status,
+        200
+    );
+    assert!(c.sign_out(&first).await.status < 400);
+    with_cookie(&c, &first, "GET", "/api/v1/integrations", &[])
+        .await
+        .expect_error(401, None);
+
+    // Revocation: the token and every session signed in with it stop at once.
+    let second = c.sign_in(&viewer).await;
+    assert_eq!(bearer(&c, &viewer, "/api/v1/integrations").await, 200);
+    let r = c
+        .admin("DELETE", &format!("/api/v1/admin/tokens/{id}"), Value::Null)
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(bearer(&c, &viewer, "/api/v1/integrations").await, 401);
+    with_cookie(&c, &second, "GET", "/api/v1/integrations", &[])
+        .await
+        .expect_error(401, None);
+    let listed = c.get("/api/v1/admin/tokens").await;
+    let alice = listed["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .expect("listed")
+        .clone();
+    assert_eq!(alice["revoked"], true);
+    assert!(
+        !listed.to_string().contains(&viewer),
+        "a listing shows no token"
+    );
+
+    // The operator's token changes: sessions signed in with the old one end.
+    let operator = c.sign_in(&s.admin).await;
+    assert_eq!(
+        with_cookie(&c, &operator, "GET", "/api/v1/integrations", &[])
+            .await
+            .status,
+        200
+    );
+    s.stop().await;
+    s.admin = format!("{}-rotated", s.admin);
+    s.start_again().await;
+    let c = s.client();
+    with_cookie(&c, &operator, "GET", "/api/v1/integrations", &[])
+        .await
+        .expect_error(401, None);
+    assert_eq!(bearer(&c, &s.admin, "/api/v1/integrations").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookie_writes_need_the_csrf_token_and_this_origin() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c.integration("acme", json!({})).await;
+    assert_eq!(
+        c.report(&key, &report(&sha("a"), "main", &[FAIL]))
+            .await
+            .status,
+        201
+    );
+    let alert = c.alerts(&id, "open").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = c.sign_in(&s.admin).await;
+    let ack = format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge");
+    let tokens_before = c.get("/api/v1/admin/tokens").await["tokens"]
+        .as_array()
+        .unwrap()
+        .len();
+    let evil = "http://127.0.0.1:1";
+    let csrf = admin.csrf.clone();
+    for extra in [
+        vec![],
+        vec![("x-csrf-token", "0".repeat(64))],
+        vec![("x-csrf-token", csrf.clone()), ("origin", evil.to_owned())],
+        vec![
+            ("x-csrf-token", csrf.clone()),
+            ("sec-fetch-site", "same-site".to_owned()),
+        ],
+        vec![
+            ("x-csrf-token", csrf.clone()),
+            ("sec-fetch-site", "cross-site".to_owned()),
+        ],
+    ] {
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(h, v)| (*h, v.as_str())).collect();
+        let code = with_cookie(&c, &admin, "POST", &ack, &extra)
+            .await
+            .expect_error(403, None);
+        assert_eq!(code, "forbidden");
+        // A form post from another page: text/plain, the classic CSRF vector.
+        let mut headers = vec![
+            ("cookie", admin.cookie.as_str()),
+            ("content-type", "text/plain"),
+        ];
+        headers.extend_from_slice(&extra);
+        let r = c
+            .send_headers(
+                "POST",
+                "/api/v1/admin/tokens",
+                &headers,
+                Some(br#"{"role":"admin","label":"evil"}"#.to_vec()),
+            )
+            .await
+            .unwrap();
+        r.expect_error(403, None);
+    }
+    assert_eq!(
+        c.alerts(&id, "open").await[0]["acknowledged"],
+        false,
+        "nothing changed"
+    );
+    let tokens_after = c.get("/api/v1/admin/tokens").await["tokens"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(tokens_after, tokens_before, "no token was minted");
+
+    // The page's own token from the service's own origin works; Bearer needs none.
+    let own = c.url("");
+    let ok = with_cookie(
+        &c,
+        &admin,
+        "POST",
+        &ack,
+        &[
+            ("x-csrf-token", &csrf),
+            ("origin", &own),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(c.alerts(&id, "open").await[0]["acknowledged"], true);
+    let r = c
+        .admin(
+            "POST",
+            "/api/v1/admin/tokens",
+            json!({"role": "viewer", "label": "script"}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cross_site_sign_in_makes_no_session() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let form = |extra: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let admin = s.admin.clone();
+        async move {
+            let mut headers: Vec<(&str, &str)> =
+                vec![("content-type", "application/x-www-form-urlencoded")];
+            headers.extend(extra.iter().map(|(h, v)| (*h, v.as_str())));
+            let r = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let mut req = r
+                .post(c.url("/sign-in"))
+                .body(format!("token={admin}&csrf=x"));
+            for (h, v) in headers {
+                req = req.header(h, v);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    // No form nonce (another site cannot read it), then a foreign origin.
+    for extra in [
+        vec![],
+        vec![("origin", "http://evil.example".to_owned())],
+        vec![("sec-fetch-site", "cross-site".to_owned())],
+    ] {
+        let r = form(extra).await;
+        assert_eq!(r.status(), 403);
+        let cookies: Vec<_> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter(|v| v.starts_with("clef_pro_session="))
+            .collect();
+        assert!(cookies.is_empty(), "{cookies:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_names_each_action_and_its_actor() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c.integration("acme", json!({})).await;
+    let (key_id, _) = c.issue_key(&id, "ci-2").await;
+    c.admin(
+        "DELETE",
+        &format!("/api/v1/admin/integrations/{id}/keys/{key_id}"),
+        Value::Null,
+    )
+    .await;
+    c.admin(
+        "PUT",
+        &format!("/api/v1/admin/integrations/{id}/config"),
+        json!({"trackedBranches": ["main"]}),
+    )
+    .await;
+    let (tok_id, viewer) = token(&c, "viewer", "bob").await;
+    assert_eq!(
+        c.report(&key, &report(&sha("a"), "main", &[FAIL]))
+            .await
+            .status,
+        201
+    );
+    let alert = c.alerts(&id, "open").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = c.sign_in(&viewer).await;
+    let ack = format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge");
+    assert_eq!(
+        with_cookie(&c, &bob, "POST", &ack, &[("x-csrf-token", &bob.csrf)])
+            .await
+            .status,
+        200
+    );
+    c.sign_out(&bob).await;
+    c.admin(
+        "DELETE",
+        &format!("/api/v1/admin/tokens/{tok_id}"),
+        Value::Null,
+    )
+    .await;
+    // A failed sign-in through the form.
+    let bad = c.sign_in_attempt("cpt_not-a-token").await;
+    assert_eq!(bad, 401);
+
+    let page = c.get("/api/v1/admin/audit?limit=500").await;
+    let entries = page["entries"].as_array().unwrap();
+    let find = |action: &str, actor: &str| {
+        entries
+            .iter()
+            .any(|e| e["action"] == action && e["actor"].as_str().unwrap().starts_with(actor))
+    };
+    for (action, actor) in [
+        ("integration.create", "operator"),
+        ("key.issue", "operator"),
+        ("key.revoke", "operator"),
+        ("integration.configure", "operator"),
+        ("token.issue", "operator"),
+        ("sign-in", "bob"),
+        ("alert.acknowledge", "bob"),
+        ("sign-out", "bob"),
+        ("token.revoke", "operator"),
+        ("sign-in.failed", "unknown"),
+    ] {
+        assert!(
+            find(action, actor),
+            "no {action} by {actor} in {entries:#?}"
+        );
+    }
+    let revoke = entries
+        .iter()
+        .find(|e| e["action"] == "key.revoke")
+        .unwrap();
+    assert_eq!(revoke["target"], format!("{id}/{key_id}"));
+    let bob_entry = entries
+        .iter()
+        .find(|e| e["action"] == "alert.acknowledge")
+        .unwrap();
+    assert_eq!(bob_entry["actorTokenId"], tok_id.as_str());
+    assert_eq!(bob_entry["target"], alert.as_str());
+    let at: Vec<u64> = entries.iter().map(|e| e["at"].as_u64().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let text = page.to_string();
+    for secret in [&viewer, &key, &s.admin] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the audit log shows a secret"
+        );
+    }
+    // Pagination walks it.
+    let p1 = c.get("/api/v1/admin/audit?limit=3").await;
+    let next = p1["next"].as_str().unwrap();
+    let p2 = c
+        .get(&format!("/api/v1/admin/audit?limit=3&before={next}"))
+        .await;
+    assert_eq!(p2["entries"][0], entries[3]);
+}
+
+/// The raw JetStream message that carries `needle`, from a client without the key.
+async fn message_with(js: &async_nats::jetstream::Context, needle: &[u8]) -> Vec<u8> {
+    let stream = js.get_stream("CLEF_PRO").await.unwrap();
+    let last = stream.cached_info().state.last_sequence;
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.unwrap();
+        if m.payload.windows(needle.len()).any(|w| w == needle) {
+            return m.payload.to_vec();
+        }
+    }
+    panic!("no message carries the needle");
+}
+
+async fn publish(js: &async_nats::jetstream::Context, payload: Vec<u8>) -> u64 {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", format!("attacker-{}", rand_id()).as_str());
+    js.publish_with_headers("clefpro.events._", headers, payload.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence
+}
+
+fn rand_id() -> String {
+    sha(&format!("{:?}", std::time::Instant::now()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_published_without_the_key_grant_nothing() {
+    let nats = NatsServer::start().await;
+    let s = Service::start(Backend::Nats(nats.url()), None).await;
+    let c = s.client();
+    let (victim_id, victim) = token(&c, "admin", "victim").await;
+    let r = c
+        .admin(
+            "DELETE",
+            &format!("/api/v1/admin/tokens/{victim_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(bearer(&c, &victim, "/api/v1/integrations").await, 401);
+
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let victim_hash = *blake3::hash(victim.as_bytes()).as_bytes();
+    let issued = message_with(&js, &victim_hash).await;
+    let attacker = format!("cpt_{}", "A".repeat(40));
+    let attacker_hash = *blake3::hash(attacker.as_bytes()).as_bytes();
+
+    // An altered copy: the attacker's hash in place of the victim's.
+    let at = issued.windows(32).position(|w| w == victim_hash).unwrap();
+    let mut altered = issued.clone();
+    altered[at..at + 32].copy_from_slice(&attacker_hash);
+    // A byte flipped in the tag, and one in the body.
+    let mut flipped = issued.clone();
+    flipped[5] ^= 0x40;
+    let mut flipped_body = issued.clone();
+    let last = flipped_body.len() - 1;
+    flipped_body[last] ^= 1;
+    // The same event without authentication (the old envelope), for the attacker.
+    let mut legacy = vec![1u8];
+    legacy.extend_from_slice(&issued[33..]);
+    let la = legacy.windows(32).position(|w| w == victim_hash).unwrap();
+    legacy[la..la + 32].copy_from_slice(&attacker_hash);
+
+    let refused_before = c.metrics().await["clef_pro_events_refused_total"];
+    let mut last_seq = 0;
+    for payload in [altered, flipped, flipped_body, legacy] {
+        last_seq = publish(&js, payload).await;
+    }
+    // The exact replay of the revoked token's issue, under a new Nats-Msg-Id.
+    last_seq = last_seq.max(publish(&js, issued.clone()).await);
+
+    // Wait until every projector has read past them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = c.metrics().await;
+        let behind = m
+            .iter()
+            .filter(|(k, _)| k.starts_with("clef_pro_projector_checkpoint"))
+            .any(|(_, v)| (*v as u64) < last_seq);
+        if !behind {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "projectors stalled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bearer(&c, &attacker, "/api/v1/integrations").await, 401);
+    assert_eq!(
+        bearer(&c, &victim, "/api/v1/integrations").await,
+        401,
+        "still revoked"
+    );
+    let m = c.metrics().await;
+    assert_eq!(
+        m["clef_pro_events_refused_total"] - refused_before,
+        4.0,
+        "{m:?}"
+    );
+    assert!(m["clef_pro_events_replayed_total"] >= 1.0, "{m:?}");
+
+    // The service keeps serving: reads, and writes that append after the forgeries.
+    assert_eq!(c.send("GET", "/healthz", None, None).await.status, 200);
+    let (_, key) = c.integration("after", json!({})).await;
+    assert_eq!(
+        c.report(&key, &report(&sha("z"), "main", &[])).await.status,
+        201
+    );
+}
