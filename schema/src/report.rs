@@ -31,9 +31,12 @@ pub(crate) fn at<T>(
     r.map_err(|Invalid(m)| FieldError::new(field(), m))
 }
 
-/// Upper bounds that keep one report within what a person can read and a store can hold.
-pub const MAX_CELLS: usize = 10_000;
-pub const MAX_RESULTS: usize = 10_000;
+/// Upper bounds that keep one report within what a person can read and a store can
+/// hold, and its cost bounded: each failing (rule, scope) is an alert to open, index,
+/// count and list in a notification.
+pub const MAX_CELLS: usize = 5_000;
+pub const MAX_RESULTS: usize = 5_000;
+pub const MAX_FAILURES: usize = 1_000;
 pub const MAX_TEXT: usize = 4_096;
 /// Most reports in one batch.
 pub const MAX_BATCH: usize = 500;
@@ -158,7 +161,7 @@ impl Report {
                 })
             })
             .collect::<Result<_, FieldError>>()?;
-        let policy_results = w
+        let policy_results: Vec<PolicyResult> = w
             .policy_results
             .into_iter()
             .enumerate()
@@ -185,6 +188,19 @@ impl Report {
                 })
             })
             .collect::<Result<_, FieldError>>()?;
+        let failing: std::collections::BTreeSet<(&RuleId, &Scope)> = policy_results
+            .iter()
+            .filter(|r: &&PolicyResult| !r.passed)
+            .map(|r| (&r.rule_id, &r.scope))
+            .collect();
+        if failing.len() > MAX_FAILURES {
+            return Err(FieldError::new(
+                p("policyResults"),
+                format!(
+                    "at most {MAX_FAILURES} failing results (distinct rule and scope) per report"
+                ),
+            ));
+        }
         let ci_context = match w.ci_context {
             Some(ci) if collect_ci => Some(ci_context(ci, &p("ciContext"))?),
             _ => None,
@@ -367,6 +383,27 @@ mod tests {
         // The branch is a length-prefixed string either way: "" is one byte shorter than "m".
         assert_eq!(bytes.len() + 1, longer.len());
         assert_eq!(postcard::from_bytes::<Report>(&bytes).unwrap(), r);
+    }
+
+    #[test]
+    fn a_report_may_fail_at_most_max_failures_rules_and_scopes() {
+        let result = |i: usize, passed: bool| serde_json::json!({"ruleId": format!("r{i}"), "passed": passed, "severity": "error", "scope": "oauth"});
+        let mut j = example();
+        j["policyResults"] = (0..MAX_FAILURES).map(|i| result(i, false)).collect();
+        assert!(Report::from_wire(wire(j.clone()), "", true).is_ok());
+        j["policyResults"] = (0..=MAX_FAILURES).map(|i| result(i, false)).collect();
+        let e = Report::from_wire(wire(j.clone()), "reports[1].", true).unwrap_err();
+        assert_eq!(e.field, "reports[1].policyResults");
+        assert!(
+            e.message.contains(&MAX_FAILURES.to_string()),
+            "{}",
+            e.message
+        );
+        // Passing results and repeats of one identity do not count.
+        j["policyResults"] = (0..MAX_RESULTS)
+            .map(|i| result(i % 10, i % 2 == 0))
+            .collect();
+        assert!(Report::from_wire(wire(j), "", true).is_ok());
     }
 
     #[test]

@@ -12,8 +12,15 @@ use serde::de::DeserializeOwned;
 /// connection is simply closed.
 const DRAIN_LIMIT: usize = 64 << 20;
 
-/// Reads at most `limit` bytes of `body` and parses them as `T`.
-pub async fn json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+/// Bodies above this size are parsed off the async runtime.
+const INLINE_PARSE: usize = 64 << 10;
+
+/// Reads at most `limit` bytes of `body` and parses them as `T` (a large body on a
+/// blocking thread).
+pub async fn json<T: DeserializeOwned + Send + 'static>(
+    body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
     use futures::StreamExt;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
@@ -36,7 +43,12 @@ pub async fn json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, Ap
     if seen > limit {
         return Err(ApiError::TooLarge(limit));
     }
-    parse(&bytes)
+    if bytes.len() <= INLINE_PARSE {
+        return parse(&bytes);
+    }
+    tokio::task::spawn_blocking(move || parse(&bytes))
+        .await
+        .map_err(|e| ApiError::Internal(format!("parse task failed: {e}")))?
 }
 
 /// Whether reading a body failed because the client paused longer than

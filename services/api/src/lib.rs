@@ -84,8 +84,27 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::map_response(error::timeout_as_json))
+        // Answers may carry a new token or key, or what only a signed-in person may
+        // see: no cache keeps them (static assets set their own short lifetime).
+        .layer(
+            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            ),
+        )
         .with_state(state);
     (app, doc)
+}
+
+/// Only `GET /metrics`, for `--metrics-listen`: the metrics on an address of their
+/// own (an internal network, say) rather than beside the public API.
+pub fn metrics_router(state: AppState) -> Router {
+    let (router, _) = OpenApiRouter::new()
+        .routes(routes!(ops::metrics_only))
+        .split_for_parts();
+    router
+        .fallback(|| async { error::ApiError::NotFound("route") })
+        .with_state(state)
 }
 
 /// The service's routes; see [`router_and_document`].
@@ -113,9 +132,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_app(listener, router(state), shutdown).await
+}
+
+/// Serves `app` (e.g. [`metrics_router`]) like [`serve`] does the whole service.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt;
-    let app = router(state);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);

@@ -27,6 +27,9 @@ pub struct Settings {
     pub auth_failures_per_minute: u32,
     /// More `/metrics` text, from parts of the service this crate does not know.
     pub extra_metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// `/metrics` is served on its own address (`--metrics-listen`), not on this one.
+    /// Default false.
+    pub metrics_elsewhere: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             read_your_writes: Duration::from_secs(5),
             auth_failures_per_minute: 60,
             extra_metrics: None,
+            metrics_elsewhere: false,
         }
     }
 }
@@ -97,6 +101,19 @@ impl AppState {
 
     pub(crate) fn operator_admin_hash(&self) -> Option<&[u8; 32]> {
         self.0.admin_hash.as_ref()
+    }
+
+    /// Runs `f` on a thread for blocking work: store reads that grow with a page, and
+    /// parsing, validating and redacting large requests. The async runtime's threads
+    /// stay free, so one heavy request never delays another (`/healthz` included).
+    pub async fn blocking<T: Send + 'static, E: From<ApiError> + Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
     }
 
     /// Appends a sealed event and waits until the given projections have applied it,

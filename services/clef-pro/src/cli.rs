@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// Default: `http://<listen>`.
     #[arg(long, env = "CLEF_PRO_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Serve `/metrics` on this address only (e.g. an internal interface for Prometheus),
+    /// and not on `--listen`. Unset: `/metrics` is on `--listen`.
+    #[arg(long, env = "CLEF_PRO_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
             let stats = stats.clone();
             Arc::new(move || stats.render())
         }),
+        metrics_elsewhere: args.metrics_listen.is_some(),
         ..Settings::default()
     };
     let state = AppState::new(log.clone(), projections.clone(), settings);
@@ -66,6 +67,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     // Install the signal handlers before announcing readiness, so that a SIGTERM sent
     // right after the announcement stops us gracefully instead of by default action.
     let signal = shutdown_signal()?;
+    let state_for_metrics = state.clone();
     println!(
         "clef-pro listening on http://{addr} (log: {})",
         log.describe()
@@ -76,6 +78,25 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     );
     tracing::info!(%addr, log = %log.describe(), "serving");
 
+    if let Some(addr) = args.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
+        println!(
+            "metrics on http://{}/metrics",
+            metrics.local_addr().map_err(|e| e.to_string())?
+        );
+        let mut stopped = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let app = clef_pro_api::metrics_router(state_for_metrics);
+            let until = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = clef_pro_api::serve_app(metrics, app, until).await {
+                tracing::error!(error = %e, "metrics server failed");
+            }
+        }));
+    }
     let server = tokio::spawn(clef_pro_api::serve(listener, state, signal));
     // The server finishes in-flight requests (and their appends) before it returns.
     match server.await {

@@ -22,11 +22,27 @@ pub fn subject(i: &Intent) -> String {
         IntentKind::Failing => format!("{new} new, {still} still failing"),
         IntentKind::Resolved => "resolved".to_owned(),
     };
+    let more = match i.omitted {
+        0 => String::new(),
+        n => format!(", {n} more"),
+    };
     format!(
-        "[clef-pro] {}: {} ({what})",
+        "[clef-pro] {}: {}{more} ({what})",
         i.integration_name,
         counts.join(", ")
     )
+}
+
+/// The line about alerts a long notification does not list, if any.
+fn omitted(i: &Intent, public_url: &str) -> Option<String> {
+    (i.omitted > 0).then(|| {
+        format!(
+            "{} more open alert(s) are not listed here; see them all at {}/integrations/{}",
+            i.omitted,
+            public_url.trim_end_matches('/'),
+            i.integration
+        )
+    })
 }
 
 fn link(public_url: &str, i: &Intent, a: &IntentAlert) -> String {
@@ -50,7 +66,7 @@ fn scope(a: &IntentAlert) -> String {
 pub fn plain(i: &Intent, public_url: &str) -> String {
     let mut out = format!(
         "clef-pro found {} open alert(s) for {} at commit {} on {}.\n\n",
-        i.alerts.len(),
+        i.alerts.len() + i.omitted as usize,
         i.integration_name,
         i.commit,
         i.branch
@@ -67,6 +83,9 @@ pub fn plain(i: &Intent, public_url: &str) -> String {
             a.opened_by,
             link(public_url, i, a)
         ));
+    }
+    if let Some(more) = omitted(i, public_url) {
+        out.push_str(&format!("{more}\n\n"));
     }
     out.push_str("Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.\n");
     out
@@ -98,10 +117,13 @@ pub fn html(i: &Intent, public_url: &str) -> String {
     format!(
         "<!doctype html><html><body><h1>{}</h1><p>Commit <code>{}</code> on <code>{}</code>.</p>\
          <table border=\"1\" cellpadding=\"4\"><thead><tr><th>Severity</th><th>Rule</th><th>Scope</th><th>Message</th><th>Introduced by</th><th>Link</th></tr></thead><tbody>{rows}</tbody></table>\
-         <p>Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.</p></body></html>",
+         {}<p>Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.</p></body></html>",
         esc(&subject(i)),
         esc(i.commit.as_str()),
         esc(i.branch.as_str()),
+        omitted(i, public_url)
+            .map(|m| format!("<p>{}</p>", esc(&m)))
+            .unwrap_or_default(),
     )
 }
 

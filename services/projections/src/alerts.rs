@@ -1,12 +1,16 @@
-//! The alerts projection: the lifecycle of [`crate::lifecycle`] kept in redb.
+//! The alerts projection: the lifecycle of [`crate::lifecycle`] kept in redb, with the
+//! indexes that keep every read bounded by the page it returns, however many alerts an
+//! integration has: alerts by opening order (all, and per status), and open counts by
+//! severity kept up to date on every change.
 
-use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts};
+use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts, Status};
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, enc, get};
-use clef_pro_schema::domain::CommitSha;
+use crate::store::{StoreError, Table, dec, enc, get};
+use clef_pro_schema::domain::{CommitSha, Severity};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
 use redb::{ReadTransaction, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
 
 /// integration → [`IntegrationAlerts`]
 const STATE: Table = TableDefinition::new("alert_state");
@@ -16,8 +20,76 @@ const ALERTS: Table = TableDefinition::new("alerts");
 const INDEX: Table = TableDefinition::new("alert_index");
 /// integration ‖ commit → (), every commit reported
 const SEEN: Table = TableDefinition::new("seen_commits");
+/// integration ‖ status ‖ opening sequence ‖ alert id → alert id
+const BY_STATUS: Table = TableDefinition::new("alert_status_index");
+/// integration → [`OpenCounts`]
+const COUNTS: Table = TableDefinition::new("alert_open_counts");
 
-pub(crate) const TABLES: [Table; 4] = [STATE, ALERTS, INDEX, SEEN];
+pub(crate) const TABLES: [Table; 6] = [STATE, ALERTS, INDEX, SEEN, BY_STATUS, COUNTS];
+
+/// Open alerts of an integration by severity (acknowledged ones included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenCounts {
+    pub critical: u64,
+    pub error: u64,
+    pub warning: u64,
+    pub info: u64,
+}
+
+impl OpenCounts {
+    fn slot(&mut self, s: Severity) -> &mut u64 {
+        match s {
+            Severity::Critical => &mut self.critical,
+            Severity::Error => &mut self.error,
+            Severity::Warning => &mut self.warning,
+            Severity::Info => &mut self.info,
+        }
+    }
+
+    pub fn get(&self, s: Severity) -> u64 {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+            Severity::Info => self.info,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.critical + self.error + self.warning + self.info
+    }
+}
+
+/// Where a page of alerts ends: the opening sequence and id of its last alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertCursor {
+    pub seq: u64,
+    pub id: AlertId,
+}
+
+impl AlertCursor {
+    /// `<seq>.<alert id>`, as the API hands it out.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (seq, id) = s.split_once('.')?;
+        Some(Self {
+            seq: seq.parse().ok()?,
+            id: AlertId::parse(id).ok()?,
+        })
+    }
+
+    pub fn of(a: &Alert) -> Self {
+        Self {
+            seq: a.opened_seq,
+            id: a.id.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for AlertCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.seq, self.id)
+    }
+}
 
 /// The lifecycle's state inside one write transaction.
 pub struct RedbAlerts<'t> {
@@ -25,6 +97,8 @@ pub struct RedbAlerts<'t> {
     alerts: redb::Table<'t, &'static [u8], &'static [u8]>,
     index: redb::Table<'t, &'static [u8], &'static [u8]>,
     seen: redb::Table<'t, &'static [u8], &'static [u8]>,
+    by_status: redb::Table<'t, &'static [u8], &'static [u8]>,
+    counts: redb::Table<'t, &'static [u8], &'static [u8]>,
 }
 
 impl<'t> RedbAlerts<'t> {
@@ -34,6 +108,8 @@ impl<'t> RedbAlerts<'t> {
             alerts: tx.open_table(ALERTS)?,
             index: tx.open_table(INDEX)?,
             seen: tx.open_table(SEEN)?,
+            by_status: tx.open_table(BY_STATUS)?,
+            counts: tx.open_table(COUNTS)?,
         })
     }
 
@@ -42,14 +118,29 @@ impl<'t> RedbAlerts<'t> {
     }
 }
 
-fn index_key(integration: &IntegrationId, seq: u64, id: &AlertId) -> Vec<u8> {
+/// `integration ‖ 0 ‖ [status ‖] seq ‖ id`: ids never contain NUL, so one
+/// integration's keys never run into another's.
+fn index_key(
+    integration: &IntegrationId,
+    status: Option<Status>,
+    seq: u64,
+    id: &AlertId,
+) -> Vec<u8> {
     [
         integration.as_str().as_bytes(),
         &[0],
+        status.map(status_byte).as_slice(),
         &seq.to_be_bytes(),
         id.as_str().as_bytes(),
     ]
     .concat()
+}
+
+fn status_byte(s: Status) -> u8 {
+    match s {
+        Status::Open => b'o',
+        Status::Resolved => b'r',
+    }
 }
 
 impl AlertState for RedbAlerts<'_> {
@@ -74,12 +165,43 @@ impl AlertState for RedbAlerts<'_> {
     }
 
     fn put_alert(&mut self, a: &Alert) -> Result<(), StoreError> {
-        self.alerts
-            .insert(a.id.as_str().as_bytes(), enc(a).as_slice())?;
+        let old: Option<Alert> = self
+            .alerts
+            .insert(a.id.as_str().as_bytes(), enc(a).as_slice())?
+            .map(|v| dec(v.value()))
+            .transpose()?;
+        let id = a.id.as_str().as_bytes();
         self.index.insert(
-            index_key(&a.integration, a.opened_seq, &a.id).as_slice(),
-            a.id.as_str().as_bytes(),
+            index_key(&a.integration, None, a.opened_seq, &a.id).as_slice(),
+            id,
         )?;
+        if let Some(o) = &old
+            && o.status != a.status
+        {
+            self.by_status.remove(
+                index_key(&o.integration, Some(o.status), o.opened_seq, &o.id).as_slice(),
+            )?;
+        }
+        self.by_status.insert(
+            index_key(&a.integration, Some(a.status), a.opened_seq, &a.id).as_slice(),
+            id,
+        )?;
+        let was_open = old
+            .as_ref()
+            .filter(|o| o.status == Status::Open)
+            .map(|o| o.severity);
+        let is_open = (a.status == Status::Open).then_some(a.severity);
+        if was_open != is_open {
+            let key = a.integration.as_str().as_bytes();
+            let mut c: OpenCounts = get(&self.counts, key)?.unwrap_or_default();
+            if let Some(s) = was_open {
+                *c.slot(s) -= 1;
+            }
+            if let Some(s) = is_open {
+                *c.slot(s) += 1;
+            }
+            self.counts.insert(key, enc(&c).as_slice())?;
+        }
         Ok(())
     }
 
@@ -103,7 +225,7 @@ pub struct Alerts;
 impl Projector for Alerts {
     const NAME: &'static str = "alerts";
     const TABLES: &'static [Table] = &TABLES;
-    /// 2: the replay guard.
+    /// 2: the replay guard, alerts by status, open counts.
     const VERSION: u32 = 2;
     type Tables<'t> = RedbAlerts<'t>;
 
@@ -125,34 +247,55 @@ impl AlertsView<'_> {
         get(&self.0.open_table(ALERTS)?, id.as_str().as_bytes())
     }
 
-    /// The open alerts of an integration, newest first as in [`Self::list`]; reads only
-    /// those, however many were resolved before.
+    /// Open alerts by severity: one read, whatever their number.
+    pub fn open_counts(&self, integration: &IntegrationId) -> Result<OpenCounts, StoreError> {
+        Ok(get(&self.0.open_table(COUNTS)?, integration.as_str().as_bytes())?.unwrap_or_default())
+    }
+
+    /// The open alerts of an integration, newest first.
     pub fn open(&self, integration: &IntegrationId) -> Result<Vec<Alert>, StoreError> {
-        let key = integration.as_str().as_bytes();
-        let Some(state) = get::<IntegrationAlerts>(&self.0.open_table(STATE)?, key)? else {
-            return Ok(Vec::new());
-        };
-        let alerts = self.0.open_table(ALERTS)?;
-        let mut out = Vec::new();
-        for id in state.open.values() {
-            if let Some(a) = get::<Alert>(&alerts, id.as_str().as_bytes())? {
-                out.push(a);
-            }
-        }
-        out.sort_by(|a, b| (b.opened_seq, b.id.as_str()).cmp(&(a.opened_seq, a.id.as_str())));
-        Ok(out)
+        self.page(integration, Some(Status::Open), None, usize::MAX)
     }
 
     /// Every alert of an integration, newest first.
     pub fn list(&self, integration: &IntegrationId) -> Result<Vec<Alert>, StoreError> {
-        let index = self.0.open_table(INDEX)?;
+        self.page(integration, None, None, usize::MAX)
+    }
+
+    /// Up to `limit` alerts of an integration with `status` (any when `None`), newest
+    /// first, strictly after `after` in that order. Reads only what it returns.
+    pub fn page(
+        &self,
+        integration: &IntegrationId,
+        status: Option<Status>,
+        after: Option<&AlertCursor>,
+        limit: usize,
+    ) -> Result<Vec<Alert>, StoreError> {
+        let (index, prefix) = match status {
+            Some(s) => (
+                self.0.open_table(BY_STATUS)?,
+                [integration.as_str().as_bytes(), &[0, status_byte(s)]].concat(),
+            ),
+            None => (
+                self.0.open_table(INDEX)?,
+                [integration.as_str().as_bytes(), &[0]].concat(),
+            ),
+        };
         let alerts = self.0.open_table(ALERTS)?;
-        let prefix = [integration.as_str().as_bytes(), &[0]].concat();
-        let end = [integration.as_str().as_bytes(), &[1]].concat();
+        let upper = match after {
+            Some(c) => [
+                prefix.as_slice(),
+                &c.seq.to_be_bytes(),
+                c.id.as_str().as_bytes(),
+            ]
+            .concat(),
+            None => [prefix.as_slice(), &[0xff; 9]].concat(),
+        };
         let mut out = Vec::new();
         for r in index
-            .range::<&[u8]>(prefix.as_slice()..end.as_slice())?
+            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
             .rev()
+            .take(limit)
         {
             let (_, id) = r?;
             if let Some(a) = get(&alerts, id.value())? {

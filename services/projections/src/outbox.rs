@@ -90,10 +90,17 @@ pub struct Intent {
     pub branch: Branch,
     pub target: EmailAddress,
     pub min_severity: Severity,
+    /// At most [`MAX_LISTED`]: the most severe, new ones first.
     pub alerts: Vec<IntentAlert>,
     pub created_at: u64,
     pub status: IntentStatus,
+    /// Alerts the notification counts but does not list (beyond [`MAX_LISTED`]).
+    pub omitted: u32,
 }
+
+/// Alerts one notification lists, so that a report with a thousand failures makes one
+/// readable message of bounded size (and bounded work), not a thousand-row one.
+pub const MAX_LISTED: usize = 50;
 
 impl Intent {
     /// The `Message-ID` every send of this intent carries, so that a resend after a
@@ -118,7 +125,8 @@ pub struct OutboxTables<'t> {
 impl Projector for Outbox {
     const NAME: &'static str = "outbox";
     const TABLES: &'static [Table] = &TABLES;
-    /// 2: failed intents are indexed. 3: the replay guard.
+    /// 2: failed intents are indexed. 3: the replay guard, alerts by status, at most
+    /// [`MAX_LISTED`] alerts per intent.
     const VERSION: u32 = 3;
     type Tables<'t> = OutboxTables<'t>;
 
@@ -245,6 +253,14 @@ fn enqueue(
             if alerts.is_empty() {
                 continue;
             }
+            let mut alerts = alerts;
+            alerts.sort_by(|a, b| {
+                (b.severity, b.new, &a.rule_id, &a.scope)
+                    .cmp(&(a.severity, a.new, &b.rule_id, &b.scope))
+            });
+            let omitted =
+                u32::try_from(alerts.len().saturating_sub(MAX_LISTED)).unwrap_or(u32::MAX);
+            alerts.truncate(MAX_LISTED);
             let id = IntentId::derive(&[
                 head.integration.as_str().as_bytes(),
                 head.commit.as_str().as_bytes(),
@@ -274,6 +290,7 @@ fn enqueue(
                 alerts,
                 created_at: at,
                 status: IntentStatus::Pending,
+                omitted,
             };
             t.intents.insert(key, enc(&intent).as_slice())?;
             t.pending.insert(key, [].as_slice())?;

@@ -1,6 +1,7 @@
 //! The alerts section: open, resolved or all, optionally of one severity, each with its
 //! whole lifecycle and an Acknowledge button while it is open and unacknowledged.
-//! It renders the same view models the read API returns (`read::alert_views`).
+//! It renders the same view models the read API returns (`read::alert_page`), one page
+//! at a time.
 
 use super::html::{self, Esc, csrf_field, parse_severity, short};
 use super::integration::PageQuery;
@@ -117,7 +118,13 @@ fn alert(id: &IntegrationId, q: &PageQuery, v: &Visitor, a: &AlertView) -> Strin
 }
 
 /// `alerts` are already filtered by status; the severity filter applies here.
-pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[AlertView]) -> String {
+pub fn section(
+    id: &IntegrationId,
+    q: &PageQuery,
+    v: &Visitor,
+    alerts: &[AlertView],
+    next: Option<&str>,
+) -> String {
     let severity = q.severity.as_deref().and_then(parse_severity);
     let shown: Vec<&AlertView> = alerts
         .iter()
@@ -137,6 +144,19 @@ pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[AlertVi
     } else {
         format!(r#"<ul class="alerts" id="alert-list">{items}</ul>"#)
     };
+    let older = match next {
+        Some(cursor) => {
+            let page = PageQuery {
+                alerts: Some(cursor.to_owned()),
+                ..q.clone()
+            };
+            format!(
+                r#"<p><a id="older-alerts" href="{}#alerts">Older alerts</a></p>"#,
+                Esc(&page.href(id))
+            )
+        }
+        None => String::new(),
+    };
     format!(
         r#"<section id="alerts" data-region aria-labelledby="alerts-h">
 <h2 id="alerts-h">Alerts <span class="count">({})</span></h2>
@@ -148,6 +168,7 @@ pub fn section(id: &IntegrationId, q: &PageQuery, v: &Visitor, alerts: &[AlertVi
 <button type="submit">Show</button>
 </form>
 {list}
+{older}
 </section>"#,
         shown.len(),
         Esc(id.as_str()),

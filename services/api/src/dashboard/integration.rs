@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 
 /// Reports per history page; the page never loads more than this many.
 pub const HISTORY_PAGE: usize = 20;
+/// Alerts per page of the alerts section.
+pub const ALERTS_PAGE: usize = 50;
 
 /// What the integration page shows; links carry it along so filters stick.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -31,10 +33,12 @@ pub struct PageQuery {
     pub before: Option<String>,
     pub status: Option<String>,
     pub severity: Option<String>,
+    /// The alerts section's page cursor.
+    pub alerts: Option<String>,
 }
 
 impl PageQuery {
-    pub const KEYS: &[&str] = &["commit", "branch", "before", "status", "severity"];
+    pub const KEYS: &[&str] = &["commit", "branch", "before", "status", "severity", "alerts"];
 
     fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
         let values = [
@@ -43,6 +47,7 @@ impl PageQuery {
             &self.before,
             &self.status,
             &self.severity,
+            &self.alerts,
         ];
         Self::KEYS
             .iter()
@@ -125,7 +130,15 @@ pub async fn show(
     Query(q): Query<PageQuery>,
     visitor: Visitor,
 ) -> Result<Response, Failure> {
-    let id = person_integration(&state, &visitor, &id)?;
+    state
+        .blocking(move |state| render(state, &id, q, visitor))
+        .await
+}
+
+/// The integration page (store reads and HTML: run off the async runtime).
+fn render(state: &AppState, id: &str, q: PageQuery, visitor: Visitor) -> Result<Response, Failure> {
+    let state = state.clone();
+    let id = person_integration(&state, &visitor, id)?;
     let integration = views::integration(&state, &id)?;
     let version = version(&state, &id)?;
     let shown = read::matrix_report(
@@ -148,7 +161,16 @@ pub async fn show(
             before: q.before.clone(),
         },
     )?;
-    let alert_list = read::alert_views(&state, &id, q.status.as_deref())?;
+    let (alert_list, alerts_next) = read::alert_page(
+        &state,
+        &id,
+        &read::AlertsQuery {
+            status: q.status.clone(),
+            limit: None,
+            before: q.alerts.clone(),
+        },
+        ALERTS_PAGE,
+    )?;
     let report_html = match &shown {
         Some((s, latest)) => format!(
             r#"<section id="report" data-region aria-labelledby="report-h">
@@ -178,7 +200,7 @@ pub async fn show(
 {}
 </div>"#,
         Esc(&integration.name),
-        alerts::section(&id, &q, &visitor, &alert_list),
+        alerts::section(&id, &q, &visitor, &alert_list, alerts_next.as_deref()),
         history::section(
             &id,
             &q,

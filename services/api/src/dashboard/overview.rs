@@ -6,7 +6,6 @@ use super::html::{self, Esc, page};
 use super::time::ago;
 use super::visitor::Visitor;
 use crate::routes::read::{MatrixQuery, matrix_report};
-use crate::routes::views;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,8 +34,7 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
         commit: None,
     };
     let latest = matrix_report(state, &i.id, &all)?.map(|(r, _)| r);
-    let alerts = state.projections().alerts(|a| a.open(&i.id))?;
-    let counts = views::OpenCounts::of(&alerts);
+    let counts = state.projections().alerts(|a| a.open_counts(&i.id))?;
     let open: String = Severity::ALL
         .iter()
         .filter_map(|s| {
@@ -76,6 +74,12 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     responses((status = 200, description = "Every integration with its latest report and open alerts.", content_type = "text/html"),
         (status = 303, description = "Signed out: sent to `/sign-in`.")))]
 pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {
+    state.blocking(move |state| render(state, visitor)).await
+}
+
+/// The overview (store reads and HTML: run off the async runtime).
+fn render(state: &AppState, visitor: Visitor) -> Result<Response, Failure> {
+    let state = state.clone();
     let integrations = state.projections().registry(|r| r.integrations())?;
     let now = clef_pro_schema::now_ms();
     let rows = integrations

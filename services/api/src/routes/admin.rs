@@ -237,7 +237,7 @@ pub async fn list_keys(
 
 /// What every settings endpoint starts with: an admin, an existing integration, and
 /// the body of the change.
-async fn change<T: serde::de::DeserializeOwned>(
+async fn change<T: serde::de::DeserializeOwned + Send + 'static>(
     state: &AppState,
     id: &str,
     headers: &HeaderMap,

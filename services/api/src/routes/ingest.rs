@@ -97,12 +97,15 @@ pub async fn get_integration(
 ) -> Result<Json<IntegrationView>, ApiError> {
     let caller = state.authenticate_any(&headers)?;
     let id = views::visible_integration(&state, &caller, &id)?;
-    Ok(Json(views::integration_view(&state, &id)?))
+    let view = state
+        .blocking(move |state| views::integration_view(state, &id))
+        .await?;
+    Ok(Json(view))
 }
 
 /// What both report endpoints start with: the API key, whether its integration
 /// collects CI context, and the body.
-async fn read<T: serde::de::DeserializeOwned>(
+async fn read<T: serde::de::DeserializeOwned + Send + 'static>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -123,24 +126,35 @@ pub async fn post_report(
     body: Body,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
     let (key, collect_ci, wire) = read::<ReportIn>(&state, &headers, body, REPORT_LIMIT).await?;
-    let report = Report::from_wire(wire, "", collect_ci)?;
+    let integration = key.integration.clone();
+    let sealed = state
+        .blocking(move |_| {
+            let report = Report::from_wire(wire, "", collect_ci)?;
+            Ok::<_, ApiError>(seal_report(integration, report))
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(accept_report(&state, &key.integration, report).await?),
+        Json(accept_report(&state, &key.integration, sealed).await?),
     ))
 }
 
-/// Seals and appends one validated report; the response body of every ingest path.
+/// The event of one validated report, through the redaction chokepoint (CPU work:
+/// call it off the async runtime).
+pub fn seal_report(integration: IntegrationId, report: Report) -> Sealed {
+    seal(Event::ReportSubmitted {
+        integration,
+        report,
+        at: clef_pro_schema::now_ms(),
+    })
+}
+
+/// Appends one sealed report; the response body of every ingest path.
 pub async fn accept_report(
     state: &AppState,
     integration: &IntegrationId,
-    report: Report,
+    sealed: Sealed,
 ) -> Result<ReportAccepted, ApiError> {
-    let sealed = seal(Event::ReportSubmitted {
-        integration: integration.clone(),
-        report,
-        at: clef_pro_schema::now_ms(),
-    });
     let appended = state.append(&sealed, REPORT_VIEWS).await?;
     let Event::ReportSubmitted { report, .. } = sealed.event() else {
         unreachable!("sealed what we built")
@@ -168,12 +182,16 @@ pub async fn post_batch(
     body: Body,
 ) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
     let (key, collect_ci, wire) = read::<BatchIn>(&state, &headers, body, BATCH_LIMIT).await?;
-    let reports = Report::batch_from_wire(wire.reports, collect_ci)?;
-    let sealed = seal(Event::BatchSubmitted {
-        integration: key.integration.clone(),
-        reports,
-        at: clef_pro_schema::now_ms(),
-    });
+    let integration = key.integration.clone();
+    let sealed = state
+        .blocking(move |_| {
+            Ok::<_, ApiError>(seal(Event::BatchSubmitted {
+                integration,
+                reports: Report::batch_from_wire(wire.reports, collect_ci)?,
+                at: clef_pro_schema::now_ms(),
+            }))
+        })
+        .await?;
     let appended = state.append(&sealed, REPORT_VIEWS).await?;
     let Event::BatchSubmitted { reports, .. } = sealed.event() else {
         unreachable!("sealed what we built")

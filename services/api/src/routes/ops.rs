@@ -28,8 +28,22 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text exposition (404 here when `--metrics-listen` serves it on its own address).", content_type = "text/plain")))]
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    if state.settings().metrics_elsewhere {
+        return crate::error::ApiError::NotFound("route").into_response();
+    }
+    exposition(&state).await.into_response()
+}
+
+/// `GET /metrics` on the metrics address (`--metrics-listen`).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics_only(State(state): State<AppState>) -> impl IntoResponse {
+    exposition(&state).await
+}
+
+async fn exposition(state: &AppState) -> impl IntoResponse + use<> {
     let mut out = String::new();
     let head = state.log().head().await.ok();
     write_metric(

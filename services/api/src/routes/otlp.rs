@@ -47,13 +47,19 @@ pub async fn logs(
     let key = state.authenticate_key(&headers)?;
     let integration = views::integration(&state, &key.integration)?;
     let req: Value = body::json(body, ingest::REPORT_LIMIT).await?;
-    let pattern = integration
-        .file_pattern
-        .as_deref()
-        .and_then(FilePattern::compile);
-    let report = otlp::report(&req, pattern.as_ref())?;
+    let id = key.integration.clone();
+    let sealed = state
+        .blocking(move |_| {
+            let pattern = integration
+                .file_pattern
+                .as_deref()
+                .and_then(FilePattern::compile);
+            let report = otlp::report(&req, pattern.as_ref())?;
+            Ok::<_, ApiError>(ingest::seal_report(id, report))
+        })
+        .await?;
     Ok(Json(OtlpAccepted {
-        report: ingest::accept_report(&state, &key.integration, report).await?,
+        report: ingest::accept_report(&state, &key.integration, sealed).await?,
         partial_success: Value::Object(Default::default()),
     }))
 }

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use clef_pro_projections::Kind;
+use clef_pro_projections::alerts::AlertCursor;
 use clef_pro_projections::lifecycle::Status;
 use clef_pro_projections::matrix::{Position, ReportSummary, StoredReport};
 use clef_pro_schema::domain::{Branch, CommitSha};
@@ -42,11 +43,14 @@ pub async fn list_integrations(
     headers: HeaderMap,
 ) -> Result<Json<IntegrationList>, ApiError> {
     state.authenticate_person(&headers)?;
-    let all = state.projections().registry(|r| r.integrations())?;
-    let integrations = all
-        .iter()
-        .map(|i| views::integration_view(&state, &i.id))
-        .collect::<Result<Vec<_>, _>>()?;
+    let integrations = state
+        .blocking(|state| {
+            let all = state.projections().registry(|r| r.integrations())?;
+            all.iter()
+                .map(|i| views::integration_view(state, &i.id))
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .await?;
     Ok(Json(IntegrationList { integrations }))
 }
 
@@ -103,8 +107,14 @@ pub async fn matrix(
     headers: HeaderMap,
 ) -> Result<Json<MatrixView>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
-    let (report, latest) = matrix_report(&state, &id, &q)?.ok_or(ApiError::NotFound("report"))?;
-    Ok(Json(MatrixView::of(&report, latest)))
+    let view = state
+        .blocking(move |state| {
+            let (report, latest) =
+                matrix_report(state, &id, &q)?.ok_or(ApiError::NotFound("report"))?;
+            Ok::<_, ApiError>(MatrixView::of(&report, latest))
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,47 +166,78 @@ pub async fn reports(
     headers: HeaderMap,
 ) -> Result<Json<ReportPage>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
-    let (page, next) = reports_page(&state, &id, &q)?;
-    Ok(Json(ReportPage {
-        reports: page.iter().map(ReportSummaryView::of).collect(),
-        next,
-    }))
+    let page = state
+        .blocking(move |state| {
+            let (page, next) = reports_page(state, &id, &q)?;
+            Ok::<_, ApiError>(ReportPage {
+                reports: page.iter().map(ReportSummaryView::of).collect(),
+                next,
+            })
+        })
+        .await?;
+    Ok(Json(page))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct AlertsQuery {
     pub status: Option<String>,
+    pub limit: Option<usize>,
+    pub before: Option<String>,
 }
 
-/// The alerts of an integration with `status` = `open` (default), `resolved` or `all`.
-pub fn alert_views(
+/// Default and largest page of `GET …/alerts`.
+pub const ALERTS_DEFAULT_LIMIT: usize = 200;
+pub const ALERTS_MAX_LIMIT: usize = 1000;
+
+/// A page of an integration's alerts with `status` = `open` (default), `resolved` or
+/// `all`, newest first, and the cursor of the next page. Its cost is its page: the
+/// store keeps alerts indexed by status, and each alert's notifications by alert.
+pub fn alert_page(
     state: &AppState,
     id: &IntegrationId,
-    status: Option<&str>,
-) -> Result<Vec<AlertView>, ApiError> {
-    let want = match status.unwrap_or("open") {
+    q: &AlertsQuery,
+    default_limit: usize,
+) -> Result<(Vec<AlertView>, Option<String>), ApiError> {
+    let status = match q.status.as_deref().unwrap_or("open") {
         "open" => Some(Status::Open),
         "resolved" => Some(Status::Resolved),
         "all" => None,
         _ => return Err(ApiError::invalid("status", "must be open, resolved or all")),
     };
-    let alerts = state.projections().alerts(|a| match want {
-        Some(Status::Open) => a.open(id),
-        _ => a.list(id),
-    })?;
-    alerts
+    let after = q
+        .before
+        .as_deref()
+        .filter(|b| !b.is_empty())
+        .map(|b| {
+            AlertCursor::parse(b)
+                .ok_or_else(|| ApiError::invalid("before", "must be a `next` cursor"))
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(default_limit).clamp(1, ALERTS_MAX_LIMIT);
+    let mut alerts = state
+        .projections()
+        .alerts(|a| a.page(id, status, after.as_ref(), limit + 1))?;
+    let next = if alerts.len() > limit {
+        alerts.truncate(limit);
+        alerts.last().map(|a| AlertCursor::of(a).to_string())
+    } else {
+        None
+    };
+    let views = alerts
         .iter()
-        .filter(|a| want.is_none_or(|w| a.status == w))
         .map(|a| {
             let sent = state.projections().outbox(|o| o.for_alert(&a.id))?;
             Ok(AlertView::of(a, &sent))
         })
-        .collect()
+        .collect::<Result<_, ApiError>>()?;
+    Ok((views, next))
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/alerts", tag = "read", security(("bearer" = []), ("session" = [])),
-    params(("id" = String, Path, description = "The integration id."), ("status" = Option<String>, Query, description = "`open` (default), `resolved` or `all`.")),
-    responses((status = 200, body = AlertList), crate::openapi::ReadErrors))]
+    params(("id" = String, Path, description = "The integration id."), ("status" = Option<String>, Query, description = "`open` (default), `resolved` or `all`."),
+        ("limit" = Option<usize>, Query, description = "Page size: default 200, at most 1000."),
+        ("before" = Option<String>, Query, description = "The `next` cursor of the previous page.")),
+    responses((status = 200, description = "Newest first (by when each alert opened).", body = AlertList), crate::openapi::ReadErrors))]
 pub async fn alerts(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -204,9 +245,10 @@ pub async fn alerts(
     headers: HeaderMap,
 ) -> Result<Json<AlertList>, ApiError> {
     let id = person_integration(&state, &headers, &id)?;
-    Ok(Json(AlertList {
-        alerts: alert_views(&state, &id, q.status.as_deref())?,
-    }))
+    let (alerts, next) = state
+        .blocking(move |state| alert_page(state, &id, &q, ALERTS_DEFAULT_LIMIT))
+        .await?;
+    Ok(Json(AlertList { alerts, next }))
 }
 
 /// Acknowledges an open alert on behalf of `who`; idempotent; 409 once resolved.

@@ -72,37 +72,19 @@ impl HeadView {
 /// Open alerts by severity, counting acknowledged ones (acknowledging never un-counts).
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct OpenCounts {
-    pub critical: usize,
-    pub error: usize,
-    pub warning: usize,
-    pub info: usize,
+    pub critical: u64,
+    pub error: u64,
+    pub warning: u64,
+    pub info: u64,
 }
 
 impl OpenCounts {
-    /// Counts `open`, which holds only open alerts.
-    pub fn of(open: &[Alert]) -> Self {
-        let mut c = Self::default();
-        for a in open {
-            *c.slot(a.severity) += 1;
-        }
-        c
-    }
-
-    fn slot(&mut self, s: Severity) -> &mut usize {
-        match s {
-            Severity::Critical => &mut self.critical,
-            Severity::Error => &mut self.error,
-            Severity::Warning => &mut self.warning,
-            Severity::Info => &mut self.info,
-        }
-    }
-
-    pub fn get(&self, s: Severity) -> usize {
-        match s {
-            Severity::Critical => self.critical,
-            Severity::Error => self.error,
-            Severity::Warning => self.warning,
-            Severity::Info => self.info,
+    pub fn of(c: &clef_pro_projections::alerts::OpenCounts) -> Self {
+        Self {
+            critical: c.critical,
+            error: c.error,
+            warning: c.warning,
+            info: c.info,
         }
     }
 }
@@ -168,7 +150,7 @@ pub struct IntegrationView {
 pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<IntegrationView, ApiError> {
     let i = integration(state, id)?;
     let heads = state.projections().matrix(|m| m.heads(id))?;
-    let alerts = state.projections().alerts(|a| a.open(id))?;
+    let counts = state.projections().alerts(|a| a.open_counts(id))?;
     let tracked: Vec<String> = i.tracked_branches.iter().map(ToString::to_string).collect();
     Ok(IntegrationView {
         id: i.id.to_string(),
@@ -203,7 +185,7 @@ pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<Integrat
         latest_report: heads.latest.as_ref().map(HeadView::of),
         latest_tracked_report: heads.latest_tracked.as_ref().map(HeadView::of),
         report_count: heads.reports,
-        open_alerts: OpenCounts::of(&alerts),
+        open_alerts: OpenCounts::of(&counts),
         created_at: i.created_at,
     })
 }
@@ -480,7 +462,10 @@ impl AlertView {
     }
 }
 
+/// A page of alerts, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AlertList {
     pub alerts: Vec<AlertView>,
+    /// Pass as `before` for the next page; `null` on the last page.
+    pub next: Option<String>,
 }
