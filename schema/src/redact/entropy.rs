@@ -6,7 +6,7 @@
 //! - a leading `name=` (an identifier, as in `DD_API_KEY=…` or `X-Amz-Signature=…`) is
 //!   context, not secret, and is left out; an `=` between two random parts is inside
 //!   the token, so the whole token is one secret;
-//! - a run that holds a path word (`job`, `deploy`, `console`, a numeric id) is a URL
+//! - a run that holds a lowercase path word (`job`, `deploy`, `console`) is a URL
 //!   or file path: only its random segments are secrets, and the path stays readable;
 //! - otherwise the run is a secret when [`looks_random`] accepts it.
 //!
@@ -72,13 +72,13 @@ fn is_name(s: &str) -> bool {
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
 }
 
-/// A segment of a path: a lowercase word (with `-`, `_`, `.`) or a number.
+/// A segment of a path: a lowercase word (with `-`, `_`, `.`). Numbers do not count:
+/// a random base64 token can have a short all-digit segment between two `/`.
 fn is_path_word(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-        || s.len() >= 3
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
-            && 2 * word_like_chars(s) >= s.len()
+    s.len() >= 3
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        && 2 * word_like_chars(s) >= s.len()
 }
 
 /// Shannon entropy of the byte distribution of `s`, in bits per byte.
