@@ -46,62 +46,16 @@ pub(super) fn is_placeholder(s: &str) -> bool {
 }
 
 /// Words used where a value is not given, and states prose reports about a secret.
+#[rustfmt::skip]
 const PLACEHOLDER_WORDS: &[&str] = &[
-    "changeme",
-    "change_me",
-    "change-me",
-    "changeit",
-    "password",
-    "passw0rd",
-    "secret",
-    "token",
-    "apikey",
-    "api_key",
-    "redacted",
-    "removed",
-    "hidden",
-    "masked",
-    "none",
-    "null",
-    "nil",
-    "undefined",
-    "empty",
-    "dummy",
-    "sample",
-    "placeholder",
-    "todo",
-    "tbd",
-    "fixme",
-    "test",
-    "testing",
-    "foobar",
-    "default",
-    "example",
-    "notasecret",
-    "not-a-secret",
-    "expired",
-    "revoked",
-    "invalid",
-    "missing",
-    "required",
-    "optional",
-    "enabled",
-    "disabled",
-    "pending",
-    "rotated",
-    "unknown",
-    "unset",
-    "notset",
-    "n/a",
-    "sensitive",
-    "encrypted",
-    "provided",
-    "generated",
-    "supersecret",
-    "mysecret",
-    "mypassword",
-    "secret123",
-    "password123",
+    "changeme", "change_me", "change-me", "changeit", "password", "passw0rd", "secret",
+    "token", "apikey", "api_key", "redacted", "removed", "hidden", "masked", "none",
+    "null", "nil", "undefined", "empty", "dummy", "sample", "placeholder", "todo", "tbd",
+    "fixme", "test", "testing", "foobar", "default", "example", "notasecret",
+    "not-a-secret", "expired", "revoked", "invalid", "missing", "required", "optional",
+    "enabled", "disabled", "pending", "rotated", "unknown", "unset", "notset", "n/a",
+    "sensitive", "encrypted", "provided", "generated", "supersecret", "mysecret",
+    "mypassword", "secret123", "password123",
 ];
 
 /// The longest run of one repeated character (`xxxx`, `****`, `0000`).
@@ -146,47 +100,14 @@ fn is_field_name(s: &str) -> bool {
 }
 
 /// Where configuration languages and programs look a value up.
+#[rustfmt::skip]
 const REFERENCE_PREFIXES: &[&str] = &[
-    "var.",
-    "local.",
-    "module.",
-    "data.",
-    "each.",
-    "vars.",
-    "secrets.",
-    "env.",
-    "ENV[",
-    "ENV.",
-    "process.env",
-    "import.meta.env",
-    "os.environ",
-    "os.getenv",
-    "os.Getenv",
-    "System.getenv",
-    "Environment.Get",
-    "std::env",
-    "env::",
-    "getenv(",
-    "Deno.env",
-    ".Values.",
-    "Values.",
-    "settings.",
-    "config.",
-    "self.",
-    "this.",
-    "props.",
-    "ctx.",
-    "credentials(",
-    "secret(",
-    "lookup(",
-    "Ref::",
-    "Fn::",
-    "arn:aws:secretsmanager",
-    "arn:aws:ssm",
-    "vault:",
-    "ref+",
-    "op://",
-    "sm://",
+    "var.", "local.", "module.", "data.", "each.", "vars.", "secrets.", "env.", "ENV[",
+    "ENV.", "process.env", "import.meta.env", "os.environ", "os.getenv", "os.Getenv",
+    "System.getenv", "Environment.Get", "std::env", "env::", "getenv(", "Deno.env",
+    ".Values.", "Values.", "settings.", "config.", "self.", "this.", "props.", "ctx.",
+    "credentials(", "secret(", "lookup(", "Ref::", "Fn::", "arn:aws:secretsmanager",
+    "arn:aws:ssm", "vault:", "ref+", "op://", "sm://",
 ];
 
 /// `aws_db_instance.default.password`: lowercase identifiers joined by dots.
@@ -207,14 +128,21 @@ fn is_env_name(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// `get_secret()`, `fetchToken(name)`: a call that returns the value.
+/// `get_secret()`, `fetchToken(name)`, `Secret.from_name(`: a call that returns the
+/// value (a bare value stops at the call's first quote or closing parenthesis).
 fn is_call(s: &str) -> bool {
-    s.ends_with(')')
-        && s.split_once('(').is_some_and(|(f, _)| {
-            !f.is_empty()
-                && f.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.:".contains(&b))
-        })
+    s.split_once('(').is_some_and(|(f, args)| {
+        !f.is_empty()
+            && f.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:".contains(&b))
+            && (args.is_empty() || args.ends_with(')'))
+    })
+}
+
+/// A URL or a file path: where a secret is fetched from or kept, not the secret (a
+/// password inside a URL is the `url-userinfo` rule's).
+pub(super) fn is_locator(s: &str) -> bool {
+    s.contains("://") || s.starts_with(['/', '~']) || s.starts_with("./")
 }
 
 /// 40 lowercase hex digits: what a commit sha looks like. Only the PGP rule that needs
@@ -252,24 +180,15 @@ pub(super) fn last_word(key: &str) -> String {
     words(key).pop().unwrap_or_default()
 }
 
-/// Words that contain a secret-bearing word but mean something else.
+/// Words that make a key about a secret rather than the secret: look-alikes of the
+/// secret-bearing words, and words of settings around one (`existingSecret`,
+/// `apiKeyPrefix`, `PASSWORD_HASH_ALGORITHM`).
+#[rustfmt::skip]
 const LOOKALIKE_WORDS: &[&str] = &[
-    "tokenizer",
-    "tokenizers",
-    "tokenize",
-    "tokenized",
-    "tokenization",
-    "passwordless",
-    "secretary",
-    "passthrough",
-    "passenger",
-    "passengers",
-    "compass",
-    "bypass",
-    "passive",
-    "tokens",
-    "secrets",
-    "passwords",
+    "tokenizer", "tokenizers", "tokenize", "tokenized", "tokenization", "passwordless",
+    "secretary", "passthrough", "passenger", "passengers", "compass", "bypass", "passive",
+    "tokens", "secrets", "passwords", "existing", "prefix", "suffix", "algorithm", "algo",
+    "cookie", "audience", "issuer", "scope", "scopes", "process",
 ];
 
 /// Keys that name, locate or describe a secret rather than hold it.
@@ -280,58 +199,14 @@ pub(super) fn names_not_holds(key: &str) -> bool {
     {
         return true;
     }
+    #[rustfmt::skip]
     const WORDS: &[&str] = &[
-        "id",
-        "ids",
-        "name",
-        "names",
-        "file",
-        "files",
-        "path",
-        "dir",
-        "ref",
-        "refs",
-        "arn",
-        "url",
-        "uri",
-        "endpoint",
-        "type",
-        "kind",
-        "length",
-        "len",
-        "policy",
-        "ttl",
-        "expiry",
-        "expires",
-        "expiration",
-        "env",
-        "var",
-        "version",
-        "count",
-        "enabled",
-        "required",
-        "field",
-        "label",
-        "prompt",
-        "hint",
-        "header",
-        "param",
-        "provider",
-        "manager",
-        "store",
-        "source",
-        "mode",
-        "format",
-        "rotation",
-        "regex",
-        "pattern",
-        "min",
-        "max",
-        "command",
-        "cmd",
-        "script",
-        "helper",
-        "location",
+        "id", "ids", "name", "names", "file", "files", "path", "dir", "ref", "refs", "arn",
+        "url", "uri", "endpoint", "type", "kind", "length", "len", "policy", "ttl",
+        "expiry", "expires", "expiration", "env", "var", "version", "count", "enabled",
+        "required", "field", "label", "prompt", "hint", "header", "param", "provider",
+        "manager", "store", "source", "mode", "format", "rotation", "regex", "pattern",
+        "min", "max", "command", "cmd", "script", "helper", "location",
     ];
     WORDS.contains(&last_word(key).as_str())
 }

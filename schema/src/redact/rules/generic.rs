@@ -3,7 +3,9 @@
 //! in a Kubernetes Secret's `data:` map, and, last, the entropy fallback.
 
 use super::rule_list;
-use crate::redact::exclusions::{self, last_word, names_not_holds, ordinary, prose_follows};
+use crate::redact::exclusions::{
+    self, is_locator, last_word, names_not_holds, ordinary, prose_follows,
+};
 use crate::redact::patterns::{Accept, Candidate, Rule, rule, rule_if};
 use crate::redact::{entropy, kube};
 
@@ -66,13 +68,14 @@ fn key_of(context: &str) -> &str {
     &rest[..end]
 }
 
-/// A value assigned to a secret-bearing name is a secret unless it is excluded, the
-/// name only names or locates the secret, or it is a number under a name other than
-/// a password or PIN (`max_tokens=4096`).
+/// A value assigned to a secret-bearing name is a secret unless it is excluded, it is a
+/// URL or path, the name only names or locates the secret, or it is a number under a
+/// name other than a password or PIN (`max_tokens=4096`).
 fn assigned(c: &Candidate) -> bool {
     let key = key_of(c.context());
     let digits = c.secret().bytes().all(|b| b.is_ascii_digit());
     ordinary(c)
+        && !is_locator(c.secret())
         && !names_not_holds(key)
         && (!digits
             || ["password", "passwd", "pwd", "pass", "pin"].contains(&last_word(key).as_str()))

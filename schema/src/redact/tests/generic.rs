@@ -219,7 +219,7 @@ rule_cases! {
     };
     rule_kubernetes_secret_data: case! {
         class: "kubernetes-secret-data",
-        token: re("[A-Za-z0-9+/]{4,60}={0,2}"),
+        token: re("[A-Za-z0-9+/]{12,60}={0,2}"),
         contexts: &[
             ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ", "\ntype: Opaque\n"),
             ("data:\n  token: ", "\nkind: Secret\nmetadata:\n  name: x\n"),
