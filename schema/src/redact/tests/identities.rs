@@ -1,6 +1,6 @@
 //! Cases of private keys and recipient identities, in the forms SOPS writes them.
 
-use super::{CONTEXTS, STANDALONE, case, re, rule_cases};
+use super::{CONTEXTS, case, re, rule_cases};
 
 /// Where SOPS and gpg put a PGP fingerprint: YAML, JSON, dotenv and INI metadata,
 /// `.sops.yaml` creation rules, and gpg's own output.
@@ -27,6 +27,10 @@ const PGP_WORDS: &[(&str, &str)] = &[
     ("signed with key ID ", "."),
     ("\"fp\": \"", "\""),
     ("sops_pgp__list_0__map_fp=", "\n"),
+    ("[sops]\npgp__list_0__map_fp = ", "\n"),
+    ("          fp: ", "\n"),
+    ("PGP key (", ")"),
+    ("openpgp fingerprint ", " was revoked."),
 ];
 
 rule_cases! {
@@ -37,7 +41,7 @@ rule_cases! {
             "[A-Za-z0-9+/]{64}(\n[A-Za-z0-9+/=]{1,64}){1,6}\n",
             "-----END (RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY( BLOCK)?-----",
         )),
-        contexts: &[("", ""), ("key:\n", "\nnext line"), ("(\"", "\")")],
+        contexts: CONTEXTS,
         samples: [
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naFDrBz9vFqU4yFmm3+gGxVj1F0ZrQ8z8Zb3u\n-----END RSA PRIVATE KEY-----",
             "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----",
@@ -81,7 +85,7 @@ rule_cases! {
     rule_pgp_fingerprint: case! {
         class: "pgp-fingerprint",
         token: re("[0-9A-F]{4}( [0-9A-F]{4}){4}  [0-9A-F]{4}( [0-9A-F]{4}){4}"),
-        contexts: STANDALONE,
+        contexts: CONTEXTS,
         samples: ["9F34 369A AD80 B891 BAF9  0D0D 3BF1 6295 D069 10BF"],
         near_misses: [
             "9F34 369A AD80 B891 BAF9 0D0D 3BF1 6295 D069",

@@ -98,14 +98,6 @@ const CONTEXTS: &[(&str, &str)] = &[
     ("Authorization: Bearer ", "\r\n"),
 ];
 
-/// Contexts for shapes that carry their own boundaries (URLs, blocks).
-const STANDALONE: &[(&str, &str)] = &[
-    ("", ""),
-    ("leaked ", " in the log."),
-    ("(\"", "\")"),
-    ("x: ", "\n"),
-];
-
 fn rule_of(class: &str) -> &'static Rule {
     RULES
         .iter()
@@ -169,6 +161,11 @@ fn global_does_not_leak(token: &str, contexts: &[(&str, &str)]) -> Result<(), St
 }
 
 fn verify(case: Case) {
+    assert!(
+        case.contexts.len() >= 10,
+        "{}: too few contexts",
+        case.class
+    );
     let pattern: &str = &rule_of(case.class).pattern;
     let real = compiled(case.class, pattern);
     for sample in &case.samples {

@@ -1,13 +1,19 @@
 //! Cases of the hand-written vendor rules (the declared prefix tokens get theirs from
 //! `token_case`).
 
-use super::{CONTEXTS, STANDALONE, case, re, rule_cases};
+use super::{CONTEXTS, case, re, rule_cases};
 
 const AWS_SECRET: &[(&str, &str)] = &[
     ("aws_secret_access_key = ", "\n"),
     ("AWS_SECRET_ACCESS_KEY=", ""),
     ("{\"aws_secret_access_key\": \"", "\"}"),
     ("aws-secret-key: ", " # prod"),
+    ("export AWS_SECRET_ACCESS_KEY=", "; aws s3 ls"),
+    ("aws_secret_access_key: '", "'\n"),
+    ("AwsSecretKey => \"", "\","),
+    ("(aws_secret_key=", ")"),
+    ("aws_secret_access_key=", " # rotated"),
+    ("aws.secret.key := \"", "\"\n"),
 ];
 
 rule_cases! {
@@ -26,7 +32,18 @@ rule_cases! {
     rule_gcp_private_key_id: case! {
         class: "gcp-private-key-id",
         token: re("[0-9a-f]{40}"),
-        contexts: &[("{\"private_key_id\": \"", "\","), ("private_key_id=", "\n")],
+        contexts: &[
+            ("{\"private_key_id\": \"", "\","),
+            ("private_key_id=", "\n"),
+            ("private_key_id: ", "\n"),
+            ("\"private_key_id\":\"", "\"}"),
+            ("PRIVATE_KEY_ID = \"", "\""),
+            ("  private_key_id: \'", "\'\n"),
+            ("(private_key_id=", ")"),
+            ("private_key_id : ", " # sa"),
+            ("export PRIVATE_KEY_ID=", "; run"),
+            ("{ private_key_id: \"", "\" }"),
+        ],
         samples: ["3f5fb85967f532f3ab3cc2d0b698d5c7e41ba4ea"],
         near_misses: [
             "\"private_key_id\": \"3f5fb85967\"",
@@ -40,6 +57,14 @@ rule_cases! {
         contexts: &[
             ("DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=", ";EndpointSuffix=core.windows.net"),
             ("Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=", ""),
+            ("AccountKey=", "\n"),
+            ("\"AccountKey = ", "\""),
+            ("accountkey=", ";"),
+            ("(SharedAccessKey=", ")"),
+            ("conn: AccountName=a;AccountKey=", " # prod"),
+            ("<c>AccountKey=", "</c>"),
+            ("[\"AccountKey=", "\",\n"),
+            ("SharedAccessKey =", "\r\n"),
         ],
         samples: ["AWIRh/JUqBlIFXZ53Ncqe28+ajY75FnCttn6kfaqDeMqG3omjMyXHCabM6JOF8EFd0Nhcy/1kGD2VD/eR1UYza=="],
         near_misses: ["AccountKey=short", "AccountName=acmestorageaccountname"],
@@ -104,7 +129,7 @@ rule_cases! {
     rule_slack_webhook: case! {
         class: "slack-webhook",
         token: re(r"https://hooks\.slack\.com/services/T[A-Z0-9]{8,10}/B[A-Z0-9]{8,10}/[A-Za-z0-9]{24}"),
-        contexts: STANDALONE,
+        contexts: CONTEXTS,
         samples: ["https://hooks.slack.com/services/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"],
         near_misses: ["https://hooks.slack.com/services/", "https://api.slack.com/messaging/webhooks"],
         weaken: ("/_-]{20,}", "/_-]{20,40}"),
@@ -112,7 +137,7 @@ rule_cases! {
     rule_discord_webhook: case! {
         class: "discord-webhook",
         token: re(r"https://discord\.com/api/webhooks/[0-9]{18}/[A-Za-z0-9_-]{68}"),
-        contexts: STANDALONE,
+        contexts: CONTEXTS,
         samples: [],
         near_misses: ["https://discord.com/api/webhooks/123"],
         weaken: ("{60,68}", "{60,67}"),
@@ -125,7 +150,7 @@ rule_cases! {
             "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}/IncomingWebhook/[a-f0-9]{32}/",
             "[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}",
         )),
-        contexts: STANDALONE,
+        contexts: CONTEXTS,
         samples: [],
         near_misses: ["https://acme.webhook.office.com/webhookb2/"],
         weaken: ("@/-]{60,}", "/-]{60,}"),
@@ -241,6 +266,13 @@ rule_cases! {
             ("{\"auths\": {\"ghcr.io\": {\"auth\": \"", "\"}}}"),
             ("//registry.npmjs.org/:_auth=", "\n"),
             ("_auth = ", ""),
+            ("\"auth\":\"", "\""),
+            ("  \"auth\" : \"", "\",\n"),
+            ("_auth=", " "),
+            ("{\"auth\": \"", "\", \"email\": \"x\"}"),
+            ("@acme:_auth=", "\r\n"),
+            ("[\"auth\": \"", "\"]"),
+            ("//npm.pkg.github.com/:_auth = ", "\n"),
         ],
         samples: ["ZGVwbG95OnMzY3IzdC1QYXNzdzByZA=="],
         near_misses: ["\"auth\": \"none\"", "oauth=abcdefghijkl"],
