@@ -1,9 +1,14 @@
 //! The entropy fallback's acceptance test for unknown token shapes.
 //!
-//! A candidate is a run of 32+ base64/base64url characters `[A-Za-z0-9+/_-]` with at
-//! most two trailing `=` (the `high-entropy` rule in `patterns.rs` finds them). `=` is
-//! only padding and a run does not start with `/`, so the `name=` of an assignment and
-//! the `//` of a URL are not absorbed into the redacted span.
+//! The `high-entropy` rule finds runs of 32+ base64/base64url characters and `=`
+//! (`[A-Za-z0-9+/_=-]`, not starting with `/` or `=`); [`random_parts`] says which part
+//! of a run is a secret:
+//! - a leading `name=` (an identifier, as in `DD_API_KEY=…` or `X-Amz-Signature=…`) is
+//!   context, not secret, and is left out; an `=` between two random parts is inside
+//!   the token, so the whole token is one secret;
+//! - a run that holds a lowercase path word (`job`, `deploy`, `console`) is a URL
+//!   or file path: only its random segments are secrets, and the path stays readable;
+//! - otherwise the run is a secret when [`looks_random`] accepts it.
 //!
 //! A candidate is a secret when its Shannon entropy is at least [`MIN_BITS_PER_CHAR`]
 //! (the design record's threshold) and it does not look like words glued by separators.
@@ -21,6 +26,8 @@
 
 /// The design record's threshold, in bits per character.
 const MIN_BITS_PER_CHAR: f64 = 4.5;
+use std::ops::Range;
+
 /// The shortest separator-free segment a random token is expected to contain.
 const MIN_SEGMENT: usize = 16;
 
@@ -29,6 +36,49 @@ pub(super) fn looks_random(token: &str) -> bool {
     shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
         && longest_segment(token) >= MIN_SEGMENT
         && 2 * word_like_chars(token) < token.len()
+}
+
+/// Appends the secrets inside the candidate run `text[run]`.
+pub(super) fn random_parts(text: &str, run: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let mut start = run.start;
+    while let Some(eq) = text[start..run.end].find('=') {
+        if !is_name(&text[start..start + eq]) {
+            break;
+        }
+        start += eq + text[start + eq..run.end].len()
+            - text[start + eq..run.end].trim_start_matches('=').len();
+    }
+    let token = &text[start..run.end];
+    if token.split('/').any(is_path_word) {
+        let mut at = start;
+        for segment in token.split('/') {
+            if looks_random(segment.trim_end_matches('=')) {
+                out.push(at..at + segment.len());
+            }
+            at += segment.len() + 1;
+        }
+    } else if looks_random(token.trim_end_matches('=')) {
+        out.push(start..run.end);
+    }
+}
+
+/// `DD_API_KEY`, `X-Amz-Signature`, `access_token`: the name of an assignment.
+fn is_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && (2 * word_like_chars(s) >= s.len()
+            || s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+}
+
+/// A segment of a path: a lowercase word (with `-`, `_`, `.`). Numbers do not count:
+/// a random base64 token can have a short all-digit segment between two `/`.
+fn is_path_word(s: &str) -> bool {
+    s.len() >= 3
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+        && 2 * word_like_chars(s) >= s.len()
 }
 
 /// Shannon entropy of the byte distribution of `s`, in bits per byte.
@@ -113,6 +163,20 @@ mod tests {
         ] {
             assert!(!looks_random(token), "{token}");
         }
+    }
+
+    #[test]
+    fn names_and_paths_are_left_readable() {
+        fn parts(text: &str) -> Vec<&str> {
+            let mut out = Vec::new();
+            random_parts(text, 0..text.len(), &mut out);
+            out.into_iter().map(|r| &text[r]).collect()
+        }
+        let key = "Zq3Xv8Lm2Pw9Rt5Yk1Hd7Jc4Nb6Gf0Sa2Ue8Ix3Oz5Qy7Wr";
+        assert_eq!(parts(&format!("DD_API_KEY={key}")), [key]);
+        assert_eq!(parts(&format!("{key}=={key}")), [format!("{key}=={key}")]);
+        assert_eq!(parts(&format!("com/job/deploy/{key}/console")), [key]);
+        assert!(parts("com/job/deploy/12345/console/output/full").is_empty());
     }
 
     #[test]

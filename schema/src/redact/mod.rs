@@ -2,7 +2,10 @@
 //! replaces; `crate::sealed` is the chokepoint that applies it to every free-text field.
 
 mod entropy;
+mod exclusions;
+mod kube;
 mod patterns;
+mod rules;
 #[cfg(test)]
 mod tests;
 
