@@ -24,10 +24,10 @@ async fn node_loss_under_load_with_two_instances() {
     let after_kill = Duration::from_secs(clef_pro_tests::env_number("CLEF_PRO_CLUSTER_SECS", 15));
     let mut cluster = NatsCluster::start().await;
     let smtp = SmtpServer::start().await;
-    let r3 = ["--nats-replicas", "3"];
+    let flags = [&["--nats-replicas", "3"][..], &cluster.service_args()].concat();
     let backend = Backend::Nats(cluster.urls());
-    let mut a = Service::start_with(backend.clone(), Some(smtp.url()), &r3, |_| {}).await;
-    let mut b = Service::start_with(backend, Some(smtp.url()), &r3, |_| {}).await;
+    let mut a = Service::start_with(backend.clone(), Some(smtp.url()), &flags, |_| {}).await;
+    let mut b = Service::start_with(backend, Some(smtp.url()), &flags, |_| {}).await;
     let (ca, cb) = (a.client(), b.client());
     let load = Load::setup(&ca, "cluster").await;
     cb.caught_up().await;
