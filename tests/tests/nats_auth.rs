@@ -205,13 +205,17 @@ fn jwt(issuer: &KeyPair, mut claims: Value) -> String {
     format!("{signed}.{signature}")
 }
 
-/// An account's JWT, issued by `operator`, with no limits (JetStream included).
-fn account_jwt(operator: &KeyPair, account: &KeyPair) -> String {
-    let unlimited = json!({
+/// An account's JWT, issued by `operator`, with no limits; with JetStream or without
+/// (the system account may not have it).
+fn account_jwt(operator: &KeyPair, account: &KeyPair, jetstream: bool) -> String {
+    let mut unlimited = json!({
         "subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
         "wildcards": true, "conn": -1, "leaf": -1,
-        "mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1,
     });
+    if jetstream {
+        let js = json!({"mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1});
+        unlimited.as_object_mut().unwrap().extend(js.as_object().unwrap().clone());
+    }
     jwt(
         operator,
         json!({"name": "clef", "sub": account.public_key(),
@@ -250,11 +254,16 @@ async fn creds_file_on_a_server_in_operator_mode() {
         json!({"name": "clef-test", "sub": operator.public_key(),
                "nats": {"type": "operator", "version": 2}}),
     );
+    // JetStream needs a system account; it holds no users here.
+    let system = KeyPair::new_account();
     let nats = server(|_| {
         format!(
-            "operator: {operator_jwt}\nresolver: MEMORY\nresolver_preload: {{ {}: {} }}\n",
+            "operator: {operator_jwt}\nsystem_account: {sys}\nresolver: MEMORY\n\
+             resolver_preload: {{ {sys}: {}, {}: {} }}\n",
+            account_jwt(&operator, &system, false),
             account.public_key(),
-            account_jwt(&operator, &account)
+            account_jwt(&operator, &account, true),
+            sys = system.public_key(),
         )
     })
     .await;
