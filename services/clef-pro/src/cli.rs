@@ -87,7 +87,8 @@ impl std::fmt::Debug for LogUrl {
 #[derive(Debug, Args)]
 pub struct NatsAuthArgs {
     /// A NATS credentials file (`.creds`: a user JWT and its nkey seed, as `nsc`
-    /// generates them) for a server in operator/JWT mode. Read at every (re)connect.
+    /// generates them) for a server in operator/JWT mode. Read at start: restart clef-pro
+    /// after rotating it.
     #[arg(
         long,
         env = "CLEF_PRO_NATS_CREDS",
@@ -312,5 +313,71 @@ impl LogArgs {
     /// The live projection stores.
     pub fn stores_dir(&self) -> PathBuf {
         self.data_dir.join("stores")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["clef-pro", "verify"][..], args].concat())
+    }
+
+    #[test]
+    fn debug_shows_no_nats_password() {
+        let cli = parse(&[
+            "--log",
+            "nats://u:url-pw@127.0.0.1:4222",
+            "--nats-user",
+            "u",
+            "--nats-password",
+            "flag-pw",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("url-pw") && !shown.contains("flag-pw"), "{shown}");
+    }
+
+    #[test]
+    fn incomplete_or_competing_credentials_are_refused_by_flag() {
+        let cases: [(&[&str], &str); 5] = [
+            (&["--nats-user", "u"], "--nats-password"),
+            (&["--nats-password", "p"], "--nats-user"),
+            (&["--nats-tls-cert", "c.pem"], "--nats-tls-key"),
+            (&["--nats-creds", "a", "--nats-nkey", "b"], "--nats-nkey"),
+            (
+                &["--nats-nkey", "b", "--nats-user", "u", "--nats-password", "p"],
+                "--nats-user",
+            ),
+        ];
+        for (args, named) in cases {
+            let e = parse(args).unwrap_err().to_string();
+            assert!(e.contains(named), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn unreadable_or_wrong_files_are_named_by_flag() {
+        let dir = std::env::temp_dir().join(format!("clef-pro-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_a_seed = dir.join("seed");
+        std::fs::write(&not_a_seed, "SUSECRETBUTBROKEN\n").unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let cases = [
+            ("--nats-nkey", path(&not_a_seed)),
+            ("--nats-creds", path(&not_a_seed)),
+            ("--nats-tls-ca", path(&not_a_seed)),
+            ("--nats-tls-ca", path(&dir.join("missing.pem"))),
+        ];
+        for (flag, file) in cases {
+            let Command::Verify(args) = parse(&["--log", "nats://h", flag, &file]).unwrap().command
+            else {
+                unreachable!()
+            };
+            let e = args.nats.auth().unwrap_err();
+            assert!(e.starts_with(flag) && !e.contains("SECRET"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

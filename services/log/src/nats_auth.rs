@@ -59,7 +59,7 @@ pub enum NatsCredentials {
     /// A user nkey seed (`SU…`); the server's config lists its public key.
     Nkey(Secret),
     /// A `.creds` file (a user JWT and its nkey seed) for a server in operator (JWT)
-    /// mode; the client reads it at every connect, so a rotated file is picked up.
+    /// mode; read when clef-pro connects (a rotated file takes a restart).
     CredsFile(PathBuf),
 }
 
