@@ -109,7 +109,8 @@ async fn node_loss_under_load_with_two_instances() {
 
     a.stop().await;
     b.stop().await;
-    let (da, db) = (live_digests(&a).await, live_digests(&b).await);
+    let auth = cluster.service_args();
+    let (da, db) = (live_digests(&a, &auth).await, live_digests(&b, &auth).await);
     assert_eq!(da, db, "both instances hold identical stores");
     println!(
         "cluster: killed stream leader clef-nats-{}; {reports} acknowledged reports ({batches} batches), \
@@ -130,11 +131,16 @@ async fn accepted(clients: &[Client]) -> Vec<f64> {
     out
 }
 
-/// `clef-pro verify` on a stopped instance: it must pass, and its live digests are returned.
-async fn live_digests(s: &Service) -> String {
-    let v = s.run("verify", &[]).await;
+/// `clef-pro verify` on a stopped instance (with the NATS credentials `auth`): it must
+/// pass, and its live digests are returned.
+async fn live_digests(s: &Service, auth: &[&str]) -> String {
+    let v = s.run("verify", auth).await;
     let out = String::from_utf8_lossy(&v.stdout).into_owned();
-    assert!(v.status.success(), "verify failed: {out}");
+    assert!(
+        v.status.success(),
+        "verify failed: {out}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
     out.split("live:")
         .nth(1)
         .and_then(|r| r.split("rebuilt:").next())
