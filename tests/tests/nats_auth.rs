@@ -214,7 +214,10 @@ fn account_jwt(operator: &KeyPair, account: &KeyPair, jetstream: bool) -> String
     });
     if jetstream {
         let js = json!({"mem_storage": -1, "disk_storage": -1, "streams": -1, "consumer": -1});
-        unlimited.as_object_mut().unwrap().extend(js.as_object().unwrap().clone());
+        unlimited
+            .as_object_mut()
+            .unwrap()
+            .extend(js.as_object().unwrap().clone());
     }
     jwt(
         operator,

@@ -336,7 +336,10 @@ mod tests {
         ])
         .unwrap();
         let shown = format!("{cli:?}");
-        assert!(!shown.contains("url-pw") && !shown.contains("flag-pw"), "{shown}");
+        assert!(
+            !shown.contains("url-pw") && !shown.contains("flag-pw"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -347,7 +350,14 @@ mod tests {
             (&["--nats-tls-cert", "c.pem"], "--nats-tls-key"),
             (&["--nats-creds", "a", "--nats-nkey", "b"], "--nats-nkey"),
             (
-                &["--nats-nkey", "b", "--nats-user", "u", "--nats-password", "p"],
+                &[
+                    "--nats-nkey",
+                    "b",
+                    "--nats-user",
+                    "u",
+                    "--nats-password",
+                    "p",
+                ],
                 "--nats-user",
             ),
         ];
