@@ -3,6 +3,7 @@
 //! them made from the configs `ops/nats/` ships.
 
 use crate::process::Proc;
+use std::path::Path;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::process::Command;
@@ -11,6 +12,8 @@ pub struct NatsServer {
     pub dir: TempDir,
     pub port: u16,
     config: Config,
+    /// Environment of the server process (the passwords a config refers to as `$VAR`).
+    env: Vec<(String, String)>,
     proc: Option<Proc>,
 }
 
@@ -34,10 +37,36 @@ impl NatsServer {
             config: Config::Single { sync_always },
             dir,
             port: 0,
+            env: Vec::new(),
             proc: None,
         };
         s.launch().await;
         s
+    }
+
+    /// A server with the config `make(port, dir)` returns, given a free port and the
+    /// server's own directory (for its store, certificates and other files).
+    /// [`NatsServer::base_config`] is the usual start of one.
+    pub async fn start_with_config(make: impl FnOnce(u16, &Path) -> String) -> NatsServer {
+        let dir = crate::scratch_dir();
+        let port = free_port();
+        let mut s = NatsServer {
+            config: Config::Text(make(port, dir.path())),
+            dir,
+            port,
+            env: Vec::new(),
+            proc: None,
+        };
+        s.launch().await;
+        s
+    }
+
+    /// `listen` on `port` and JetStream (fsync always) with its store under `dir`.
+    pub fn base_config(port: u16, dir: &Path) -> String {
+        let store = dir.join("store");
+        format!(
+            "listen: 127.0.0.1:{port}\njetstream {{ store_dir: {store:?}, sync_interval: always }}\n"
+        )
     }
 
     fn config_text(&self) -> String {
@@ -65,6 +94,7 @@ impl NatsServer {
         std::fs::write(&conf, self.config_text()).expect("write nats.conf");
         let mut cmd = Command::new(crate::tool("nats-server"));
         cmd.arg("-c").arg(&conf);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut p = Proc::spawn(cmd, &self.dir.path().join("nats.log"));
         let port = p
             .wait_line(Duration::from_secs(20), |l| {
@@ -100,10 +130,16 @@ impl NatsServer {
 }
 
 /// Three JetStream nodes on loopback, configured from `ops/nats/cluster-{1,2,3}.conf`
-/// with free ports and temporary store dirs in place of the shipped ones.
+/// with free ports and temporary store dirs in place of the shipped ones, and fresh
+/// passwords in the environment variables the configs refer to.
 pub struct NatsCluster {
     pub nodes: Vec<NatsServer>,
+    /// The password of the `clef-pro` user.
+    password: String,
 }
+
+/// The user clef-pro connects as in `ops/nats/*.conf`.
+pub const CLEF_PRO_USER: &str = "clef-pro";
 
 impl NatsCluster {
     /// Starts the three nodes and waits until the cluster has a JetStream leader.
@@ -114,6 +150,7 @@ impl NatsCluster {
             .iter()
             .map(|_| [free_port(), free_port(), free_port()])
             .collect();
+        let password = random_password();
         let mut nodes = Vec::new();
         for i in 0..3 {
             let path = crate::root().join(format!("ops/nats/cluster-{}.conf", i + 1));
@@ -130,12 +167,16 @@ impl NatsCluster {
                 dir,
                 port: free[i][0],
                 config: Config::Text(text),
+                env: vec![
+                    ("NATS_CLEF_PRO_PASSWORD".into(), password.clone()),
+                    ("NATS_AUDITOR_PASSWORD".into(), random_password()),
+                ],
                 proc: None,
             };
             node.launch().await;
             nodes.push(node);
         }
-        let cluster = NatsCluster { nodes };
+        let cluster = NatsCluster { nodes, password };
         cluster.wait_for_leader().await;
         cluster
     }
@@ -149,6 +190,16 @@ impl NatsCluster {
             .join(",")
     }
 
+    /// The `serve` flags that authenticate as the configs' `clef-pro` user.
+    pub fn service_args(&self) -> [&str; 4] {
+        [
+            "--nats-user",
+            CLEF_PRO_USER,
+            "--nats-password",
+            &self.password,
+        ]
+    }
+
     /// A JetStream client connected to the running nodes.
     async fn jetstream(&self) -> async_nats::jetstream::Context {
         let live: Vec<async_nats::ServerAddr> = self
@@ -157,7 +208,14 @@ impl NatsCluster {
             .filter(|n| n.proc.is_some())
             .map(|n| n.url().parse().expect("server address"))
             .collect();
-        async_nats::jetstream::new(async_nats::connect(live).await.expect("connect"))
+        let client = async_nats::ConnectOptions::with_user_and_password(
+            CLEF_PRO_USER.into(),
+            self.password.clone(),
+        )
+        .connect(live)
+        .await
+        .expect("connect");
+        async_nats::jetstream::new(client)
     }
 
     async fn wait_for_leader(&self) {
@@ -186,6 +244,12 @@ impl NatsCluster {
             .expect("a leader named clef-nats-<n>");
         n - 1
     }
+}
+
+/// A fresh password (hex) for a server's config.
+pub fn random_password() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A loopback port nothing listens on right now.

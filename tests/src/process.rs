@@ -78,6 +78,18 @@ impl Proc {
         }
     }
 
+    /// Waits for the process to exit by itself and for all its output to be written;
+    /// `None` if it is still running after `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(timeout, async {
+            while self.lines.recv().await.is_some() {}
+            self.child.wait().await.ok()
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill9(&mut self) {
         let _ = self.child.start_kill();

@@ -40,6 +40,8 @@ pub struct Service {
     backend: Backend,
     smtp: Option<String>,
     extra: Vec<String>,
+    /// Environment for the process, after `RUST_LOG=info` (so it may override that).
+    env: Vec<(String, String)>,
     proc: Option<Proc>,
 }
 
@@ -56,20 +58,57 @@ impl Service {
         extra: &[&str],
         prepare: impl FnOnce(&std::path::Path),
     ) -> Service {
-        let dir = crate::scratch_dir();
-        let admin = format!("test-admin-{}", std::process::id());
-        let mut s = Service {
-            dir,
-            url: String::new(),
-            admin,
-            backend,
-            smtp,
-            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
-            proc: None,
-        };
+        let mut s = Self::unstarted(backend, smtp, extra, &[]);
         prepare(&s.data_dir());
         s.launch().await;
         s
+    }
+
+    /// Starts with more `serve` flags and environment variables (`RUST_LOG` among them
+    /// replaces the default `info`).
+    pub async fn start_with_env(backend: Backend, extra: &[&str], env: &[(&str, &str)]) -> Service {
+        let mut s = Self::unstarted(backend, None, extra, env);
+        s.launch().await;
+        s
+    }
+
+    /// Runs `serve` with these flags and environment, expecting it to exit by itself
+    /// (a configuration it refuses) within a minute; returns its exit status and the
+    /// output it printed, which is also in [`Service::output_path`].
+    pub async fn start_failing(
+        backend: Backend,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Service, std::process::ExitStatus, String) {
+        let s = Self::unstarted(backend, None, extra, env);
+        let mut p = Proc::spawn(s.command(), &s.output_path());
+        let status = p
+            .wait_exit(Duration::from_secs(60))
+            .await
+            .expect("serve kept running with a configuration it should refuse");
+        let output = std::fs::read_to_string(s.output_path()).unwrap_or_default();
+        (s, status, output)
+    }
+
+    fn unstarted(
+        backend: Backend,
+        smtp: Option<String>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Service {
+        Service {
+            dir: crate::scratch_dir(),
+            url: String::new(),
+            admin: format!("test-admin-{}", std::process::id()),
+            backend,
+            smtp,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            proc: None,
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -113,7 +152,7 @@ impl Service {
         }
     }
 
-    async fn launch(&mut self) {
+    fn command(&self) -> Command {
         let mut cmd = Command::new(binary());
         cmd.arg("serve")
             .arg("--listen")
@@ -131,7 +170,12 @@ impl Service {
             cmd.arg("--smtp").arg(smtp);
         }
         cmd.args(&self.extra);
-        let mut p = Proc::spawn(cmd, &self.output_path());
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    async fn launch(&mut self) {
+        let mut p = Proc::spawn(self.command(), &self.output_path());
         let addr = p
             .wait_line(Duration::from_secs(60), |l| {
                 l.strip_prefix("clef-pro listening on ")

@@ -24,10 +24,10 @@ async fn node_loss_under_load_with_two_instances() {
     let after_kill = Duration::from_secs(clef_pro_tests::env_number("CLEF_PRO_CLUSTER_SECS", 15));
     let mut cluster = NatsCluster::start().await;
     let smtp = SmtpServer::start().await;
-    let r3 = ["--nats-replicas", "3"];
+    let flags = [&["--nats-replicas", "3"][..], &cluster.service_args()].concat();
     let backend = Backend::Nats(cluster.urls());
-    let mut a = Service::start_with(backend.clone(), Some(smtp.url()), &r3, |_| {}).await;
-    let mut b = Service::start_with(backend, Some(smtp.url()), &r3, |_| {}).await;
+    let mut a = Service::start_with(backend.clone(), Some(smtp.url()), &flags, |_| {}).await;
+    let mut b = Service::start_with(backend, Some(smtp.url()), &flags, |_| {}).await;
     let (ca, cb) = (a.client(), b.client());
     let load = Load::setup(&ca, "cluster").await;
     cb.caught_up().await;
@@ -109,7 +109,8 @@ async fn node_loss_under_load_with_two_instances() {
 
     a.stop().await;
     b.stop().await;
-    let (da, db) = (live_digests(&a).await, live_digests(&b).await);
+    let auth = cluster.service_args();
+    let (da, db) = (live_digests(&a, &auth).await, live_digests(&b, &auth).await);
     assert_eq!(da, db, "both instances hold identical stores");
     println!(
         "cluster: killed stream leader clef-nats-{}; {reports} acknowledged reports ({batches} batches), \
@@ -130,11 +131,16 @@ async fn accepted(clients: &[Client]) -> Vec<f64> {
     out
 }
 
-/// `clef-pro verify` on a stopped instance: it must pass, and its live digests are returned.
-async fn live_digests(s: &Service) -> String {
-    let v = s.run("verify", &[]).await;
+/// `clef-pro verify` on a stopped instance (with the NATS credentials `auth`): it must
+/// pass, and its live digests are returned.
+async fn live_digests(s: &Service, auth: &[&str]) -> String {
+    let v = s.run("verify", auth).await;
     let out = String::from_utf8_lossy(&v.stdout).into_owned();
-    assert!(v.status.success(), "verify failed: {out}");
+    assert!(
+        v.status.success(),
+        "verify failed: {out}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
     out.split("live:")
         .nth(1)
         .and_then(|r| r.split("rebuilt:").next())

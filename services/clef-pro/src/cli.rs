@@ -1,6 +1,7 @@
 //! Command-line flags. Every flag also reads `CLEF_PRO_<FLAG>` from the environment.
 
 use clap::{Args, Parser, Subcommand};
+use clef_pro_log::{NatsAuth, NatsCredentials, NatsTls, Secret, redact_url};
 use clef_pro_schema::keys::DeploymentKey;
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
@@ -33,15 +34,24 @@ pub enum Command {
     Verify(LogArgs),
 }
 
+/// Where the log is and how to reach it. `Debug` shows neither the `--log` URL's user
+/// info nor the NATS password.
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// Directory for the embedded log, the projection stores, mail files and keys.
     #[arg(long, env = "CLEF_PRO_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// The log: `embedded` (a file under the data dir) or `nats://host:4222` (JetStream;
-    /// for a cluster, every node's URL, comma-separated).
-    #[arg(long, env = "CLEF_PRO_LOG", default_value = "embedded")]
-    pub log: String,
+    /// `tls://host:4222` for TLS; for a cluster, every node's URL, comma-separated).
+    /// A `user:password@` in the URL is used as --nats-user/--nats-password and never
+    /// logged; prefer the flags (or CLEF_PRO_NATS_PASSWORD), which stay out of `ps`.
+    #[arg(
+        long,
+        env = "CLEF_PRO_LOG",
+        default_value = "embedded",
+        hide_env_values = true
+    )]
+    pub log: LogUrl,
     /// JetStream replicas for the streams (log and notification queue) when clef-pro
     /// creates them (1 or 3).
     #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1)]
@@ -51,6 +61,156 @@ pub struct LogArgs {
     /// file. Default: `<data-dir>/deployment.key`, created (mode 0600) on first start.
     #[arg(long, env = "CLEF_PRO_DEPLOYMENT_KEY")]
     pub deployment_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub nats: NatsAuthArgs,
+}
+
+/// `--log` as typed. Its `Debug` hides any user info, as no message may show a password.
+#[derive(Clone)]
+pub struct LogUrl(pub String);
+
+impl std::str::FromStr for LogUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for LogUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", redact_url(&self.0))
+    }
+}
+
+/// How clef-pro authenticates to NATS (one of --nats-creds, --nats-nkey,
+/// --nats-user/--nats-password) and checks the server's certificate.
+#[derive(Debug, Args)]
+pub struct NatsAuthArgs {
+    /// A NATS credentials file (`.creds`: a user JWT and its nkey seed, as `nsc`
+    /// generates them) for a server in operator/JWT mode. Read at start: restart clef-pro
+    /// after rotating it.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_CREDS",
+        value_name = "FILE",
+        conflicts_with_all = ["nats_nkey", "nats_user"]
+    )]
+    pub nats_creds: Option<PathBuf>,
+    /// A file holding a user nkey seed (`SU…`, keep it mode 0600); the server's
+    /// `authorization { users }` lists its public key (`U…`).
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_NKEY",
+        value_name = "FILE",
+        conflicts_with = "nats_user"
+    )]
+    pub nats_nkey: Option<PathBuf>,
+    /// A NATS user from the server's `authorization { users }`; needs --nats-password.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_USER",
+        value_name = "USER",
+        requires = "nats_password"
+    )]
+    pub nats_user: Option<String>,
+    /// The password of --nats-user. Prefer CLEF_PRO_NATS_PASSWORD (from a file only
+    /// root can read, e.g. a systemd EnvironmentFile) to the flag, which `ps` shows.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true,
+        requires = "nats_user"
+    )]
+    pub nats_password: Option<Secret>,
+    /// PEM CA certificate(s) to verify the NATS server with, in place of the system's
+    /// roots. Makes TLS required.
+    #[arg(long, env = "CLEF_PRO_NATS_TLS_CA", value_name = "FILE")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// A PEM client certificate, for a server that verifies clients (`verify: true`);
+    /// needs --nats-tls-key. Makes TLS required.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_TLS_CERT",
+        value_name = "FILE",
+        requires = "nats_tls_key"
+    )]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// The PEM private key of --nats-tls-cert.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_TLS_KEY",
+        value_name = "FILE",
+        requires = "nats_tls_cert"
+    )]
+    pub nats_tls_key: Option<PathBuf>,
+}
+
+impl NatsAuthArgs {
+    /// The settings, with every file checked now so that a mistake is reported by its
+    /// flag rather than as a connection that keeps failing. No message shows a secret.
+    pub fn auth(&self) -> Result<NatsAuth, String> {
+        let credentials = if let Some(path) = &self.nats_creds {
+            let text = read("--nats-creds", path)?;
+            if !text.contains("NATS USER JWT") || !text.contains("USER NKEY SEED") {
+                return Err(format!(
+                    "--nats-creds {}: not a NATS credentials file (a user JWT and an nkey seed)",
+                    path.display()
+                ));
+            }
+            NatsCredentials::CredsFile(path.clone())
+        } else if let Some(path) = &self.nats_nkey {
+            NatsCredentials::nkey_seed(&read("--nats-nkey", path)?)
+                .map_err(|why| format!("--nats-nkey {}: {why}", path.display()))?
+        } else if let (Some(user), Some(password)) = (&self.nats_user, &self.nats_password) {
+            if user.is_empty() || password.expose().is_empty() {
+                return Err("--nats-user and --nats-password must not be empty".into());
+            }
+            NatsCredentials::UserPassword {
+                user: user.clone(),
+                password: password.clone(),
+            }
+        } else {
+            NatsCredentials::None
+        };
+        let pem = |flag: &str, path: &PathBuf, label: &str| {
+            if read(flag, path)?.contains(label) {
+                Ok(path.clone())
+            } else {
+                Err(format!("{flag} {}: no PEM `{label}` in it", path.display()))
+            }
+        };
+        let ca = self
+            .nats_tls_ca
+            .as_ref()
+            .map(|p| pem("--nats-tls-ca", p, "CERTIFICATE"))
+            .transpose()?;
+        let client_cert = match (&self.nats_tls_cert, &self.nats_tls_key) {
+            (Some(cert), Some(key)) => Some((
+                pem("--nats-tls-cert", cert, "CERTIFICATE")?,
+                pem("--nats-tls-key", key, "PRIVATE KEY")?,
+            )),
+            _ => None,
+        };
+        Ok(NatsAuth {
+            credentials,
+            tls: NatsTls { ca, client_cert },
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.nats_creds.is_some()
+            || self.nats_nkey.is_some()
+            || self.nats_user.is_some()
+            || self.nats_tls_ca.is_some()
+            || self.nats_tls_cert.is_some()
+    }
+}
+
+/// A file's text; the error names the flag and the path, never the content.
+fn read(flag: &str, path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("{flag} {}: cannot read it: {e}", path.display()))
 }
 
 #[derive(Debug, Args)]
@@ -130,16 +290,21 @@ impl LogArgs {
 
     /// Opens the configured log, printing any warning about its durability settings.
     pub async fn open(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
-        let log = if self.log == "embedded" {
+        let url = &self.log.0;
+        let log = if url == "embedded" {
+            if self.nats.any() {
+                return Err("the --nats-* flags need a NATS --log (nats://… or tls://…)".into());
+            }
             clef_pro_log::Log::open_embedded(&self.data_dir.join("log"), true, key.events())
-        } else if self.log.starts_with("nats://") || self.log.starts_with("tls://") {
-            let mut opts = clef_pro_log::NatsOptions::new(self.log.clone());
+        } else if url.starts_with("nats://") || url.starts_with("tls://") {
+            let mut opts = clef_pro_log::NatsOptions::new(url.clone());
             opts.replicas = self.nats_replicas;
+            opts.auth = self.nats.auth()?;
             clef_pro_log::Log::connect_nats(opts, key.events()).await
         } else {
             return Err(format!(
-                "--log must be `embedded` or nats://host:port, not {:?}",
-                self.log
+                "--log must be `embedded`, nats://host:port or tls://host:port, not {:?}",
+                redact_url(url)
             ));
         }
         .map_err(|e| format!("cannot open the log: {e}"))?;
@@ -152,5 +317,81 @@ impl LogArgs {
     /// The live projection stores.
     pub fn stores_dir(&self) -> PathBuf {
         self.data_dir.join("stores")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["clef-pro", "verify"][..], args].concat())
+    }
+
+    #[test]
+    fn debug_shows_no_nats_password() {
+        let cli = parse(&[
+            "--log",
+            "nats://u:url-pw@127.0.0.1:4222",
+            "--nats-user",
+            "u",
+            "--nats-password",
+            "flag-pw",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(
+            !shown.contains("url-pw") && !shown.contains("flag-pw"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn incomplete_or_competing_credentials_are_refused_by_flag() {
+        let cases: [(&[&str], &str); 5] = [
+            (&["--nats-user", "u"], "--nats-password"),
+            (&["--nats-password", "p"], "--nats-user"),
+            (&["--nats-tls-cert", "c.pem"], "--nats-tls-key"),
+            (&["--nats-creds", "a", "--nats-nkey", "b"], "--nats-nkey"),
+            (
+                &[
+                    "--nats-nkey",
+                    "b",
+                    "--nats-user",
+                    "u",
+                    "--nats-password",
+                    "p",
+                ],
+                "--nats-user",
+            ),
+        ];
+        for (args, named) in cases {
+            let e = parse(args).unwrap_err().to_string();
+            assert!(e.contains(named), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn unreadable_or_wrong_files_are_named_by_flag() {
+        let dir = std::env::temp_dir().join(format!("clef-pro-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let not_a_seed = dir.join("seed");
+        std::fs::write(&not_a_seed, "SUSECRETBUTBROKEN\n").unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        let cases = [
+            ("--nats-nkey", path(&not_a_seed)),
+            ("--nats-creds", path(&not_a_seed)),
+            ("--nats-tls-ca", path(&not_a_seed)),
+            ("--nats-tls-ca", path(&dir.join("missing.pem"))),
+        ];
+        for (flag, file) in cases {
+            let Command::Verify(args) = parse(&["--log", "nats://h", flag, &file]).unwrap().command
+            else {
+                unreachable!()
+            };
+            let e = args.nats.auth().unwrap_err();
+            assert!(e.starts_with(flag) && !e.contains("SECRET"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

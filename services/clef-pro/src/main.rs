@@ -6,20 +6,31 @@ mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, filter::filter_fn};
+
+/// Logs to stderr as `RUST_LOG` says (default `info,async_nats=warn`), except the NATS
+/// client's events that carry credentials, which no level lets through.
+fn init_tracing() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,async_nats=warn".into());
+    let output = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(filter_fn(|meta| !clef_pro_log::carries_nats_secret(meta)));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .init();
+}
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Everything the service creates (data dir, log, stores, mail, keys) is
     // owner-only from its creation: no window in which another user could open it.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,async_nats=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,6 +12,7 @@
 mod embedded;
 mod intent_queue;
 mod nats;
+mod nats_auth;
 
 use clef_pro_schema::event::{DecodeError, Event, Provenance};
 use clef_pro_schema::keys::PurposeKey;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 
 pub use intent_queue::{ACK_WAIT, Claim, IntentQueue};
 pub use nats::NatsOptions;
+pub use nats_auth::{NatsAuth, NatsCredentials, NatsTls, Secret, carries_nats_secret, redact_url};
 
 /// One event read back from the log with its sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]

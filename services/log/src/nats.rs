@@ -9,6 +9,7 @@
 //!   parts and rebuild the event when they reach its commit, so a batch whose commit was
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
+use crate::nats_auth::{self, NatsAuth};
 use crate::{Appended, Authenticity, Chunk, Entry, LogError};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal};
 use futures::{FutureExt, StreamExt};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const KIND: &str = "Clef-Pro-Kind";
@@ -32,11 +33,15 @@ pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
 
 /// How to reach and shape the streams. Defaults: stream `CLEF_PRO`, subjects
 /// `clefpro.events.>`, intents on `CLEF_PRO_INTENTS` (`clefpro.intents.>`), one
-/// replica, a two-minute duplicate window.
-#[derive(Debug, Clone)]
+/// replica, a two-minute duplicate window, no credentials. Its `Debug` shows neither
+/// the URL's user info nor any secret of `auth`.
+#[derive(Clone)]
 pub struct NatsOptions {
-    /// One server URL, or several separated by commas (members of one cluster).
+    /// One server URL, or several separated by commas (members of one cluster). A
+    /// `user:password@` in it is used as credentials and never logged.
     pub url: String,
+    /// Credentials and TLS settings.
+    pub auth: NatsAuth,
     pub stream: String,
     pub subject_prefix: String,
     pub intents_stream: String,
@@ -47,10 +52,27 @@ pub struct NatsOptions {
     pub ack_timeout: Duration,
 }
 
+impl std::fmt::Debug for NatsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsOptions")
+            .field("url", &nats_auth::redact_url(&self.url))
+            .field("auth", &self.auth)
+            .field("stream", &self.stream)
+            .field("subject_prefix", &self.subject_prefix)
+            .field("intents_stream", &self.intents_stream)
+            .field("intents_subject_prefix", &self.intents_subject_prefix)
+            .field("replicas", &self.replicas)
+            .field("duplicate_window", &self.duplicate_window)
+            .field("ack_timeout", &self.ack_timeout)
+            .finish()
+    }
+}
+
 impl NatsOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
+            auth: NatsAuth::default(),
             stream: "CLEF_PRO".into(),
             subject_prefix: "clefpro.events".into(),
             intents_stream: "CLEF_PRO_INTENTS".into(),
@@ -82,18 +104,44 @@ impl NatsLog {
         opts: NatsOptions,
         auth: Arc<Authenticity>,
     ) -> Result<Self, LogError> {
-        let servers = opts
-            .url
-            .split(',')
-            .map(|u| u.trim().parse::<async_nats::ServerAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| LogError::Config(format!("invalid NATS URL {:?}: {e}", opts.url)))?;
-        let client = async_nats::ConnectOptions::new()
+        // The client only ever sees URLs without user info, so none of its log lines
+        // (which print server addresses) can hold a password.
+        let (servers, access) = nats_auth::servers(&opts.url, &opts.auth)?;
+        // The client retries the first connect in the background (NATS may start after
+        // clef-pro); its last failure explains a stream call that then times out.
+        let last_failure = Arc::new(Mutex::new(None::<String>));
+        let record = last_failure.clone();
+        let options = async_nats::ConnectOptions::new()
             .name("clef-pro")
             .retry_on_initial_connect()
-            .connect(servers)
+            .event_callback(move |event| {
+                let record = record.clone();
+                async move {
+                    if let async_nats::Event::ClientError(e) = event {
+                        *record.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                    }
+                }
+            });
+        let client = access
+            .apply(options)
+            .await?
+            .connect(servers.clone())
             .await
             .map_err(unavailable)?;
+        let not_connected = |e: &dyn std::fmt::Display| {
+            let last = last_failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            match last {
+                Some(why)
+                    if client.connection_state() != async_nats::connection::State::Connected =>
+                {
+                    unavailable(format!("cannot connect to NATS ({why}): {e}"))
+                }
+                _ => unavailable(e),
+            }
+        };
         let mut js = jetstream::new(client.clone());
         js.set_timeout(opts.ack_timeout);
         let wanted = stream::Config {
@@ -108,7 +156,10 @@ impl NatsLog {
             allow_direct: true,
             ..Default::default()
         };
-        let mut stream = js.get_or_create_stream(wanted).await.map_err(unavailable)?;
+        let mut stream = js
+            .get_or_create_stream(wanted)
+            .await
+            .map_err(|e| not_connected(&e))?;
         let info = stream.info().await.map_err(unavailable)?.clone();
         let c = &info.config;
         if c.storage != stream::StorageType::File
@@ -135,7 +186,15 @@ impl NatsLog {
                 c.name, c.duplicate_window, RETRY_WINDOW
             ));
         }
-        let max_payload = client.server_info().max_payload.max(OVERHEAD * 2);
+        let server = client.server_info();
+        if access.password_in_clear(&servers, server.tls_required) {
+            warnings.push(
+                "the NATS password goes over the network in clear: use a tls:// URL, \
+                 --nats-tls-ca, or a server that requires TLS"
+                    .into(),
+            );
+        }
+        let max_payload = server.max_payload.max(OVERHEAD * 2);
         let log = Self {
             client,
             js,
