@@ -45,11 +45,11 @@ impl Sealed {
     }
 }
 
-/// Redacts every free-text field of `event`. Each report that had matches gets its
-/// `secrets_redacted` count and a failing critical result of the built-in rule
-/// [`RuleId::secret_redacted`], naming the fields and fingerprints, never the values.
-pub fn seal(mut event: Event) -> Sealed {
-    let redactor = Redactor::global();
+/// Redacts every free-text field of `event`, with `redactor`'s fingerprint key. Each
+/// report that had matches gets its `secrets_redacted` count and a failing critical
+/// result of the built-in rule [`RuleId::secret_redacted`], naming the fields and
+/// fingerprints, never the values.
+pub fn seal(mut event: Event, redactor: &Redactor) -> Sealed {
     let mut redactions = Vec::new();
     match &mut event {
         Event::ReportSubmitted { report, .. } => seal_report(redactor, report, &mut redactions),
@@ -63,6 +63,21 @@ pub fn seal(mut event: Event) -> Sealed {
         }),
     }
     Sealed { event, redactions }
+}
+
+/// Seals an event that has no free text and no name at all (such as the log's own
+/// [`Event::LegacyTrusted`]), for parts of the service that hold no redactor. `None`
+/// for any event with a field the redactor would look at.
+pub fn seal_without_text(mut event: Event) -> Option<Sealed> {
+    let mut fields = 0;
+    if let Event::ReportSubmitted { .. } | Event::BatchSubmitted { .. } = event {
+        return None;
+    }
+    visit_text(&mut event, &mut |_, _| fields += 1);
+    (fields == 0).then_some(Sealed {
+        event,
+        redactions: Vec::new(),
+    })
 }
 
 fn seal_report(redactor: &Redactor, report: &mut Report, all: &mut Vec<Redaction>) {
@@ -249,7 +264,15 @@ mod tests {
     use crate::ids::IntegrationId;
     use crate::report::Summary;
 
-    const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+    const AWS: &str = "AKIAZ2Q7V4X9LM3PW8RT";
+
+    fn key() -> crate::keys::PurposeKey {
+        crate::keys::DeploymentKey::from_bytes([3; 32]).fingerprints()
+    }
+
+    fn seal(e: Event) -> Sealed {
+        super::seal(e, &Redactor::new(key()))
+    }
 
     fn report(msg: &str) -> Report {
         Report {
@@ -293,7 +316,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(report.secrets_redacted, 1);
-        let fp = Fingerprint::of(AWS);
+        let fp = Fingerprint::keyed(&key(), AWS);
         assert_eq!(
             report.policy_results[0].message,
             format!("leaked <REDACTED:fingerprint={}> here", fp.as_str())
@@ -323,7 +346,7 @@ mod tests {
         };
         assert_eq!(
             report.branch.as_ref().unwrap().as_str(),
-            format!("redacted-{}", Fingerprint::of(AWS).as_str())
+            format!("redacted-{}", Fingerprint::keyed(&key(), AWS).as_str())
         );
         assert_eq!(report.secrets_redacted, 1);
         assert_eq!(sealed.redactions()[0].field, "branch");

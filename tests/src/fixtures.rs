@@ -1,6 +1,20 @@
 //! Report bodies as the Clef CLI sends them.
 
+use clef_pro_schema::event::Event;
+use clef_pro_schema::keys::DeploymentKey;
+use clef_pro_schema::redact::Redactor;
+use clef_pro_schema::sealed::Sealed;
 use serde_json::{Value, json};
+
+/// A redactor of a deployment of its own, for tests that seal events themselves.
+pub fn redactor() -> Redactor {
+    Redactor::new(DeploymentKey::from_bytes([7; 32]).fingerprints())
+}
+
+/// `event` through the redaction chokepoint, as the service would seal it.
+pub fn seal(event: Event) -> Sealed {
+    clef_pro_schema::sealed::seal(event, &redactor())
+}
 
 /// A 40-hex commit sha derived from a label, so tests can say `sha("abc")`.
 pub fn sha(label: &str) -> String {

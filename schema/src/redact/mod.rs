@@ -9,10 +9,13 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+use crate::keys::PurposeKey;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-/// The first 8 hex digits of the BLAKE3 hash of a redacted match.
+/// The first 8 hex digits of BLAKE3, keyed with the deployment's fingerprint key, of a
+/// redacted match: the same secret gets the same fingerprint within a deployment, and
+/// whoever reads one cannot test guesses against it offline without the key.
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -20,8 +23,8 @@ use std::sync::LazyLock;
 pub struct Fingerprint(String);
 
 impl Fingerprint {
-    pub fn of(matched: &str) -> Self {
-        Self(blake3::hash(matched.as_bytes()).to_hex()[..8].to_owned())
+    pub fn keyed(key: &PurposeKey, matched: &str) -> Self {
+        Self(hex::encode(&key.mac(matched.as_bytes())[..4]))
     }
 
     pub fn as_str(&self) -> &str {
@@ -36,24 +39,31 @@ pub struct Finding {
     pub fingerprint: Fingerprint,
 }
 
-/// The compiled pattern set. Build once with [`Redactor::global`].
+/// The rule set, compiled once per process.
+static PATTERNS: LazyLock<patterns::PatternSet> = LazyLock::new(patterns::PatternSet::compile);
+
+/// The detector with the deployment's fingerprint key
+/// ([`crate::keys::DeploymentKey::fingerprints`]).
+#[derive(Debug, Clone)]
 pub struct Redactor {
-    patterns: patterns::PatternSet,
+    key: PurposeKey,
 }
 
-static GLOBAL: LazyLock<Redactor> = LazyLock::new(|| Redactor {
-    patterns: patterns::PatternSet::compile(),
-});
-
 impl Redactor {
-    pub fn global() -> &'static Redactor {
-        &GLOBAL
+    pub fn new(key: PurposeKey) -> Self {
+        Self { key }
     }
 
     /// Replaces every match in `text` with `<REDACTED:fingerprint=XXXXXXXX>` and
     /// records it in `findings`. Borrows when nothing matched.
     pub fn redact<'a>(&self, text: &'a str, findings: &mut Vec<Finding>) -> Cow<'a, str> {
-        self.patterns.redact(text, findings)
+        PATTERNS.redact(text, &self.key, findings)
+    }
+
+    /// Whether `text` holds anything the detector would replace; for messages that
+    /// must not echo such text, and need no fingerprint.
+    pub fn finds_any(text: &str) -> bool {
+        PATTERNS.finds_any(text)
     }
 }
 

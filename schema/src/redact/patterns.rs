@@ -32,6 +32,7 @@
 //! match. Overall: O(rules × input) with a fixed rule count.
 
 use super::{Finding, Fingerprint, exclusions, is_marker, marker, rules};
+use crate::keys::PurposeKey;
 use regex::{Regex, RegexSet};
 use std::borrow::Cow;
 use std::ops::Range;
@@ -199,12 +200,25 @@ impl PatternSet {
         Self { prefilter, rules }
     }
 
-    pub(super) fn redact<'a>(&self, text: &'a str, findings: &mut Vec<Finding>) -> Cow<'a, str> {
+    fn spans(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
         for i in self.prefilter.matches(text).iter() {
             self.rules[i].collect(i, text, &mut spans);
         }
-        replace(text, spans, findings)
+        spans
+    }
+
+    pub(super) fn redact<'a>(
+        &self,
+        text: &'a str,
+        key: &PurposeKey,
+        findings: &mut Vec<Finding>,
+    ) -> Cow<'a, str> {
+        replace(text, self.spans(text), key, findings)
+    }
+
+    pub(super) fn finds_any(&self, text: &str) -> bool {
+        !self.spans(text).is_empty()
     }
 }
 
@@ -213,6 +227,7 @@ impl PatternSet {
 pub(super) fn replace<'a>(
     text: &'a str,
     mut spans: Vec<Span>,
+    key: &PurposeKey,
     findings: &mut Vec<Finding>,
 ) -> Cow<'a, str> {
     if spans.is_empty() {
@@ -226,7 +241,7 @@ pub(super) fn replace<'a>(
         while let Some(next) = iter.next_if(|n| n.start < cur.end) {
             cur.end = cur.end.max(next.end);
         }
-        let fingerprint = Fingerprint::of(&text[cur.start..cur.end]);
+        let fingerprint = Fingerprint::keyed(key, &text[cur.start..cur.end]);
         out.push_str(&text[copied..cur.start]);
         out.push_str(&marker(&fingerprint));
         findings.push(Finding {

@@ -182,7 +182,6 @@ mod tests {
     use clef_pro_log::Log;
     use clef_pro_projections::{Kind, Projections};
     use clef_pro_schema::event::Event;
-    use clef_pro_schema::sealed::seal;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -202,7 +201,7 @@ mod tests {
         let secret = new_secret("clef_");
         let integration = IntegrationId::random();
         let appended = log
-            .append(&seal(Event::KeyIssued {
+            .append(&state.seal(Event::KeyIssued {
                 integration: integration.clone(),
                 key_id: KeyId::random(),
                 label: "ci".into(),

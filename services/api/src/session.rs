@@ -12,7 +12,6 @@ use crate::state::AppState;
 use axum::http::HeaderMap;
 use clef_pro_projections::Kind;
 use clef_pro_schema::event::{Actor, Event};
-use clef_pro_schema::sealed::seal;
 use subtle::ConstantTimeEq;
 
 pub const COOKIE: &str = "clef_pro_session";
@@ -47,7 +46,7 @@ impl AppState {
     ) -> Result<String, ApiError> {
         let secret = new_secret("cps_");
         let now = clef_pro_schema::now_ms();
-        let event = seal(Event::SessionStarted {
+        let event = self.seal(Event::SessionStarted {
             session: hash(&secret),
             token: person.actor.token.clone(),
             credential: self.credential_mac(credential_hash),
@@ -62,7 +61,7 @@ impl AppState {
 
     /// Ends the session whose cookie value is `secret`, everywhere.
     pub(crate) async fn end_session(&self, secret: &str) -> Result<(), ApiError> {
-        let event = seal(Event::SessionEnded {
+        let event = self.seal(Event::SessionEnded {
             session: hash(secret),
             at: clef_pro_schema::now_ms(),
         });

@@ -5,7 +5,10 @@ use crate::limits::AuthFailures;
 use crate::metrics::Metrics;
 use clef_pro_log::{Appended, Log};
 use clef_pro_projections::{Kind, Projections};
-use clef_pro_schema::sealed::Sealed;
+use clef_pro_schema::event::Event;
+use clef_pro_schema::keys::DeploymentKey;
+use clef_pro_schema::redact::Redactor;
+use clef_pro_schema::sealed::{Sealed, seal};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +22,8 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// The key that signs session cookies.
     pub session_key: [u8; 32],
+    /// The redaction chokepoint's detector, with the deployment's fingerprint key.
+    pub redactor: Redactor,
     /// How long a write waits for the projections to show it before answering anyway.
     /// Default 5 s.
     pub read_your_writes: Duration,
@@ -46,6 +51,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             admin_token: None,
             session_key: rand::random(),
+            redactor: Redactor::new(DeploymentKey::random().fingerprints()),
             read_your_writes: Duration::from_secs(5),
             auth_failures_per_minute: 60,
             extra_metrics: None,
@@ -101,6 +107,11 @@ impl AppState {
 
     pub(crate) fn operator_admin_hash(&self) -> Option<&[u8; 32]> {
         self.0.admin_hash.as_ref()
+    }
+
+    /// `event` through the redaction chokepoint, with this deployment's fingerprint key.
+    pub fn seal(&self, event: Event) -> Sealed {
+        seal(event, &self.settings().redactor)
     }
 
     /// Runs `f` on a thread for blocking work: store reads that grow with a page, and

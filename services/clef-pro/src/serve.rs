@@ -6,6 +6,7 @@ use clef_pro_api::{AppState, Settings};
 use clef_pro_notifier::{Notifier, Stats, Transport};
 use clef_pro_projections::{Kind, Projections};
 use clef_pro_schema::event::Role;
+use clef_pro_schema::redact::Redactor;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         public_url: public_url.clone(),
         admin_token: args.admin_token.clone(),
         session_key: *key.sessions().bytes(),
+        redactor: Redactor::new(key.fingerprints()),
         auth_failures_per_minute: args.auth_failures_per_minute,
         extra_metrics: Some({
             let stats = stats.clone();
@@ -54,6 +56,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
             .map_err(|e| format!("invalid --mail-from: {e}"))?,
         public_url: public_url.clone(),
         stats,
+        redactor: Redactor::new(key.fingerprints()),
     };
     tasks.push(tokio::spawn(notifier.run(shutdown.clone())));
 

@@ -17,7 +17,7 @@ use async_nats::jetstream::{self, consumer, stream};
 use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
 use clef_pro_schema::event::Event;
-use clef_pro_schema::sealed::{Sealed, seal};
+use clef_pro_schema::sealed::{Sealed, seal_without_text};
 use futures::{FutureExt, StreamExt};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -225,10 +225,11 @@ impl NatsLog {
                 _ => 0,
             },
             None => {
-                let record = seal(Event::LegacyTrusted {
+                let record = seal_without_text(Event::LegacyTrusted {
                     through: head,
                     at: clef_pro_schema::now_ms(),
-                });
+                })
+                .expect("the boundary has no text");
                 self.append(&record).await?;
                 head
             }

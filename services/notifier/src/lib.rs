@@ -104,6 +104,8 @@ pub struct Notifier {
     pub from: Mailbox,
     pub public_url: String,
     pub stats: Arc<Stats>,
+    /// Seals the outcome events (their reasons are free text).
+    pub redactor: clef_pro_schema::redact::Redactor,
 }
 
 impl Notifier {

@@ -78,7 +78,7 @@ async fn deliver(
             }
         },
     };
-    match n.log.append(&seal(event.clone())).await {
+    match n.log.append(&seal(event.clone(), &n.redactor)).await {
         Ok(a) => {
             sent.insert(id.clone(), Sent::Recorded);
             retry.remove(id);

@@ -132,7 +132,7 @@ async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Rece
     };
     // Sent (or failed for good): hold the claim until the log has the outcome. Whoever
     // gets this intent next reads the log past it and drops the intent.
-    let event = seal(event);
+    let event = seal(event, &n.redactor);
     for tries in 0u32.. {
         match holding(&claim, n.log.append(&event)).await {
             Ok(_) => return finish(claim).await,

@@ -2,8 +2,7 @@
 //! false-positive rate.
 
 use super::shapes::AUDIT;
-use super::{cases, leaked, one, redact};
-use crate::redact::Redactor;
+use super::{cases, leaked, one, redact, redactor};
 use std::borrow::Cow;
 /// Values that are not secrets, each put in several assignment syntaxes below.
 const NOT_SECRETS: &[&str] = &[
@@ -258,7 +257,7 @@ fn clean_text_is_borrowed_and_untouched() {
         .chain(LOOK_ALIKES.iter().copied().take(20))
     {
         let mut findings = Vec::new();
-        let out = Redactor::global().redact(text, &mut findings);
+        let out = redactor().redact(text, &mut findings);
         assert!(matches!(out, Cow::Borrowed(_)), "{text:?} became {out:?}");
         assert!(findings.is_empty(), "{text:?}: {findings:?}");
     }
@@ -273,12 +272,12 @@ fn planted_secrets_never_leak_and_redaction_is_idempotent() {
         .collect::<String>()
         + "the end.";
     let mut findings = Vec::new();
-    let once = Redactor::global().redact(&text, &mut findings).into_owned();
+    let once = redactor().redact(&text, &mut findings).into_owned();
     assert_eq!(
         once.matches("<REDACTED:fingerprint=").count(),
         findings.len()
     );
     assert!(once.ends_with("the end."));
-    let twice = Redactor::global().redact(&once, &mut Vec::new());
+    let twice = redactor().redact(&once, &mut Vec::new());
     assert!(matches!(twice, Cow::Borrowed(_)), "{twice}");
 }

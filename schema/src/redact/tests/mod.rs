@@ -16,6 +16,22 @@ mod vendor;
 use super::patterns::{Compiled, RULES, Rule};
 use super::rules::{Len, Token, tokens};
 use super::{Fingerprint, Redactor, marker, patterns::replace};
+use crate::keys::{DeploymentKey, PurposeKey};
+
+/// The fingerprint key of the tests' deployment.
+pub(super) fn test_key() -> PurposeKey {
+    DeploymentKey::from_bytes([42; 32]).fingerprints()
+}
+
+/// The redactor of the tests' deployment.
+pub(super) fn redactor() -> Redactor {
+    Redactor::new(test_key())
+}
+
+/// A fingerprint in the tests' deployment.
+pub(super) fn fp(matched: &str) -> Fingerprint {
+    Fingerprint::keyed(&test_key(), matched)
+}
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
@@ -113,20 +129,18 @@ fn compiled(class: &'static str, pattern: &str) -> Compiled {
 fn redact_with(rule: &Compiled, text: &str) -> String {
     let mut spans = Vec::new();
     rule.collect(0, text, &mut spans);
-    replace(text, spans, &mut Vec::new()).into_owned()
+    replace(text, spans, &test_key(), &mut Vec::new()).into_owned()
 }
 
 /// Redacts with every rule.
 fn redact(text: &str) -> String {
-    Redactor::global()
-        .redact(text, &mut Vec::new())
-        .into_owned()
+    redactor().redact(text, &mut Vec::new()).into_owned()
 }
 
 /// The shared property: in every context, the token is replaced by exactly its marker
 /// and nothing else changes.
 fn redacts_exactly(rule: &Compiled, token: &str, contexts: &[(&str, &str)]) -> Result<(), String> {
-    let replacement = marker(&Fingerprint::of(token));
+    let replacement = marker(&fp(token));
     for (before, after) in contexts {
         let text = format!("{before}{token}{after}");
         let got = redact_with(rule, &text);

@@ -1,10 +1,10 @@
 //! The audit's shapes and defects, and the structural guarantees: whole tokens, exact
 //! markers, merged spans, linear time.
 
-use super::leaked;
 use super::redact;
+use super::{fp, leaked, redactor, test_key};
 use crate::redact::patterns::{Span, replace};
-use crate::redact::{Finding, Fingerprint, Redactor, marker};
+use crate::redact::{Finding, marker};
 use std::borrow::Cow;
 
 /// Each audit shape with the secret inside it; all must be redacted whole.
@@ -69,7 +69,7 @@ fn audit_shapes_are_redacted_whole() {
         let out = redact(text);
         assert!(!out.contains(secret), "{text:?} became {out:?}");
         assert!(
-            out.contains(&marker(&Fingerprint::of(secret))),
+            out.contains(&marker(&fp(secret))),
             "{text:?} became {out:?}"
         );
     }
@@ -79,7 +79,7 @@ fn audit_shapes_are_redacted_whole() {
 fn kubernetes_secret_keeps_names_and_lines() {
     let text = "apiVersion: v1\nkind: Secret\ndata:\n  password: aHVudGVyMg==\n  username: YWRtaW4=\ntype: Opaque\n";
     let out = redact(text);
-    let [p, u] = ["aHVudGVyMg==", "YWRtaW4="].map(|s| marker(&Fingerprint::of(s)));
+    let [p, u] = ["aHVudGVyMg==", "YWRtaW4="].map(|s| marker(&fp(s)));
     assert_eq!(
         out,
         format!(
@@ -103,7 +103,7 @@ fn an_empty_assignment_keeps_the_next_line() {
 fn an_equals_sign_inside_a_token_does_not_split_it() {
     let token = "Zq3Xv8Lm2Pw9Rt5Yk1Hd7Jc4Nb6Gf0Sa2Ue==p8X2kQ9vR4mN7bL1zT6yH3cJ5wF0dS8g";
     let out = redact(&format!("blob {token} end"));
-    assert_eq!(out, format!("blob {} end", marker(&Fingerprint::of(token))));
+    assert_eq!(out, format!("blob {} end", marker(&fp(token))));
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_url_path_around_an_id_stays_readable() {
         out,
         format!(
             "https://ci.example.com/job/deploy/{}/console",
-            marker(&Fingerprint::of(id))
+            marker(&fp(id))
         )
     );
 }
@@ -137,7 +137,7 @@ fn marker_is_the_blake3_prefix_of_the_match() {
     let hex = blake3::hash(secret.as_bytes()).to_hex();
     let mut findings = Vec::new();
     let text = format!("key {secret} here");
-    let out = Redactor::global().redact(&text, &mut findings);
+    let out = redactor().redact(&text, &mut findings);
     assert_eq!(
         out,
         format!("key <REDACTED:fingerprint={}> here", &hex[..8])
@@ -146,7 +146,7 @@ fn marker_is_the_blake3_prefix_of_the_match() {
         findings,
         [Finding {
             class: "github-token",
-            fingerprint: Fingerprint::of(secret)
+            fingerprint: fp(secret)
         }]
     );
 }
@@ -163,9 +163,10 @@ fn overlapping_spans_merge_into_one_marker() {
     let out = replace(
         "abcdefghij",
         vec![span(4, 9, 1), span(2, 6, 0)],
+        &test_key(),
         &mut findings,
     );
-    assert_eq!(out, format!("ab{}j", marker(&Fingerprint::of("cdefghi"))));
+    assert_eq!(out, format!("ab{}j", marker(&fp("cdefghi"))));
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0].class, "first");
 }
@@ -181,16 +182,13 @@ fn a_key_glued_to_other_text_is_redacted_whole() {
 fn truncated_private_key_block_is_redacted_to_the_end() {
     let text = "config: -----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8Pb";
     let secret = &text["config: ".len()..];
-    assert_eq!(
-        redact(text),
-        format!("config: {}", marker(&Fingerprint::of(secret)))
-    );
+    assert_eq!(redact(text), format!("config: {}", marker(&fp(secret))));
 }
 
 #[test]
 fn non_ascii_text_around_secrets_is_preserved() {
     let text = "Schlüssel für Produktion: 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 — geändert ✓";
-    let fp = Fingerprint::of("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");
+    let fp = fp("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");
     assert_eq!(
         redact(text),
         format!("Schlüssel für Produktion: {} — geändert ✓", marker(&fp))
@@ -218,8 +216,8 @@ fn adversarial_inputs_finish_and_redact_consistently() {
         "Authorization: ",
     ] {
         let text = unit.repeat(64 * 1024 / unit.len());
-        let once = Redactor::global().redact(&text, &mut Vec::new());
-        let twice = Redactor::global().redact(&once, &mut Vec::new());
+        let once = redactor().redact(&text, &mut Vec::new());
+        let twice = redactor().redact(&once, &mut Vec::new());
         assert!(matches!(twice, Cow::Borrowed(_)), "{unit:?}");
     }
 }

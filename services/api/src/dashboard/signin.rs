@@ -23,7 +23,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_schema::event::Event;
-use clef_pro_schema::sealed::seal;
 use serde::Deserialize;
 
 /// The cookie holding the sign-in form's nonce, and how long a form stays usable.
@@ -134,7 +133,7 @@ pub async fn submit(
     let secret = f.token.trim();
     let Some(person) = state.token_person(secret)? else {
         state.metrics().auth_failures.inc();
-        let failed = seal(Event::SignInFailed {
+        let failed = state.seal(Event::SignInFailed {
             at: clef_pro_schema::now_ms(),
         });
         state.append(&failed, &[]).await?;

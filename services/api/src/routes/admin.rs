@@ -17,7 +17,6 @@ use clef_pro_schema::domain::{Branch, EmailAddress, RuleId};
 use clef_pro_schema::event::{Channel, Event, Policy};
 use clef_pro_schema::ids::{IntegrationId, KeyId};
 use clef_pro_schema::report::{FieldError, text};
-use clef_pro_schema::sealed::seal;
 use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -114,7 +113,7 @@ pub async fn create_integration(
     let by = state.authenticate_admin(&headers)?;
     let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
     let id = IntegrationId::random();
-    let sealed = seal(
+    let sealed = state.seal(
         by.did(Event::IntegrationCreated {
             id: id.clone(),
             name: name("name", req.name, true)?,
@@ -162,7 +161,7 @@ pub async fn issue_key(
 ) -> Result<(KeyId, String), ApiError> {
     let key_id = KeyId::random();
     let api_key = new_secret("clef_");
-    let sealed = seal(by.did(Event::KeyIssued {
+    let sealed = state.seal(by.did(Event::KeyIssued {
         integration: id.clone(),
         key_id: key_id.clone(),
         label: name("label", req.label, false)?,
@@ -203,7 +202,7 @@ pub async fn revoke(
     if !keys.iter().any(|k| k.key_id == key_id) {
         return Err(ApiError::NotFound("key"));
     }
-    let sealed = seal(by.did(Event::KeyRevoked {
+    let sealed = state.seal(by.did(Event::KeyRevoked {
         integration: id.clone(),
         key_id: key_id.clone(),
         at: clef_pro_schema::now_ms(),
@@ -294,7 +293,7 @@ pub async fn apply_policies(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let sealed = seal(by.did(Event::PoliciesSet {
+    let sealed = state.seal(by.did(Event::PoliciesSet {
         integration: id.clone(),
         policies,
         at: clef_pro_schema::now_ms(),
@@ -343,7 +342,7 @@ pub async fn apply_notifications(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let sealed = seal(by.did(Event::NotificationsSet {
+    let sealed = state.seal(by.did(Event::NotificationsSet {
         integration: id.clone(),
         channels,
         at: clef_pro_schema::now_ms(),
@@ -375,7 +374,7 @@ pub async fn apply_config(
     id: &IntegrationId,
     req: ConfigIn,
 ) -> Result<(), ApiError> {
-    let sealed = seal(by.did(Event::IntegrationConfiguredV2 {
+    let sealed = state.seal(by.did(Event::IntegrationConfiguredV2 {
         id: id.clone(),
         collect_ci_context: req.collect_ci_context,
         tracked_branches: branches("trackedBranches", req.tracked_branches)?,

@@ -16,7 +16,7 @@ use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{IntegrationId, ReportId};
 use clef_pro_schema::report::Report;
-use clef_pro_schema::sealed::{Sealed, seal};
+use clef_pro_schema::sealed::Sealed;
 use clef_pro_schema::wire::{BatchIn, ReportIn};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -128,9 +128,9 @@ pub async fn post_report(
     let (key, collect_ci, wire) = read::<ReportIn>(&state, &headers, body, REPORT_LIMIT).await?;
     let integration = key.integration.clone();
     let sealed = state
-        .blocking(move |_| {
+        .blocking(move |state| {
             let report = Report::from_wire(wire, "", collect_ci)?;
-            Ok::<_, ApiError>(seal_report(integration, report))
+            Ok::<_, ApiError>(seal_report(state, integration, report))
         })
         .await?;
     Ok((
@@ -141,8 +141,8 @@ pub async fn post_report(
 
 /// The event of one validated report, through the redaction chokepoint (CPU work:
 /// call it off the async runtime).
-pub fn seal_report(integration: IntegrationId, report: Report) -> Sealed {
-    seal(Event::ReportSubmitted {
+pub fn seal_report(state: &AppState, integration: IntegrationId, report: Report) -> Sealed {
+    state.seal(Event::ReportSubmitted {
         integration,
         report,
         at: clef_pro_schema::now_ms(),
@@ -184,8 +184,8 @@ pub async fn post_batch(
     let (key, collect_ci, wire) = read::<BatchIn>(&state, &headers, body, BATCH_LIMIT).await?;
     let integration = key.integration.clone();
     let sealed = state
-        .blocking(move |_| {
-            Ok::<_, ApiError>(seal(Event::BatchSubmitted {
+        .blocking(move |state| {
+            Ok::<_, ApiError>(state.seal(Event::BatchSubmitted {
                 integration,
                 reports: Report::batch_from_wire(wire.reports, collect_ci)?,
                 at: clef_pro_schema::now_ms(),

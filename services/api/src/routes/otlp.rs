@@ -49,13 +49,13 @@ pub async fn logs(
     let req: Value = body::json(body, ingest::REPORT_LIMIT).await?;
     let id = key.integration.clone();
     let sealed = state
-        .blocking(move |_| {
+        .blocking(move |state| {
             let pattern = integration
                 .file_pattern
                 .as_deref()
                 .and_then(FilePattern::compile);
             let report = otlp::report(&req, pattern.as_ref())?;
-            Ok::<_, ApiError>(ingest::seal_report(id, report))
+            Ok::<_, ApiError>(ingest::seal_report(state, id, report))
         })
         .await?;
     Ok(Json(OtlpAccepted {

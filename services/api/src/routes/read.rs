@@ -19,7 +19,6 @@ use clef_pro_projections::matrix::{Position, ReportSummary, StoredReport};
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
-use clef_pro_schema::sealed::seal;
 use serde::Deserialize;
 
 /// Default and largest page of `GET …/reports`.
@@ -270,7 +269,7 @@ pub async fn acknowledge_alert(
         ));
     }
     if !current.acknowledged() {
-        let sealed = seal(who.did(Event::AlertAcknowledged {
+        let sealed = state.seal(who.did(Event::AlertAcknowledged {
             integration: id.clone(),
             alert: alert_id.clone(),
             by: who.name.clone(),

@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
 use clef_pro_schema::event::{Event, Role};
 use clef_pro_schema::ids::TokenId;
-use clef_pro_schema::sealed::seal;
 use clef_pro_schema::wire::NewTokenIn;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -102,7 +101,7 @@ pub async fn revoke(state: &AppState, by: &Person, token_id: &str) -> Result<Tok
         .projections()
         .registry(|r| r.access().token_by_id(&id))?
         .ok_or(ApiError::NotFound("token"))?;
-    let sealed = seal(by.did(Event::TokenRevoked {
+    let sealed = state.seal(by.did(Event::TokenRevoked {
         token_id: id.clone(),
         at: clef_pro_schema::now_ms(),
     }));
@@ -151,7 +150,7 @@ pub async fn issue_token(
         hash: hash(&token),
         at: clef_pro_schema::now_ms(),
     };
-    let sealed = seal(match by {
+    let sealed = state.seal(match by {
         Some(p) => p.did(issued),
         None => issued,
     });

@@ -9,10 +9,9 @@ use clef_pro_log::{Log, NatsOptions};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::keys::DeploymentKey;
-use clef_pro_schema::redact::Redactor;
 use clef_pro_schema::report::Report;
-use clef_pro_schema::sealed::seal;
 use clef_pro_schema::wire::ReportIn;
+use clef_pro_tests::fixtures::seal;
 use clef_pro_tests::fixtures::{big_report, sha};
 use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::service::{Backend, Service};
@@ -646,7 +645,7 @@ fn redactor(rows: &mut Vec<Row>) {
             mb / t[1]
         };
         let ours = median(&|| {
-            let _ = Redactor::global().redact(text, &mut Vec::new());
+            let _ = clef_pro_tests::fixtures::redactor().redact(text, &mut Vec::new());
         });
         let raw = median(&|| {
             let _ = single.find_iter(text).count();
@@ -666,7 +665,7 @@ fn redactor(rows: &mut Vec<Row>) {
     let double = adversarial.repeat(2);
     let time = |s: &str| {
         let t = Instant::now();
-        let _ = Redactor::global().redact(s, &mut Vec::new());
+        let _ = clef_pro_tests::fixtures::redactor().redact(s, &mut Vec::new());
         t.elapsed().as_secs_f64()
     };
     let ratio = time(&double) / time(&adversarial);
