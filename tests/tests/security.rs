@@ -358,6 +358,20 @@ async fn the_audit_log_names_each_action_and_its_actor() {
         .get(&format!("/api/v1/admin/audit?limit=3&before={next}"))
         .await;
     assert_eq!(p2["entries"][0], entries[3]);
+    // The dashboard shows the same log to admins, and to nobody else.
+    let admin = c.sign_in(&s.admin).await;
+    let page = with_cookie(&c, &admin, "GET", "/audit", &[]).await;
+    let html = page.body.as_str().unwrap();
+    assert!(
+        html.contains("token.revoke") && html.contains("bob ("),
+        "{html}"
+    );
+    let (_, other) = token(&c, "viewer", "carol").await;
+    let carol = c.sign_in(&other).await;
+    assert_eq!(
+        with_cookie(&c, &carol, "GET", "/audit", &[]).await.status,
+        403
+    );
 }
 
 /// The raw JetStream message that carries `needle`, from a client without the key.
@@ -470,4 +484,34 @@ async fn events_published_without_the_key_grant_nothing() {
         c.report(&key, &report(&sha("z"), "main", &[])).await.status,
         201
     );
+}
+
+/// Everything under the data dir is owner-only from its creation (the process runs
+/// with umask 077): directories 0700, files 0600.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_data_dir_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c.integration("acme", json!({})).await;
+    c.channels(&id, &[("security@acme.com", "info")]).await;
+    assert_eq!(
+        c.report(&key, &report(&sha("a"), "main", &[FAIL]))
+            .await
+            .status,
+        201
+    );
+    c.settle().await;
+    s.stop().await;
+    let mut seen = 0;
+    let mut stack = vec![s.data_dir()];
+    while let Some(p) = stack.pop() {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "{} is {:o}", p.display(), mode & 0o777);
+        seen += 1;
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(seen > 5, "checked {seen} paths");
 }

@@ -265,14 +265,24 @@ impl LogArgs {
             .unwrap_or_else(|| self.data_dir.join("deployment.key"))
     }
 
-    /// Creates the data dir (owner-only) and reads or creates the deployment key.
-    pub fn prepare(&self) -> Result<DeploymentKey, String> {
+    /// Creates the data dir (owner-only) and reads or creates the deployment key;
+    /// also says whether the key was created just now.
+    pub fn prepare(&self) -> Result<(DeploymentKey, bool), String> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.data_dir)
             .map_err(|e| format!("cannot create data dir {}: {e}", self.data_dir.display()))?;
-        DeploymentKey::load_or_create(&self.key_path()).map_err(|e| e.to_string())
+        let path = self.key_path();
+        let created = !path.exists();
+        let key = DeploymentKey::load_or_create(&path).map_err(|e| e.to_string())?;
+        if created {
+            eprintln!(
+                "created a new deployment key at {} (mode 0600): back it up; every instance on this log needs the same file",
+                path.display()
+            );
+        }
+        Ok((key, created))
     }
 
     /// The deployment key, which must exist: rebuilding with a new key would refuse

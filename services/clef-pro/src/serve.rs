@@ -13,8 +13,17 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
-    let key = args.log.prepare()?;
+    let (key, created) = args.log.prepare()?;
     let log = args.log.open(&key).await?;
+    // A new key cannot vouch for what another key wrote: say so loudly (a log written
+    // before events were authenticated is trusted as it is, so this is not an error).
+    let head = log.head().await.unwrap_or(0);
+    if created && head > 0 {
+        tracing::warn!(
+            head,
+            "a new deployment key was created for a log that already holds records: any of them written under another key will be refused. If this instance joins an existing deployment, stop it and pass that deployment's --deployment-key"
+        );
+    }
     let projections = Arc::new(
         Projections::open(&args.log.stores_dir())
             .map_err(|e| format!("cannot open the projection stores: {e}"))?,

@@ -132,22 +132,33 @@ fn only_an_exact_marker_is_exempt() {
 }
 
 #[test]
-fn marker_is_the_blake3_prefix_of_the_match() {
+fn marker_is_the_keyed_blake3_prefix_of_the_match() {
     let secret = "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";
-    let hex = blake3::hash(secret.as_bytes()).to_hex();
+    let keyed = blake3::keyed_hash(test_key().bytes(), secret.as_bytes()).to_hex();
+    let unkeyed = blake3::hash(secret.as_bytes()).to_hex();
     let mut findings = Vec::new();
     let text = format!("key {secret} here");
     let out = redactor().redact(&text, &mut findings);
     assert_eq!(
         out,
-        format!("key <REDACTED:fingerprint={}> here", &hex[..8])
+        format!("key <REDACTED:fingerprint={}> here", &keyed[..8])
     );
+    // Without the key, the fingerprint of a guess is something else entirely.
+    assert!(!out.contains(&unkeyed[..8]));
     assert_eq!(
         findings,
         [Finding {
             class: "github-token",
             fingerprint: fp(secret)
         }]
+    );
+    let other = crate::redact::Redactor::new(
+        crate::keys::DeploymentKey::from_bytes([1; 32]).fingerprints(),
+    );
+    assert_ne!(
+        other.redact(&text, &mut Vec::new()),
+        out,
+        "another deployment, another fingerprint"
     );
 }
 

@@ -64,8 +64,13 @@ pub fn page(
 ) -> Response {
     let nav = match visitor {
         Some(v) => format!(
-            r#"<nav aria-label="Main"><a href="/">Integrations</a></nav>
+            r#"<nav aria-label="Main"><a href="/">Integrations</a>{}</nav>
 <form class="sign-out" method="post" action="/sign-out">{}<span class="who">{} · {}</span> <button type="submit">Sign out</button></form>"#,
+            if v.is_admin() {
+                r#" <a href="/audit">Audit log</a>"#
+            } else {
+                ""
+            },
             csrf_field(v),
             Esc(&v.person.name),
             v.role_name()

@@ -7,6 +7,7 @@
 
 mod alerts;
 mod assets;
+mod audit;
 mod failure;
 mod history;
 mod html;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(overview::show))
+        .routes(routes!(audit::show))
         .routes(routes!(signin::form, signin::submit))
         .routes(routes!(signin::sign_out))
         .routes(routes!(integration::show))
