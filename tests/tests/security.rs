@@ -48,6 +48,16 @@ async fn with_cookie(
         .expect("request")
 }
 
+/// Reports a failing HEAD commit; the id of the alert it opens.
+async fn failing_alert(c: &Client, key: &str, id: &str) -> String {
+    let r = c.report(key, &report(&sha("a"), "main", &[FAIL])).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    c.alerts(id, "open").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn bearer(c: &Client, token: &str, path: &str) -> u16 {
     c.send(
         "GET",
@@ -126,16 +136,7 @@ async fn cookie_writes_need_the_csrf_token_and_this_origin() {
     let s = Service::start(Backend::Embedded, None).await;
     let c = s.client();
     let (id, key) = c.integration("acme", json!({})).await;
-    assert_eq!(
-        c.report(&key, &report(&sha("a"), "main", &[FAIL]))
-            .await
-            .status,
-        201
-    );
-    let alert = c.alerts(&id, "open").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert = failing_alert(&c, &key, &id).await;
     let admin = c.sign_in(&s.admin).await;
     let ack = format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge");
     let tokens_before = c.get("/api/v1/admin/tokens").await["tokens"]
@@ -278,16 +279,7 @@ async fn the_audit_log_names_each_action_and_its_actor() {
     )
     .await;
     let (tok_id, viewer) = token(&c, "viewer", "bob").await;
-    assert_eq!(
-        c.report(&key, &report(&sha("a"), "main", &[FAIL]))
-            .await
-            .status,
-        201
-    );
-    let alert = c.alerts(&id, "open").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alert = failing_alert(&c, &key, &id).await;
     let bob = c.sign_in(&viewer).await;
     let ack = format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge");
     assert_eq!(

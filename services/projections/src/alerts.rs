@@ -27,8 +27,9 @@ const COUNTS: Table = TableDefinition::new("alert_open_counts");
 
 pub(crate) const TABLES: [Table; 6] = [STATE, ALERTS, INDEX, SEEN, BY_STATUS, COUNTS];
 
-/// Open alerts of an integration by severity (acknowledged ones included).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Open alerts of an integration by severity (acknowledged ones included: acknowledging
+/// never un-counts). The read API serves it as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpenCounts {
     pub critical: u64,
     pub error: u64,

@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::extract::Query;
+use crate::routes::paging;
 use crate::routes::read::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::state::AppState;
 use axum::Json;
@@ -80,25 +81,12 @@ pub async fn audit(
 
 /// A page of the audit log and the cursor of the next one.
 pub fn page(state: &AppState, q: &AuditQuery) -> Result<AuditPage, ApiError> {
-    let before = q
-        .before
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .map(|b| {
-            b.parse::<u64>()
-                .map_err(|_| ApiError::invalid("before", "must be a `next` cursor"))
-        })
-        .transpose()?;
+    let before = paging::cursor(q.before.as_deref(), |b| b.parse::<u64>().ok())?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let mut entries = state
+    let entries = state
         .projections()
         .registry(|r| r.access().audit(before, limit + 1))?;
-    let next = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
+    let (entries, next) = paging::cut(entries, limit, |e| e.seq.to_string());
     Ok(AuditPage {
         entries: entries.into_iter().map(AuditView::of).collect(),
         next,

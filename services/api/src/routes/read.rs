@@ -4,10 +4,10 @@
 use crate::auth::{Caller, Person};
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
-use crate::routes::views;
 use crate::routes::views::{
     AlertList, AlertView, IntegrationList, MatrixView, ReportPage, ReportSummaryView,
 };
+use crate::routes::{paging, views};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -130,25 +130,12 @@ pub fn reports_page(
     q: &ReportsQuery,
 ) -> Result<(Vec<ReportSummary>, Option<String>), ApiError> {
     let branch = branch_param(q.branch.as_deref())?;
-    let before = q
-        .before
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .map(|b| {
-            Position::parse_cursor(b)
-                .ok_or_else(|| ApiError::invalid("before", "must be a `next` cursor"))
-        })
-        .transpose()?;
+    let before = paging::cursor(q.before.as_deref(), Position::parse_cursor)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let mut page = state
+    let page = state
         .projections()
         .matrix(|m| m.history(id, branch.as_ref(), before, limit + 1))?;
-    let next = if page.len() > limit {
-        page.truncate(limit);
-        page.last().map(|r| r.position.cursor())
-    } else {
-        None
-    };
+    let (page, next) = paging::cut(page, limit, |r| r.position.cursor());
     Ok((page, next))
 }
 
@@ -203,25 +190,12 @@ pub fn alert_page(
         "all" => None,
         _ => return Err(ApiError::invalid("status", "must be open, resolved or all")),
     };
-    let after = q
-        .before
-        .as_deref()
-        .filter(|b| !b.is_empty())
-        .map(|b| {
-            AlertCursor::parse(b)
-                .ok_or_else(|| ApiError::invalid("before", "must be a `next` cursor"))
-        })
-        .transpose()?;
+    let after = paging::cursor(q.before.as_deref(), AlertCursor::parse)?;
     let limit = q.limit.unwrap_or(default_limit).clamp(1, ALERTS_MAX_LIMIT);
-    let mut alerts = state
+    let alerts = state
         .projections()
         .alerts(|a| a.page(id, status, after.as_ref(), limit + 1))?;
-    let next = if alerts.len() > limit {
-        alerts.truncate(limit);
-        alerts.last().map(|a| AlertCursor::of(a).to_string())
-    } else {
-        None
-    };
+    let (alerts, next) = paging::cut(alerts, limit, |a| AlertCursor::of(a).to_string());
     let views = alerts
         .iter()
         .map(|a| {

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::routes::ingest::report_id;
 use crate::state::AppState;
+use clef_pro_projections::alerts::OpenCounts;
 use clef_pro_projections::lifecycle::Alert;
 use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
 use clef_pro_projections::outbox::{Intent, IntentStatus};
@@ -65,26 +66,6 @@ impl HeadView {
             commit_sha: h.commit.to_string(),
             branch: h.branch.as_ref().map(ToString::to_string),
             received_at: h.received_at,
-        }
-    }
-}
-
-/// Open alerts by severity, counting acknowledged ones (acknowledging never un-counts).
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct OpenCounts {
-    pub critical: u64,
-    pub error: u64,
-    pub warning: u64,
-    pub info: u64,
-}
-
-impl OpenCounts {
-    pub fn of(c: &clef_pro_projections::alerts::OpenCounts) -> Self {
-        Self {
-            critical: c.critical,
-            error: c.error,
-            warning: c.warning,
-            info: c.info,
         }
     }
 }
@@ -185,7 +166,7 @@ pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<Integrat
         latest_report: heads.latest.as_ref().map(HeadView::of),
         latest_tracked_report: heads.latest_tracked.as_ref().map(HeadView::of),
         report_count: heads.reports,
-        open_alerts: OpenCounts::of(&counts),
+        open_alerts: counts,
         created_at: i.created_at,
     })
 }
