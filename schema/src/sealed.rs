@@ -113,6 +113,10 @@ fn seal_report(redactor: &Redactor, report: &mut Report, all: &mut Vec<Redaction
 enum Slot<'a> {
     Text(&'a mut String),
     Id(&'a mut dyn Identifier),
+    /// JSON text (a policy's params): each string in it, keys included, is redacted as
+    /// the text it decodes to, so escaping (`\"`, `\n`) hides nothing from the
+    /// detector. Text that is not JSON is redacted as plain text.
+    Json(&'a mut String),
 }
 
 fn redact_into(redactor: &Redactor, field: &'static str, slot: Slot<'_>, out: &mut Vec<Redaction>) {
@@ -131,12 +135,41 @@ fn redact_into(redactor: &Redactor, field: &'static str, slot: Slot<'_>, out: &m
                 id.replace_with_redacted(&fp);
             }
         }
+        Slot::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
+            Ok(mut v) => {
+                redact_json(redactor, &mut v, &mut findings);
+                if !findings.is_empty() {
+                    *s = v.to_string();
+                }
+            }
+            Err(_) => return redact_into(redactor, field, Slot::Text(s), out),
+        },
     }
     out.extend(findings.into_iter().map(|f| Redaction {
         field,
         class: f.class,
         fingerprint: f.fingerprint,
     }));
+}
+
+/// Redacts every string of a JSON value in place, object keys included.
+fn redact_json(redactor: &Redactor, v: &mut serde_json::Value, findings: &mut Vec<Finding>) {
+    use serde_json::Value;
+    let mut text = |s: &str, findings: &mut Vec<Finding>| redactor.redact(s, findings).into_owned();
+    match v {
+        Value::String(s) => *s = text(s, findings),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| redact_json(redactor, i, findings)),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut item) in entries {
+                redact_json(redactor, &mut item, findings);
+                map.insert(text(&k, findings), item);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Calls `f` with every free-text field and structured name of an event.
@@ -185,7 +218,7 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
             for p in policies {
                 f("policies.ruleId", Id(&mut p.rule_id));
                 f("policies.ruleName", Text(&mut p.rule_name));
-                f("policies.params", Text(&mut p.params));
+                f("policies.params", Slot::Json(&mut p.params));
             }
         }
         Event::AlertAcknowledged { by, .. } => f("acknowledgedBy", Text(by)),
@@ -329,6 +362,39 @@ mod tests {
                 && builtin.message.contains("policyResults.message")
         );
         assert_eq!(sealed.redactions().len(), 1);
+    }
+
+    /// Params are JSON: escaping hides nothing, keys are checked, and the result is
+    /// still the same JSON shape.
+    #[test]
+    fn policy_params_are_redacted_string_by_string() {
+        let k8s = "kind: Secret\ndata:\n  password: aHVudGVyMmh1bnRlcjI=\n";
+        let params = serde_json::json!({
+            "hint": format!("var apiToken string = \"{AWS}\""),
+            "nested": [k8s, {AWS: 1}],
+            "min": 2,
+        });
+        let ev = Event::PoliciesSet {
+            integration: IntegrationId::random(),
+            policies: vec![crate::event::Policy {
+                rule_id: RuleId::parse("r").unwrap(),
+                rule_name: "r".into(),
+                severity: Severity::Info,
+                params: params.to_string(),
+            }],
+            at: 0,
+        };
+        let sealed = seal(ev);
+        let Event::PoliciesSet { policies, .. } = sealed.event() else {
+            unreachable!()
+        };
+        let out = &policies[0].params;
+        for secret in [AWS, "aHVudGVyMmh1bnRlcjI="] {
+            assert!(!out.contains(secret), "{out}");
+        }
+        let back: serde_json::Value = serde_json::from_str(out).unwrap();
+        assert_eq!(back["min"], 2);
+        assert_eq!(sealed.redactions().len(), 3, "{out}");
     }
 
     #[test]

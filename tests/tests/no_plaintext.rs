@@ -171,6 +171,73 @@ fn plants() -> Vec<Plant> {
         same("vault", format!("hvs.{}", pick(ALNUM, 90))),
         same("high-entropy", pick(B64, 48)),
     ]
+    .into_iter()
+    .chain(audit_shapes())
+    .collect()
+}
+
+const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// The shapes a black-box audit found stored in clear, each in its own context.
+fn audit_shapes() -> Vec<Plant> {
+    let around = |shape, before: &str, secret: String, after: &str| {
+        plant(shape, format!("{before}{secret}{after}"), secret)
+    };
+    let uuid = format!(
+        "{}-{}-4{}-a{}-{}",
+        pick(HEX, 8),
+        pick(HEX, 4),
+        pick(HEX, 3),
+        pick(HEX, 3),
+        pick(HEX, 12)
+    );
+    vec![
+        around("sops-pgp-fp", "fp: ", pick(HEX, 40).to_uppercase(), ""),
+        around("letters-password", "DB_PASSWORD: ", pick(LETTERS, 14), ""),
+        around("short-password", "password=", pick(ALNUM, 7), ""),
+        around("datadog-key", "DD_API_KEY=", pick(HEX, 32), ""),
+        around("heroku-key", "HEROKU_API_KEY=", uuid, ""),
+        around("basic-auth", "Authorization: Basic ", pick(B64, 28), ""),
+        around(
+            "azure-ad-secret",
+            "",
+            format!(
+                "{}{}Q~{}",
+                pick(ALNUM, 3),
+                pick(b"0123456789", 1),
+                pick(ALNUM, 31)
+            ),
+            "",
+        ),
+        around("makefile", "API_TOKEN ?= ", pick(ALNUM, 22), ""),
+        around("go-var", "var apiToken string = \"", pick(ALNUM, 22), "\""),
+        around("php-append", "$token .= \"", pick(ALNUM, 22), "\";"),
+        around(
+            "java-property",
+            "System.setProperty(\"API_TOKEN\", \"",
+            pick(ALNUM, 22),
+            "\")",
+        ),
+        around("xml-element", "<apiToken>", pick(ALNUM, 22), "</apiToken>"),
+        around(
+            "nuget",
+            "<add key=\"Password\" value=\"",
+            pick(ALNUM, 16),
+            "\"/>",
+        ),
+        around(
+            "curl-user",
+            "curl -u deploy:",
+            pick(ALNUM, 16),
+            " https://api.acme.com",
+        ),
+        around(
+            "k8s-secret-data",
+            "kind: Secret\ndata:\n  password: ",
+            pick(B64, 24),
+            "\n",
+        ),
+    ]
 }
 
 /// Every planted text joined, for free-text fields (each is at most 4096 bytes).

@@ -49,10 +49,12 @@ macro_rules! bare_value {
     };
 }
 
-/// A quoted value of 6 or more characters.
+/// A quoted value of 6 or more characters; the quotes may be escaped (`\"…\"`), as
+/// they are when the assignment sits inside a JSON string (policy params, messages
+/// that quote code), and the value may hold other escapes.
 macro_rules! quoted_value {
     () => {
-        r#"(?:"([^"\r\n]{6,})"|'([^'\r\n]{6,})')"#
+        r#"(?:\\?"((?:[^"\\\r\n]|\\[^"\r\n]){6,})\\?"|\\?'((?:[^'\\\r\n]|\\[^'\r\n]){6,})\\?')"#
     };
 }
 
@@ -160,9 +162,9 @@ rule_list![
     rule(
         "xml-key-value",
         concat!(
-            r#"\bkey[ \t]*=[ \t]*""#,
+            r#"\bkey[ \t]*=[ \t]*\\?""#,
             secret_name!(),
-            r#""[ \t]+value[ \t]*=[ \t]*"([^"\r\n]{6,})""#
+            r#"\\?"[ \t]+value[ \t]*=[ \t]*\\?"([^"\\\r\n]{6,})\\?""#
         ),
     ),
     // `<password>…</password>`, `<apiToken>…</apiToken>`.
@@ -179,9 +181,9 @@ rule_list![
     rule_if(
         "call-key-value",
         concat!(
-            r#"\([ \t]*["']"#,
+            r#"\([ \t]*\\?["']"#,
             secret_name!(),
-            r#"["'][ \t]*,[ \t]*"#,
+            r#"\\?["'][ \t]*,[ \t]*"#,
             quoted_value!()
         ),
         assigned,

@@ -232,3 +232,32 @@ fn adversarial_inputs_finish_and_redact_consistently() {
         assert!(matches!(twice, Cow::Borrowed(_)), "{unit:?}");
     }
 }
+
+/// Code quoted inside a JSON string (a policy's params, say) has escaped quotes; the
+/// value between them is still a value (found by the structural no-plaintext test).
+#[test]
+fn assignments_inside_json_strings_are_redacted() {
+    for text in [
+        r#"{"hint": "var apiToken string = \"S3cr3tT0k3nValue99\""}"#,
+        r#"{"hint": "$token .= \"S3cr3tT0k3nValue99\";"}"#,
+        r#"{"hint": "password = \"S3cr3tT0k3nValue99\""}"#,
+        r#"{"hint": "api_key: 'S3cr3tT0k3nValue99'"}"#,
+        r#"{"hint": "System.setProperty(\"API_TOKEN\", \"S3cr3tT0k3nValue99\")"}"#,
+    ] {
+        let out = redact(text);
+        assert!(!out.contains("S3cr3t"), "{out}");
+        assert!(out.ends_with('}'), "{out}");
+    }
+}
+
+/// Every one-line audit shape, also as it reads inside a JSON string (escaped quotes),
+/// is redacted whole. (JSON the service stores itself, a policy's params, is redacted
+/// string by string as it decodes: `sealed::tests`.)
+#[test]
+fn audit_shapes_inside_json_strings_are_redacted() {
+    for (text, secret) in AUDIT.iter().filter(|(t, _)| !t.contains('\n')) {
+        let json = serde_json::to_string(&serde_json::json!({"hint": text})).unwrap();
+        let out = redact(&json);
+        assert!(leaked(&out, secret, "").is_none(), "{json} -> {out}");
+    }
+}
