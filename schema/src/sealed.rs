@@ -155,7 +155,7 @@ fn redact_into(redactor: &Redactor, field: &'static str, slot: Slot<'_>, out: &m
 /// Redacts every string of a JSON value in place, object keys included.
 fn redact_json(redactor: &Redactor, v: &mut serde_json::Value, findings: &mut Vec<Finding>) {
     use serde_json::Value;
-    let mut text = |s: &str, findings: &mut Vec<Finding>| redactor.redact(s, findings).into_owned();
+    let text = |s: &str, findings: &mut Vec<Finding>| redactor.redact(s, findings).into_owned();
     match v {
         Value::String(s) => *s = text(s, findings),
         Value::Array(items) => items
