@@ -126,10 +126,14 @@ impl Compiled {
     pub(super) fn collect(&self, rank: usize, text: &str, spans: &mut Vec<Span>) {
         let grouped = self.regex.captures_len() > 1;
         let mut parts = Vec::new();
-        for caps in self.regex.captures_iter(text) {
-            let whole = caps.get(0).expect("group 0 always matches");
+        // Matches are found by the fast (DFA) search; groups are resolved only where a
+        // match is, by the slower capturing search restarted at its start, which finds
+        // the same leftmost match again.
+        for whole in self.regex.find_iter(text) {
             let secret = if grouped {
-                caps.iter().skip(1).flatten().next()
+                self.regex
+                    .captures_at(text, whole.start())
+                    .and_then(|caps| caps.iter().skip(1).flatten().next())
             } else {
                 Some(whole)
             };
@@ -189,10 +193,17 @@ pub(super) struct PatternSet {
     rules: Vec<Compiled>,
 }
 
+/// The prefilter's lazy-DFA cache: one set of 140 rules has many states, and a cache
+/// that must be flushed and rebuilt while scanning falls back to a far slower search.
+const PREFILTER_CACHE: usize = 64 << 20;
+
 impl PatternSet {
     pub(super) fn compile() -> Self {
-        let prefilter = RegexSet::new(RULES.iter().map(|r| ascii_boundaries(&r.pattern)))
-            .expect("the rule table compiles as a set");
+        let prefilter =
+            regex::RegexSetBuilder::new(RULES.iter().map(|r| ascii_boundaries(&r.pattern)))
+                .dfa_size_limit(PREFILTER_CACHE)
+                .build()
+                .expect("the rule table compiles as a set");
         let rules = RULES
             .iter()
             .map(|r| Compiled::new(r.class, &r.pattern, r.accept))
