@@ -192,10 +192,26 @@ pub fn results(r: &Report) -> String {
     }
     let mut sorted: Vec<&PolicyResult> = r.policy_results.iter().collect();
     sorted.sort_by_key(|p| (p.passed, std::cmp::Reverse(p.severity)));
-    let rows: String = sorted.into_iter().map(result_row).collect();
+    let more = sorted.len().saturating_sub(RESULTS_SHOWN);
+    let rows: String = sorted
+        .into_iter()
+        .take(RESULTS_SHOWN)
+        .map(result_row)
+        .collect();
+    let more = if more > 0 {
+        format!(
+            r#"<p class="hint" id="more-results">{more} more results (failing ones first above); the matrix API lists them all.</p>"#
+        )
+    } else {
+        String::new()
+    };
     format!(
         r#"<div class="scroll"><table class="results">
 <thead><tr><th scope="col">Rule</th><th scope="col">Scope</th><th scope="col">Severity</th><th scope="col">Result</th><th scope="col">Message</th></tr></thead>
-<tbody>{rows}</tbody></table></div>"#
+<tbody>{rows}</tbody></table></div>{more}"#
     )
 }
+
+/// Results a page shows: the most severe failures first. A report may hold 5,000; the
+/// page stays readable and its cost bounded.
+const RESULTS_SHOWN: usize = 200;
