@@ -136,7 +136,9 @@ pub async fn submit(
         let failed = state.seal(Event::SignInFailed {
             at: clef_pro_schema::now_ms(),
         });
-        state.append(&failed, &[]).await?;
+        state
+            .append(&failed, &[clef_pro_projections::Kind::Registry])
+            .await?;
         return sign_in_page(
             &state,
             StatusCode::UNAUTHORIZED,
