@@ -284,6 +284,20 @@ impl Client {
         (field("keyId"), field("apiKey"))
     }
 
+    /// Issues a viewer or admin token; returns its id and the token.
+    pub async fn issue_token(&self, role: &str, label: &str) -> (String, String) {
+        let r = self
+            .admin(
+                "POST",
+                "/api/v1/admin/tokens",
+                json!({"role": role, "label": label}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let field = |f: &str| r.body[f].as_str().expect(f).to_owned();
+        (field("id"), field("token"))
+    }
+
     /// Issues an API key and revokes it; returns the (now refused) key.
     pub async fn revoked_key(&self, id: &str) -> String {
         let (kid, key) = self.issue_key(id, "old").await;

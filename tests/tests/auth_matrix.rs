@@ -113,23 +113,8 @@ impl Fixture {
         let (_, other) = c.integration("other", json!({})).await;
         let revoked = c.revoked_key(&id).await;
         let (victim_key, _) = c.issue_key(&id, "to revoke").await;
-        let t = c
-            .admin(
-                "POST",
-                "/api/v1/admin/tokens",
-                json!({"role": "viewer", "label": "alice"}),
-            )
-            .await;
-        assert_eq!(t.status, 201, "{:?}", t.body);
-        let viewer = t.body["token"].as_str().unwrap().to_owned();
-        let victim = c
-            .admin(
-                "POST",
-                "/api/v1/admin/tokens",
-                json!({"role": "viewer", "label": "to revoke"}),
-            )
-            .await;
-        let victim_token = victim.body["id"].as_str().unwrap().to_owned();
+        let (_, viewer) = c.issue_token("viewer", "alice").await;
+        let (victim_token, _) = c.issue_token("viewer", "to revoke").await;
         for (key, commit) in [(&own, "a1"), (&other, "b1")] {
             let r = c
                 .report(

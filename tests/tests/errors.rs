@@ -146,14 +146,7 @@ async fn every_rejection_is_the_contract_json_error() {
     // Credentials: none, and a viewer on an admin route.
     let r = c.send("GET", "/api/v1/integrations", None, None).await;
     assert_eq!(r.expect_error(401, None), "unauthorized");
-    let viewer = c
-        .admin(
-            "POST",
-            "/api/v1/admin/tokens",
-            json!({"role": "viewer", "label": "v"}),
-        )
-        .await;
-    let token = viewer.body["token"].as_str().unwrap();
+    let (_, token) = c.issue_token("viewer", "v").await;
     let r = c
         .send(
             "POST",

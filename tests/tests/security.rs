@@ -18,21 +18,6 @@ use std::time::Duration;
 
 const FAIL: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", false, "critical");
 
-async fn token(c: &Client, role: &str, label: &str) -> (String, String) {
-    let r = c
-        .admin(
-            "POST",
-            "/api/v1/admin/tokens",
-            json!({"role": role, "label": label}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    (
-        r.body["id"].as_str().unwrap().to_owned(),
-        r.body["token"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn with_cookie(
     c: &Client,
     s: &Session,
@@ -73,7 +58,7 @@ async fn bearer(c: &Client, token: &str, path: &str) -> u16 {
 async fn sign_out_revocation_and_a_new_operator_token_end_sessions() {
     let mut s = Service::start(Backend::Embedded, None).await;
     let c = s.client();
-    let (id, viewer) = token(&c, "viewer", "alice").await;
+    let (id, viewer) = c.issue_token("viewer", "alice").await;
 
     // Sign-out: the old cookie no longer works, on the API or the pages.
     let first = c.sign_in(&viewer).await;
@@ -278,7 +263,7 @@ async fn the_audit_log_names_each_action_and_its_actor() {
         json!({"trackedBranches": ["main"]}),
     )
     .await;
-    let (tok_id, viewer) = token(&c, "viewer", "bob").await;
+    let (tok_id, viewer) = c.issue_token("viewer", "bob").await;
     let alert = failing_alert(&c, &key, &id).await;
     let bob = c.sign_in(&viewer).await;
     let ack = format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge");
@@ -358,7 +343,7 @@ async fn the_audit_log_names_each_action_and_its_actor() {
         html.contains("token.revoke") && html.contains("bob ("),
         "{html}"
     );
-    let (_, other) = token(&c, "viewer", "carol").await;
+    let (_, other) = c.issue_token("viewer", "carol").await;
     let carol = c.sign_in(&other).await;
     assert_eq!(
         with_cookie(&c, &carol, "GET", "/audit", &[]).await.status,
@@ -399,7 +384,7 @@ async fn events_published_without_the_key_grant_nothing() {
     let nats = NatsServer::start().await;
     let s = Service::start(Backend::Nats(nats.url()), None).await;
     let c = s.client();
-    let (victim_id, victim) = token(&c, "admin", "victim").await;
+    let (victim_id, victim) = c.issue_token("admin", "victim").await;
     let r = c
         .admin(
             "DELETE",
