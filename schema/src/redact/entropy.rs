@@ -24,6 +24,9 @@
 //! 48-character base64 tokens and 2% of base64url ones, on top of the entropy threshold
 //! itself, which already misses 30% of random 32-character tokens and 2% at 40.
 
+/// The `high-entropy` rule's pattern: runs of 32+ characters that may be a token.
+pub(super) const RUN_PATTERN: &str = r"[A-Za-z0-9+_-][A-Za-z0-9+/_=-]{31,}";
+
 /// The design record's threshold, in bits per character.
 const MIN_BITS_PER_CHAR: f64 = 4.5;
 use std::ops::Range;
@@ -32,10 +35,41 @@ use std::ops::Range;
 const MIN_SEGMENT: usize = 16;
 
 /// Whether a candidate token is random enough to be treated as an unknown secret.
+/// The structural tests come first: they are cheap, and reject most path segments.
 pub(super) fn looks_random(token: &str) -> bool {
-    shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
-        && longest_segment(token) >= MIN_SEGMENT
+    longest_segment(token) >= MIN_SEGMENT
         && 2 * word_like_chars(token) < token.len()
+        && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
+}
+
+/// Appends the matches of [`RUN_PATTERN`] in `text`, by one pass over its bytes: a
+/// maximal run of the alphabet, less its leading `/` and `=`, when 32+ bytes are left.
+/// Every text with a URL has such a run, so this is the redactor's hottest loop, and a
+/// table lookup per byte is several times faster than the regex's forward and reverse
+/// searches.
+pub(super) fn runs(text: &str, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !in_run(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while i < bytes.len() && in_run(bytes[i]) {
+            if start == i && matches!(bytes[i], b'/' | b'=') {
+                start += 1;
+            }
+            i += 1;
+        }
+        if i - start >= 32 {
+            out.push(start..i);
+        }
+    }
+}
+
+fn in_run(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'=' | b'-')
 }
 
 /// Appends the secrets inside the candidate run `text[run]`.
@@ -177,6 +211,19 @@ mod tests {
         assert_eq!(parts(&format!("{key}=={key}")), [format!("{key}=={key}")]);
         assert_eq!(parts(&format!("com/job/deploy/{key}/console")), [key]);
         assert!(parts("com/job/deploy/12345/console/output/full").is_empty());
+    }
+
+    proptest::proptest! {
+        /// The scanner finds what the pattern finds, on text dense with run
+        /// characters, separators and non-ASCII.
+        #[test]
+        fn runs_are_the_patterns_matches(text in "[a-zA-Z0-9+/_=\\- .:é]{0,200}") {
+            let regex = regex::Regex::new(RUN_PATTERN).expect("pattern");
+            let mut scanned = Vec::new();
+            runs(&text, &mut scanned);
+            let found: Vec<_> = regex.find_iter(&text).map(|m| m.range()).collect();
+            proptest::prop_assert_eq!(scanned, found);
+        }
     }
 
     #[test]

@@ -20,8 +20,9 @@
 //! - whitespace around an assignment operator is `[ \t]*`, never `\s*`: an empty value
 //!   must not reach into the next line.
 //!
-//! Linear time: a [`RegexSet`] over every rule scans the text once and says which rules
-//! match anywhere; clean text costs that one scan. Only the rules that matched are run
+//! Linear time: a [`RegexSet`] over every rule but the entropy fallback scans the text
+//! once and says which rules match anywhere; clean text costs that one scan and the
+//! fallback's byte scanner ([`Scan`]). Only the rules that matched are run
 //! again to locate their matches. Each regex search is linear in the input (the regex
 //! crate has no backtracking). Iterating over matches stays linear as long as no search
 //! scans past the match it reports into text where another match could begin (see the
@@ -73,11 +74,18 @@ pub(super) enum Accept {
     Split(fn(&str, Range<usize>, &mut Vec<Range<usize>>)),
 }
 
+/// A hand-written finder that appends exactly the ranges `find_iter` of its rule's
+/// pattern would report (a property test holds it to that).
+pub(super) type Scan = fn(&str, &mut Vec<Range<usize>>);
+
 /// One detector: a class name reported in [`Finding`]s, a pattern, and how to accept.
+/// A rule with a [`Scan`] matches almost every text (the entropy fallback matches URL
+/// paths), so it skips the prefilter and finds its matches with the scanner instead.
 pub(super) struct Rule {
     pub(super) class: &'static str,
     pub(super) pattern: Cow<'static, str>,
     pub(super) accept: Accept,
+    pub(super) scan: Option<Scan>,
 }
 
 /// A rule whose matches are secrets unless they are placeholders, references or
@@ -95,6 +103,7 @@ pub(super) fn rule_if(
         class,
         pattern: pattern.into(),
         accept: Accept::If(test),
+        scan: None,
     }
 }
 
@@ -108,24 +117,45 @@ pub(super) struct Compiled {
     class: &'static str,
     regex: Regex,
     accept: Accept,
+    scan: Option<Scan>,
 }
 
 impl Compiled {
-    pub(super) fn new(class: &'static str, pattern: &str, accept: Accept) -> Self {
+    pub(super) fn new(rule: &Rule) -> Self {
+        Self::with_pattern(rule, &rule.pattern)
+    }
+
+    /// The rule with another pattern (the tests weaken patterns to show they matter).
+    pub(super) fn with_pattern(rule: &Rule, pattern: &str) -> Self {
+        let class = rule.class;
         let regex = Regex::new(&ascii_boundaries(pattern))
             .unwrap_or_else(|e| panic!("rule {class} does not compile: {e}"));
         Self {
             class,
             regex,
-            accept,
+            accept: rule.accept,
+            scan: rule.scan.filter(|_| pattern == rule.pattern),
         }
     }
 
-    /// Appends the byte range of every accepted secret in `text`. A secret that is
-    /// exactly a marker (a quoted value redacted before) is skipped.
+    /// Appends the byte range of every accepted secret in `text`.
     pub(super) fn collect(&self, rank: usize, text: &str, spans: &mut Vec<Span>) {
+        let mut found = Found {
+            rule: self,
+            rank,
+            text,
+            spans,
+            parts: Vec::new(),
+        };
+        if let Some(scan) = self.scan {
+            let mut runs = Vec::new();
+            scan(text, &mut runs);
+            for run in runs {
+                found.accept(run.start, run);
+            }
+            return;
+        }
         let grouped = self.regex.captures_len() > 1;
-        let mut parts = Vec::new();
         // Matches are found by the fast (DFA) search; groups are resolved only where a
         // match is, by the slower capturing search restarted at its start, which finds
         // the same leftmost match again.
@@ -137,39 +167,60 @@ impl Compiled {
             } else {
                 Some(whole)
             };
-            let Some(m) = secret.filter(|m| !m.is_empty() && !is_marker(m.as_str())) else {
-                continue;
-            };
-            parts.clear();
-            match self.accept {
-                Accept::If(test) => {
-                    let candidate = Candidate {
-                        text,
-                        match_start: whole.start(),
-                        secret: m.range(),
-                    };
-                    if test(&candidate) {
-                        parts.push(m.range());
-                    }
-                }
-                Accept::Split(split) => {
-                    split(text, m.range(), &mut parts);
-                    parts.retain(|r| {
-                        exclusions::ordinary(&Candidate {
-                            text,
-                            match_start: r.start,
-                            secret: r.clone(),
-                        })
-                    });
+            if let Some(m) = secret {
+                found.accept(whole.start(), m.range());
+            }
+        }
+    }
+}
+
+/// The spans one rule is collecting.
+struct Found<'c, 't> {
+    rule: &'c Compiled,
+    rank: usize,
+    text: &'t str,
+    spans: &'c mut Vec<Span>,
+    parts: Vec<Range<usize>>,
+}
+
+impl Found<'_, '_> {
+    /// Applies the rule's acceptance to one match. A secret that is exactly a marker (a
+    /// quoted value redacted before) is skipped.
+    fn accept(&mut self, match_start: usize, secret: Range<usize>) {
+        let text = self.text;
+        if secret.is_empty() || is_marker(&text[secret.clone()]) {
+            return;
+        }
+        self.parts.clear();
+        match self.rule.accept {
+            Accept::If(test) => {
+                let candidate = Candidate {
+                    text,
+                    match_start,
+                    secret: secret.clone(),
+                };
+                if test(&candidate) {
+                    self.parts.push(secret);
                 }
             }
-            spans.extend(parts.drain(..).map(|r| Span {
-                start: r.start,
-                end: r.end,
-                rank,
-                class: self.class,
-            }));
+            Accept::Split(split) => {
+                split(text, secret, &mut self.parts);
+                self.parts.retain(|r| {
+                    exclusions::ordinary(&Candidate {
+                        text,
+                        match_start: r.start,
+                        secret: r.clone(),
+                    })
+                });
+            }
         }
+        let (rank, class) = (self.rank, self.rule.class);
+        self.spans.extend(self.parts.drain(..).map(|r| Span {
+            start: r.start,
+            end: r.end,
+            rank,
+            class,
+        }));
     }
 }
 
@@ -189,7 +240,11 @@ pub(super) struct Span {
 }
 
 pub(super) struct PatternSet {
+    /// Every rule without a scanner; the set's pattern `i` is rule `filtered[i]`.
     prefilter: RegexSet,
+    filtered: Vec<usize>,
+    /// The rules with a scanner, run on every text.
+    scanned: Vec<usize>,
     rules: Vec<Compiled>,
 }
 
@@ -199,21 +254,33 @@ const PREFILTER_CACHE: usize = 64 << 20;
 
 impl PatternSet {
     pub(super) fn compile() -> Self {
-        let prefilter =
-            regex::RegexSetBuilder::new(RULES.iter().map(|r| ascii_boundaries(&r.pattern)))
-                .dfa_size_limit(PREFILTER_CACHE)
-                .build()
-                .expect("the rule table compiles as a set");
-        let rules = RULES
-            .iter()
-            .map(|r| Compiled::new(r.class, &r.pattern, r.accept))
-            .collect();
-        Self { prefilter, rules }
+        let (scanned, filtered): (Vec<usize>, Vec<usize>) =
+            (0..RULES.len()).partition(|&i| RULES[i].scan.is_some());
+        let prefilter = regex::RegexSetBuilder::new(
+            filtered
+                .iter()
+                .map(|&i| ascii_boundaries(&RULES[i].pattern)),
+        )
+        .dfa_size_limit(PREFILTER_CACHE)
+        .build()
+        .expect("the rule table compiles as a set");
+        let rules = RULES.iter().map(Compiled::new).collect();
+        Self {
+            prefilter,
+            filtered,
+            scanned,
+            rules,
+        }
     }
 
     fn spans(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        for i in self.prefilter.matches(text).iter() {
+        let matched = self.prefilter.matches(text);
+        for i in matched
+            .iter()
+            .map(|m| self.filtered[m])
+            .chain(self.scanned.iter().copied())
+        {
             self.rules[i].collect(i, text, &mut spans);
         }
         spans

@@ -124,6 +124,7 @@ fn split(
         class,
         pattern: pattern.into(),
         accept: Accept::Split(f),
+        scan: None,
     }
 }
 
@@ -228,9 +229,8 @@ rule_list![
         kube::secret_values
     ),
     // Entropy fallback for unknown shapes (see `entropy.rs`).
-    split(
-        "high-entropy",
-        r"[A-Za-z0-9+_-][A-Za-z0-9+/_=-]{31,}",
-        entropy::random_parts
-    ),
+    Rule {
+        scan: Some(entropy::runs),
+        ..split("high-entropy", entropy::RUN_PATTERN, entropy::random_parts,)
+    },
 ];

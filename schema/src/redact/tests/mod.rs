@@ -122,7 +122,7 @@ fn rule_of(class: &str) -> &'static Rule {
 }
 
 fn compiled(class: &'static str, pattern: &str) -> Compiled {
-    Compiled::new(class, pattern, rule_of(class).accept)
+    Compiled::with_pattern(rule_of(class), pattern)
 }
 
 /// Redacts with one rule, through the production span and merge code.
