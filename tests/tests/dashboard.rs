@@ -309,3 +309,43 @@ async fn a_forged_form_post_without_the_csrf_token_is_refused() {
     assert_eq!(ok.status(), 303);
     assert_eq!(c.alerts(&id, "open").await[0]["acknowledged"], true);
 }
+
+/// The version a page polls changes when a report arrives or an alert is acknowledged,
+/// and only then; it is read from counters, whatever the number of alerts.
+#[tokio::test]
+async fn the_live_version_changes_with_reports_and_acknowledgements_only() {
+    let (s, c, id, key) = setup().await;
+    let session = c.sign_in(&s.admin).await;
+    let live = || async {
+        let r = c
+            .send_headers(
+                "GET",
+                &format!("/integrations/{id}/live"),
+                &[("cookie", &session.cookie)],
+                None,
+            )
+            .await
+            .expect("live");
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body["version"].as_str().expect("version").to_owned()
+    };
+    let empty = live().await;
+    assert_eq!(live().await, empty, "nothing changed");
+    submit(&c, &key, &report(&sha("a"), "main", &[FAILING])).await;
+    let reported = live().await;
+    assert_ne!(reported, empty, "a report arrived");
+    assert_eq!(live().await, reported, "nothing changed");
+    let alert = c.alerts(&id, "open").await[0]["id"]
+        .as_str()
+        .expect("alert id")
+        .to_owned();
+    let r = c
+        .admin(
+            "POST",
+            &format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_ne!(live().await, reported, "an alert was acknowledged");
+}

@@ -24,8 +24,10 @@ const SEEN: Table = TableDefinition::new("seen_commits");
 const BY_STATUS: Table = TableDefinition::new("alert_status_index");
 /// integration → [`OpenCounts`]
 const COUNTS: Table = TableDefinition::new("alert_open_counts");
+/// integration → how many alert writes it has had: a page's version, in one read.
+const REVISIONS: Table = TableDefinition::new("alert_revisions");
 
-pub(crate) const TABLES: [Table; 6] = [STATE, ALERTS, INDEX, SEEN, BY_STATUS, COUNTS];
+pub(crate) const TABLES: [Table; 7] = [STATE, ALERTS, INDEX, SEEN, BY_STATUS, COUNTS, REVISIONS];
 
 /// Open alerts of an integration by severity (acknowledged ones included: acknowledging
 /// never un-counts). The read API serves it as it is.
@@ -100,6 +102,7 @@ pub struct RedbAlerts<'t> {
     seen: redb::Table<'t, &'static [u8], &'static [u8]>,
     by_status: redb::Table<'t, &'static [u8], &'static [u8]>,
     counts: redb::Table<'t, &'static [u8], &'static [u8]>,
+    revisions: redb::Table<'t, &'static [u8], &'static [u8]>,
 }
 
 impl<'t> RedbAlerts<'t> {
@@ -111,6 +114,7 @@ impl<'t> RedbAlerts<'t> {
             seen: tx.open_table(SEEN)?,
             by_status: tx.open_table(BY_STATUS)?,
             counts: tx.open_table(COUNTS)?,
+            revisions: tx.open_table(REVISIONS)?,
         })
     }
 
@@ -203,6 +207,10 @@ impl AlertState for RedbAlerts<'_> {
             }
             self.counts.insert(key, enc(&c).as_slice())?;
         }
+        let key = a.integration.as_str().as_bytes();
+        let revision: u64 = get(&self.revisions, key)?.unwrap_or_default();
+        self.revisions
+            .insert(key, enc(&(revision + 1)).as_slice())?;
         Ok(())
     }
 
@@ -226,8 +234,8 @@ pub struct Alerts;
 impl Projector for Alerts {
     const NAME: &'static str = "alerts";
     const TABLES: &'static [Table] = &TABLES;
-    /// 2: the replay guard, alerts by status, open counts.
-    const VERSION: u32 = 2;
+    /// 2: the replay guard, alerts by status, open counts. 3: revisions.
+    const VERSION: u32 = 3;
     type Tables<'t> = RedbAlerts<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {
@@ -258,9 +266,14 @@ impl AlertsView<'_> {
         self.page(integration, Some(Status::Open), None, usize::MAX)
     }
 
-    /// Every alert of an integration, newest first.
-    pub fn list(&self, integration: &IntegrationId) -> Result<Vec<Alert>, StoreError> {
-        self.page(integration, None, None, usize::MAX)
+    /// Changes whenever one of the integration's alerts opens, resolves or is
+    /// acknowledged.
+    pub fn revision(&self, integration: &IntegrationId) -> Result<u64, StoreError> {
+        Ok(get(
+            &self.0.open_table(REVISIONS)?,
+            integration.as_str().as_bytes(),
+        )?
+        .unwrap_or_default())
     }
 
     /// Up to `limit` alerts of an integration with `status` (any when `None`), newest

@@ -89,19 +89,13 @@ fn person_integration(state: &AppState, v: &Visitor, id: &str) -> Result<Integra
 /// an alert opens, resolves or is acknowledged.
 fn version(state: &AppState, id: &IntegrationId) -> Result<String, ApiError> {
     let heads = state.projections().matrix(|m| m.heads(id))?;
-    let alerts = state.projections().alerts(|a| a.list(id))?;
+    let alerts = state.projections().alerts(|a| a.revision(id))?;
     let mut h = blake3::Hasher::new();
     h.update(&heads.reports.to_le_bytes());
     if let Some(l) = &heads.latest {
         h.update(l.position.cursor().as_bytes());
     }
-    for a in &alerts {
-        h.update(a.id.as_str().as_bytes());
-        h.update(&[u8::from(
-            a.status == clef_pro_projections::lifecycle::Status::Open,
-        )]);
-        h.update(&[u8::from(a.acknowledged())]);
-    }
+    h.update(&alerts.to_le_bytes());
     Ok(h.finalize().to_hex()[..16].to_owned())
 }
 
