@@ -340,6 +340,16 @@ impl Client {
         .await
     }
 
+    /// Acknowledges an alert with the admin token.
+    pub async fn acknowledge(&self, id: &str, alert: &str) -> Resp {
+        self.admin(
+            "POST",
+            &format!("/api/v1/integrations/{id}/alerts/{alert}/acknowledge"),
+            json!({}),
+        )
+        .await
+    }
+
     pub async fn alerts(&self, id: &str, status: &str) -> Vec<Value> {
         let v = self
             .get(&format!("/api/v1/integrations/{id}/alerts?status={status}"))

@@ -57,21 +57,9 @@ async fn seed_example(backend: Backend) {
         json!({"id": first_id, "status": "open", "acknowledged": false, "openedByCommit": sha("abc")}),
     );
 
-    let ack = c
-        .admin(
-            "POST",
-            &format!("/api/v1/integrations/{id}/alerts/{first_id}/acknowledge"),
-            json!({}),
-        )
-        .await;
+    let ack = c.acknowledge(&id, &first_id).await;
     assert_eq!(ack.status, 200, "{:?}", ack.body);
-    let again = c
-        .admin(
-            "POST",
-            &format!("/api/v1/integrations/{id}/alerts/{first_id}/acknowledge"),
-            json!({}),
-        )
-        .await;
+    let again = c.acknowledge(&id, &first_id).await;
     assert_eq!(again.status, 200, "acknowledging twice is idempotent");
     assert_eq!(again.body["acknowledgedAt"], ack.body["acknowledgedAt"]);
     let acked = only_alert(&c, &id, "open").await;
@@ -97,13 +85,7 @@ async fn seed_example(backend: Backend) {
         json!({"id": first_id, "status": "resolved", "acknowledged": true,
                              "openedByCommit": sha("abc"), "resolvedByCommit": sha("jkl")}),
     );
-    let late = c
-        .admin(
-            "POST",
-            &format!("/api/v1/integrations/{id}/alerts/{first_id}/acknowledge"),
-            json!({}),
-        )
-        .await;
+    let late = c.acknowledge(&id, &first_id).await;
     assert_eq!(
         late.expect_error(409, None),
         "conflict",

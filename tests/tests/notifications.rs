@@ -108,14 +108,7 @@ async fn notification_table(backend: Backend, smtp: &SmtpServer) {
         .find(|a| a["ruleId"] == "missing_keys")
         .unwrap();
     let aid = crit["id"].as_str().unwrap();
-    let ack = c
-        .admin(
-            "POST",
-            &format!("/api/v1/integrations/{id}/alerts/{aid}/acknowledge"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(ack.status, 200);
+    assert_eq!(c.acknowledge(&id, aid).await.status, 200);
     submit(&c, &key, "ghi", &[CRIT, WARN]).await;
     let m = smtp.messages();
     assert_eq!(

@@ -50,14 +50,7 @@ async fn mixed_workload(s: &Service) {
     assert_eq!(c.batch(&key2, &batch).await.status, 201);
     let open = c.alerts(&id2, "open").await;
     let aid = open[0]["id"].as_str().unwrap();
-    let r = c
-        .admin(
-            "POST",
-            &format!("/api/v1/integrations/{id2}/alerts/{aid}/acknowledge"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(c.acknowledge(&id2, aid).await.status, 200);
     let r = c.channels(&id, &[("sec@acme.com", "warning")]).await;
     assert_eq!(r.status, 200);
     assert_eq!(
