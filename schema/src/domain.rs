@@ -174,6 +174,74 @@ impl EmailAddress {
     }
 }
 
+string_newtype!(
+    /// The name of a destination in the operator's destinations file (a TOML table
+    /// key): 1 to 64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
+    DestinationName
+);
+
+impl DestinationName {
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        if is_identifier(s, 64, b"._-") {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(Invalid(
+                "must be a destination name: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            ))
+        }
+    }
+}
+
+/// What a notification channel is. Its target is an email address for `email`, and the
+/// name of a destination of the same kind in the destinations file for the others.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Email,
+    Slack,
+    Teams,
+    Pagerduty,
+    Webhook,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 5] = [
+        Self::Email,
+        Self::Slack,
+        Self::Teams,
+        Self::Pagerduty,
+        Self::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+            Self::Pagerduty => "pagerduty",
+            Self::Webhook => "webhook",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A structured name (branch, namespace or environment, rule id). Its format admits
 /// secret-shaped values, so the chokepoint checks it too and replaces a name that holds
 /// one whole, by `redacted-<fingerprint>`, which is valid in every one of these formats.

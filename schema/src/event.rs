@@ -4,7 +4,7 @@
 //! postcard encodes enum variants by position, so variants (and fields of a variant) are
 //! only ever appended; `tests::pinned_bytes` fails the build if stored bytes would change.
 
-use crate::domain::{Branch, EmailAddress, RuleId, Severity};
+use crate::domain::{Branch, ChannelKind, DestinationName, EmailAddress, RuleId, Severity};
 use crate::ids::{AlertId, IntegrationId, IntentId, KeyId, TokenId};
 use crate::keys::PurposeKey;
 use crate::report::Report;
@@ -36,11 +36,48 @@ pub struct Policy {
     pub params: String,
 }
 
-/// An email notification channel.
+/// An email channel as [`Event::NotificationsSet`] stored it, before other kinds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Channel {
+pub struct EmailChannel {
     pub target: EmailAddress,
     pub min_severity: Severity,
+}
+
+/// Where a channel sends: an address, or a destination of the operator's file, named.
+/// The destination's URL and credential are never in an event.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Target {
+    Email(EmailAddress),
+    Destination {
+        kind: ChannelKind,
+        name: DestinationName,
+    },
+}
+
+impl Target {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            Self::Email(_) => ChannelKind::Email,
+            Self::Destination { kind, .. } => *kind,
+        }
+    }
+
+    /// The address or the destination's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Email(a) => a.as_str(),
+            Self::Destination { name, .. } => name.as_str(),
+        }
+    }
+}
+
+/// A notification channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub target: Target,
+    pub min_severity: Severity,
+    /// Also notify of each alert a report resolves (PagerDuty resolves regardless).
+    pub send_resolved: bool,
 }
 
 /// Who did something, as the audit log shows it: a token's id and label, or the
@@ -89,9 +126,10 @@ pub enum Event {
         policies: Vec<Policy>,
         at: u64,
     },
+    /// Superseded by `NotificationsSetV2` (which [`decode`] upcasts it to).
     NotificationsSet {
         integration: IntegrationId,
-        channels: Vec<Channel>,
+        channels: Vec<EmailChannel>,
         at: u64,
     },
     /// `hash` is the BLAKE3 hash of the token; the token itself is never stored.
@@ -178,6 +216,12 @@ pub enum Event {
         actor: Actor,
         event: Box<Event>,
     },
+    /// The integration's channels, of every kind, replaced.
+    NotificationsSetV2 {
+        integration: IntegrationId,
+        channels: Vec<Channel>,
+        at: u64,
+    },
 }
 
 /// Why stored bytes could not be read as an event.
@@ -215,6 +259,7 @@ impl Event {
             | Self::KeyRevoked { integration, .. }
             | Self::PoliciesSet { integration, .. }
             | Self::NotificationsSet { integration, .. }
+            | Self::NotificationsSetV2 { integration, .. }
             | Self::ReportSubmitted { integration, .. }
             | Self::BatchSubmitted { integration, .. }
             | Self::AlertAcknowledged { integration, .. } => Some(integration),
@@ -346,6 +391,26 @@ fn upcast(event: Event) -> Event {
             file_pattern: None,
             at,
         },
+        Event::NotificationsSet {
+            integration,
+            channels,
+            at,
+        } => Event::NotificationsSetV2 {
+            integration,
+            channels: channels
+                .into_iter()
+                .map(|c| Channel {
+                    target: Target::Email(c.target),
+                    min_severity: c.min_severity,
+                    send_resolved: false,
+                })
+                .collect(),
+            at,
+        },
+        Event::Audited { actor, event } => Event::Audited {
+            actor,
+            event: Box::new(upcast(*event)),
+        },
         other => other,
     }
 }
@@ -429,7 +494,7 @@ mod tests {
             },
             Event::NotificationsSet {
                 integration: int(),
-                channels: vec![Channel {
+                channels: vec![EmailChannel {
                     target: EmailAddress::parse("security@acme.com").unwrap(),
                     min_severity: Severity::Critical,
                 }],
@@ -503,6 +568,25 @@ mod tests {
                     token_id: TokenId::parse("tok_0123456789abcdef").unwrap(),
                     at,
                 }),
+            },
+            Event::NotificationsSetV2 {
+                integration: int(),
+                channels: vec![
+                    Channel {
+                        target: Target::Email(EmailAddress::parse("security@acme.com").unwrap()),
+                        min_severity: Severity::Warning,
+                        send_resolved: false,
+                    },
+                    Channel {
+                        target: Target::Destination {
+                            kind: ChannelKind::Pagerduty,
+                            name: DestinationName::parse("oncall").unwrap(),
+                        },
+                        min_severity: Severity::Critical,
+                        send_resolved: true,
+                    },
+                ],
+                at,
             },
         ]
     }

@@ -230,6 +230,7 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
         }
         Event::KeyRevoked { .. }
         | Event::NotificationsSet { .. }
+        | Event::NotificationsSetV2 { .. }
         | Event::LegacyTrusted { .. }
         | Event::TokenRevoked { .. }
         | Event::SessionEnded { .. }

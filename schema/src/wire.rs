@@ -2,7 +2,7 @@
 //! Nothing here is trusted: `crate::report` and the admin parsers turn these into
 //! validated domain values at the edge.
 
-use crate::domain::{HealthStatus, Severity};
+use crate::domain::{ChannelKind, HealthStatus, Severity};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -201,13 +201,11 @@ pub struct NotificationsIn {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChannelIn {
     pub channel: ChannelKind,
+    /// An email address for `email`; the name of a destination of the channel's kind
+    /// in the operator's destinations file for the others.
     pub target: String,
     pub min_severity: Severity,
-}
-
-/// Notification channel kinds. Only email exists; the enum is where others go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ChannelKind {
-    Email,
+    /// Also send a notice for each alert a report resolves. Default `false`.
+    #[serde(default)]
+    pub send_resolved: bool,
 }

@@ -8,6 +8,7 @@ pub mod fixtures;
 pub mod load;
 pub mod nats;
 pub mod process;
+pub mod receiver;
 pub mod service;
 pub mod smtp;
 

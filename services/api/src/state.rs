@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use crate::limits::AuthFailures;
 use crate::metrics::Metrics;
 use clef_pro_log::{Appended, Log};
+use clef_pro_notifier::destinations::Destinations;
 use clef_pro_projections::{Kind, Projections};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::keys::DeploymentKey;
@@ -35,6 +36,9 @@ pub struct Settings {
     /// `/metrics` is served on its own address (`--metrics-listen`), not on this one.
     /// Default false.
     pub metrics_elsewhere: bool,
+    /// The operator's notification destinations (`--destinations`), which channels
+    /// name; `None`: there are none.
+    pub destinations: Option<clef_pro_notifier::destinations::Shared>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -56,6 +60,7 @@ impl Default for Settings {
             auth_failures_per_minute: 60,
             extra_metrics: None,
             metrics_elsewhere: false,
+            destinations: None,
         }
     }
 }
@@ -99,6 +104,15 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.0.settings
+    }
+
+    /// The destinations as the operator's file says now.
+    pub fn destinations(&self) -> Arc<Destinations> {
+        self.settings()
+            .destinations
+            .as_ref()
+            .map(|d| d.borrow().clone())
+            .unwrap_or_default()
     }
 
     pub fn auth_failures(&self) -> &AuthFailures {

@@ -32,6 +32,19 @@ pub enum Command {
     /// Rebuild the projections aside and compare their digests with the live stores.
     /// Exits 1 on any difference. Stop `serve` first.
     Verify(LogArgs),
+    /// Work with a notification destinations file (see `serve --destinations`).
+    #[command(subcommand)]
+    Destinations(DestinationsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DestinationsCommand {
+    /// Validate a destinations file: prints each destination's name and kind (never a
+    /// URL or credential) and exits 1 with the entry and field at fault otherwise.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
 }
 
 /// Where the log is and how to reach it. `Debug` shows neither the `--log` URL's user
@@ -247,6 +260,12 @@ pub struct ServeArgs {
     /// and not on `--listen`. Unset: `/metrics` is on `--listen`.
     #[arg(long, env = "CLEF_PRO_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// A TOML file of named Slack, Teams, PagerDuty and webhook destinations with their
+    /// URLs and credentials, which notification channels name. Read at start and again
+    /// on SIGHUP (a file that no longer validates is refused, and the previous one kept).
+    /// Its credentials are never written to the log, a store, an answer or a log line.
+    #[arg(long, env = "CLEF_PRO_DESTINATIONS")]
+    pub destinations: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

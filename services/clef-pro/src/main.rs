@@ -1,6 +1,8 @@
-//! The `clef-pro` binary: parses flags and hands over to `serve` or `rebuild`.
+//! The `clef-pro` binary: parses flags and hands over to `serve`, `rebuild` or
+//! `destinations`.
 
 mod cli;
+mod destinations;
 mod rebuild;
 mod serve;
 
@@ -46,6 +48,9 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Replay(args) => rebuild::replay(args).await,
             cli::Command::Verify(args) => rebuild::verify(args).await,
+            cli::Command::Destinations(cli::DestinationsCommand::Check { file }) => {
+                destinations::check(&file)
+            }
         }
     });
     match result {

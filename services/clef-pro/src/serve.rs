@@ -36,6 +36,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let stats = Arc::new(Stats::default());
+    let destinations = crate::destinations::watch(args.destinations.clone(), shutdown.clone())?;
     let settings = Settings {
         public_url: public_url.clone(),
         admin_token: args.admin_token.clone(),
@@ -47,6 +48,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
             Arc::new(move || stats.render())
         }),
         metrics_elsewhere: args.metrics_listen.is_some(),
+        destinations: Some(destinations.clone()),
         ..Settings::default()
     };
     let state = AppState::new(log.clone(), projections.clone(), settings);
@@ -57,6 +59,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
     };
     let notifier = Notifier {
         transport,
+        destinations,
+        gone: Default::default(),
+        http: clef_pro_notifier::http_client(),
         log: log.clone(),
         projections: projections.clone(),
         from: args

@@ -2,8 +2,10 @@
 //! severity, a plain-text and an HTML part listing each alert with a dashboard link.
 //! Everything in it comes from the outbox, which holds only sealed (redacted) text.
 
-use clef_pro_projections::outbox::{Intent, IntentAlert, IntentKind};
+use crate::channels::text::{alert_url, integration_url, scope};
+use clef_pro_projections::outbox::{Intent, IntentKind};
 use clef_pro_schema::domain::Severity;
+use clef_pro_schema::event::Target;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 
@@ -37,30 +39,11 @@ pub fn subject(i: &Intent) -> String {
 fn omitted(i: &Intent, public_url: &str) -> Option<String> {
     (i.omitted > 0).then(|| {
         format!(
-            "{} more open alert(s) are not listed here; see them all at {}/integrations/{}",
+            "{} more open alert(s) are not listed here; see them all at {}",
             i.omitted,
-            public_url.trim_end_matches('/'),
-            i.integration
+            integration_url(public_url, i)
         )
     })
-}
-
-fn link(public_url: &str, i: &Intent, a: &IntentAlert) -> String {
-    format!(
-        "{}/integrations/{}#alert-{}",
-        public_url.trim_end_matches('/'),
-        i.integration,
-        a.id
-    )
-}
-
-fn scope(a: &IntentAlert) -> String {
-    let s = a.scope.to_string();
-    if s.is_empty() {
-        "whole repository".into()
-    } else {
-        s
-    }
 }
 
 pub fn plain(i: &Intent, public_url: &str) -> String {
@@ -81,7 +64,7 @@ pub fn plain(i: &Intent, public_url: &str) -> String {
             scope(a),
             a.message,
             a.opened_by,
-            link(public_url, i, a)
+            alert_url(public_url, i, a)
         ));
     }
     if let Some(more) = omitted(i, public_url) {
@@ -111,7 +94,7 @@ pub fn html(i: &Intent, public_url: &str) -> String {
             esc(&scope(a)),
             esc(&a.message),
             esc(a.opened_by.short()),
-            esc(&link(public_url, i, a)),
+            esc(&alert_url(public_url, i, a)),
         ));
     }
     format!(
@@ -133,8 +116,10 @@ pub fn build(
     from: &Mailbox,
     public_url: &str,
 ) -> Result<Message, lettre::error::Error> {
-    let to: Mailbox = i
-        .target
+    let Target::Email(address) = &i.target else {
+        return Err(lettre::error::Error::MissingTo);
+    };
+    let to: Mailbox = address
         .as_str()
         .parse()
         .map_err(|_| lettre::error::Error::MissingTo)?;

@@ -1,12 +1,17 @@
-//! The notifier drains the outbox: it sends each pending intent by email and appends a
-//! *delivered* or *failed* event, which the outbox projection applies, so the intent
+//! The notifier drains the outbox: it sends each pending intent (by email, or to a
+//! Slack, Teams, PagerDuty or webhook destination of the operator's file) and appends
+//! a *delivered* or *failed* event, which the outbox projection applies, so the intent
 //! is not sent again, not even after a replay.
 //!
 //! Guarantee: at least once. A crash between a send and its *delivered* event resends
 //! that one intent after restart (or, on JetStream, by another instance once the dead
-//! one's claim expires), with the same `Message-ID`, so mail clients and servers can
-//! recognise the duplicate.
+//! one's claim expires), with the same `Message-ID` or `webhook-id` (PagerDuty folds a
+//! resend into the same incident by its `dedup_key`), so receivers can recognise it.
 
+mod channels;
+pub mod destinations;
+
+pub use channels::client as http_client;
 pub mod email;
 mod local;
 mod shared;
@@ -18,13 +23,15 @@ pub const CONCURRENT_SENDS: usize = 8;
 use clef_pro_log::Log;
 use clef_pro_projections::outbox::Intent;
 use clef_pro_projections::{Kind, Projections};
-use clef_pro_schema::event::Event;
+use clef_pro_schema::domain::ChannelKind;
+use clef_pro_schema::event::{Event, Target};
 use clef_pro_schema::ids::IntentId;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -46,15 +53,29 @@ impl Transport {
     }
 }
 
-/// Counters for `/metrics`.
+/// Counters for `/metrics`: totals, and by channel kind.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub sent: AtomicU64,
     pub failed: AtomicU64,
     pub retried: AtomicU64,
+    /// `[kind][outcome]`, outcomes as in [`OUTCOMES`].
+    by_kind: [[AtomicU64; 3]; ChannelKind::ALL.len()],
 }
 
+const OUTCOMES: [&str; 3] = ["sent", "failed", "retried"];
+
 impl Stats {
+    fn count(&self, kind: ChannelKind, outcome: usize) {
+        let total = [&self.sent, &self.failed, &self.retried][outcome];
+        total.fetch_add(1, Ordering::Relaxed);
+        let k = ChannelKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or(0);
+        self.by_kind[k][outcome].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         for (name, help, v) in [
@@ -79,6 +100,18 @@ impl Stats {
                 v.load(Ordering::Relaxed)
             ));
         }
+        let name = "clef_pro_notifications_total";
+        out.push_str(&format!(
+            "# HELP {name} Notifications this process sent, gave up on or will retry, by channel kind.\n# TYPE {name} counter\n"
+        ));
+        for (kind, counts) in ChannelKind::ALL.iter().zip(&self.by_kind) {
+            for (outcome, v) in OUTCOMES.iter().zip(counts) {
+                out.push_str(&format!(
+                    "{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {}\n",
+                    v.load(Ordering::Relaxed)
+                ));
+            }
+        }
         out
     }
 }
@@ -93,12 +126,25 @@ fn backoff(attempt: u32) -> Duration {
 
 enum Outcome {
     Sent,
-    Transient(String),
+    /// Worth retrying: after `retry_after` when the receiver said so, else with backoff.
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     Permanent(String),
+    /// A webhook receiver answered `410 Gone`: the destination is disabled until its
+    /// entry in the destinations file changes.
+    Gone(String),
 }
 
 pub struct Notifier {
+    /// Where email goes.
     pub transport: Transport,
+    /// The other kinds' destinations, as the operator's file says now.
+    pub destinations: destinations::Shared,
+    /// Destinations that answered `410 Gone`, by [`destinations::Destination::fingerprint`].
+    pub gone: Mutex<HashSet<[u8; 32]>>,
+    pub http: reqwest::Client,
     pub log: Log,
     pub projections: Arc<Projections>,
     pub from: Mailbox,
@@ -134,33 +180,44 @@ impl Notifier {
         }
     }
 
-    /// The event that records a final outcome, counted; `None` for a transient failure
-    /// (counted as a retry), which leaves the intent pending.
-    fn outcome_event(&self, intent: &Intent, outcome: Outcome, attempt: u32) -> Option<Event> {
+    /// The event that records a final outcome, counted; for a transient failure
+    /// (counted as a retry), which leaves the intent pending, how long to wait before
+    /// the next attempt instead.
+    fn outcome_event(
+        &self,
+        intent: &Intent,
+        outcome: Outcome,
+        attempt: u32,
+    ) -> Result<Event, Duration> {
         let id = &intent.id;
+        let kind = intent.target.kind();
         match outcome {
             Outcome::Sent => {
-                self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(intent = %id, "notification sent");
-                Some(Event::NotificationDelivered {
+                self.stats.count(kind, 0);
+                tracing::info!(intent = %id, %kind, "notification sent");
+                Ok(Event::NotificationDelivered {
                     intent: id.clone(),
                     message_id: intent.message_id(),
                     at: clef_pro_schema::now_ms(),
                 })
             }
-            Outcome::Permanent(reason) => {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(intent = %id, %reason, "notification failed permanently");
-                Some(Event::NotificationFailed {
+            Outcome::Permanent(reason) | Outcome::Gone(reason) => {
+                self.stats.count(kind, 1);
+                tracing::warn!(intent = %id, %kind, %reason, "notification failed permanently");
+                Ok(Event::NotificationFailed {
                     intent: id.clone(),
                     reason,
                     at: clef_pro_schema::now_ms(),
                 })
             }
-            Outcome::Transient(reason) => {
-                self.stats.retried.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(intent = %id, %reason, attempt, "notification will be retried");
-                None
+            Outcome::Transient {
+                reason,
+                retry_after,
+            } => {
+                self.stats.count(kind, 2);
+                let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+                tracing::warn!(intent = %id, %kind, %reason, attempt, wait_ms = wait.as_millis() as u64, "notification will be retried");
+                Err(wait)
             }
         }
     }
@@ -176,6 +233,37 @@ impl Notifier {
     }
 
     async fn send(&self, intent: &Intent) -> Outcome {
+        match &intent.target {
+            Target::Email(_) => self.send_email(intent).await,
+            Target::Destination { kind, name } => {
+                let Some(dest) = self.destinations.borrow().get(name).cloned() else {
+                    return Outcome::Permanent(format!(
+                        "no destination named {name} in the destinations file"
+                    ));
+                };
+                if dest.kind != *kind {
+                    return Outcome::Permanent(format!(
+                        "destination {name} is a {} destination now, not {kind}",
+                        dest.kind
+                    ));
+                }
+                let print = dest.fingerprint();
+                if self.gone.lock().expect("not poisoned").contains(&print) {
+                    return Outcome::Permanent(format!(
+                        "destination {name} is disabled: it answered 410 Gone; change its entry in the destinations file to enable it again"
+                    ));
+                }
+                let outcome = channels::send(&self.http, &dest, intent, &self.public_url).await;
+                if let Outcome::Gone(_) = outcome {
+                    tracing::warn!(destination = %name, "destination answered 410 Gone: disabled until its entry changes");
+                    self.gone.lock().expect("not poisoned").insert(print);
+                }
+                outcome
+            }
+        }
+    }
+
+    async fn send_email(&self, intent: &Intent) -> Outcome {
         let msg = match email::build(intent, &self.from, &self.public_url) {
             Ok(m) => m,
             Err(e) => return Outcome::Permanent(format!("cannot build the message: {e}")),
@@ -183,12 +271,18 @@ impl Notifier {
         match &self.transport {
             Transport::Files(dir) => match write_eml(dir, &intent.id, &msg.formatted()).await {
                 Ok(()) => Outcome::Sent,
-                Err(e) => Outcome::Transient(format!("cannot write mail file: {e}")),
+                Err(e) => Outcome::Transient {
+                    reason: format!("cannot write mail file: {e}"),
+                    retry_after: None,
+                },
             },
             Transport::Smtp(t) => match t.send(msg).await {
                 Ok(_) => Outcome::Sent,
                 Err(e) if e.is_permanent() => Outcome::Permanent(format!("smtp: {e}")),
-                Err(e) => Outcome::Transient(format!("smtp: {e}")),
+                Err(e) => Outcome::Transient {
+                    reason: format!("smtp: {e}"),
+                    retry_after: None,
+                },
             },
         }
     }

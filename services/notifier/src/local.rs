@@ -71,9 +71,9 @@ async fn deliver(
     let event = match sent.remove(id) {
         Some(Sent::Unrecorded(event)) => *event,
         _ => match n.outcome_event(intent, n.send(intent).await, attempt) {
-            Some(event) => event,
-            None => {
-                retry.insert(id.clone(), (attempt, Instant::now() + backoff(attempt)));
+            Ok(event) => event,
+            Err(wait) => {
+                retry.insert(id.clone(), (attempt, Instant::now() + wait));
                 return;
             }
         },

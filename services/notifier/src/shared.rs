@@ -124,11 +124,14 @@ async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Rece
         }
     };
     let outcome = holding(&claim, n.send(&intent)).await;
-    let Some(event) = n.outcome_event(&intent, outcome, attempt) else {
-        if let Err(e) = claim.retry_after(backoff(attempt)).await {
-            tracing::warn!(intent = %id, error = %e, "cannot hand the notification back; it returns after its claim expires");
+    let event = match n.outcome_event(&intent, outcome, attempt) {
+        Ok(event) => event,
+        Err(wait) => {
+            if let Err(e) = claim.retry_after(wait).await {
+                tracing::warn!(intent = %id, error = %e, "cannot hand the notification back; it returns after its claim expires");
+            }
+            return;
         }
-        return;
     };
     // Sent (or failed for good): hold the claim until the log has the outcome. Whoever
     // gets this intent next reads the log past it and drops the intent.

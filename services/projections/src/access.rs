@@ -177,7 +177,7 @@ impl<'t> AccessTables<'t> {
             Event::PoliciesSet {
                 integration, at, ..
             } => ("policies.set", integration.to_string(), at),
-            Event::NotificationsSet {
+            Event::NotificationsSetV2 {
                 integration, at, ..
             } => ("notifications.set", integration.to_string(), at),
             Event::KeyIssued {

@@ -12,8 +12,8 @@ use crate::lifecycle::AlertState;
 use crate::lifecycle::Head;
 use crate::runtime::Projector;
 use crate::store::{RwTable, StoreError, Table, enc, get, scan};
-use clef_pro_schema::domain::{Branch, CommitSha, EmailAddress, RuleId, Scope, Severity};
-use clef_pro_schema::event::{Channel, Event};
+use clef_pro_schema::domain::{Branch, ChannelKind, CommitSha, RuleId, Scope, Severity};
+use clef_pro_schema::event::{Channel, Event, Target};
 use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
 use redb::{
     ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
@@ -31,7 +31,7 @@ const BY_ALERT: Table = TableDefinition::new("intents_by_alert");
 /// intent id → (), the intents that failed for good (counted by `/metrics`)
 const FAILED: Table = TableDefinition::new("failed_intents");
 
-const TABLES: [Table; 9] = [
+const TABLES: [Table; 12] = [
     RECIPIENTS,
     INTENTS,
     PENDING,
@@ -41,11 +41,10 @@ const TABLES: [Table; 9] = [
     alerts::TABLES[1],
     alerts::TABLES[2],
     alerts::TABLES[3],
+    alerts::TABLES[4],
+    alerts::TABLES[5],
+    alerts::TABLES[6],
 ];
-
-/// Whether resolutions notify. The plumbing exists; the product keeps it off for now
-/// (CONTRACT section 4: resolved alerts send nothing).
-pub const NOTIFY_RESOLVED: bool = false;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Recipients {
@@ -57,7 +56,8 @@ struct Recipients {
 pub enum IntentKind {
     /// Open, unacknowledged alerts at a HEAD report.
     Failing,
-    /// Alerts a HEAD report resolved (off: [`NOTIFY_RESOLVED`]).
+    /// Alerts a HEAD report resolved, for channels with `send_resolved` and every
+    /// PagerDuty channel (which resolves the incident it opened).
     Resolved,
 }
 
@@ -88,7 +88,7 @@ pub struct Intent {
     pub integration_name: String,
     pub commit: CommitSha,
     pub branch: Branch,
-    pub target: EmailAddress,
+    pub target: Target,
     pub min_severity: Severity,
     /// At most [`MAX_LISTED`]: the most severe, new ones first.
     pub alerts: Vec<IntentAlert>,
@@ -126,8 +126,8 @@ impl Projector for Outbox {
     const NAME: &'static str = "outbox";
     const TABLES: &'static [Table] = &TABLES;
     /// 2: failed intents are indexed. 3: the replay guard, alerts by status, at most
-    /// [`MAX_LISTED`] alerts per intent.
-    const VERSION: u32 = 3;
+    /// [`MAX_LISTED`] alerts per intent. 4: channels of every kind, resolved notices.
+    const VERSION: u32 = 4;
     type Tables<'t> = OutboxTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<OutboxTables<'_>, StoreError> {
@@ -153,7 +153,7 @@ impl Projector for Outbox {
                 };
                 recipients.insert(id.as_str().as_bytes(), enc(&r).as_slice())?;
             }
-            Event::NotificationsSet {
+            Event::NotificationsSetV2 {
                 integration,
                 channels,
                 ..
@@ -221,11 +221,10 @@ fn enqueue(
     r: &Recipients,
     at: u64,
 ) -> Result<(), StoreError> {
-    let mut kinds = vec![(IntentKind::Failing, &head.open)];
-    if NOTIFY_RESOLVED {
-        kinds.push((IntentKind::Resolved, &head.resolved));
-    }
-    for (kind, ids) in kinds {
+    for (kind, ids) in [
+        (IntentKind::Failing, &head.open),
+        (IntentKind::Resolved, &head.resolved),
+    ] {
         let mut listed = Vec::new();
         for id in ids {
             if let Some(a) = t.alerts.alert(id)? {
@@ -233,6 +232,11 @@ fn enqueue(
             }
         }
         for ch in &r.channels {
+            if kind == IntentKind::Resolved
+                && !(ch.send_resolved || ch.target.kind() == ChannelKind::Pagerduty)
+            {
+                continue;
+            }
             let alerts: Vec<IntentAlert> = listed
                 .iter()
                 .filter(|a| {
@@ -265,7 +269,7 @@ fn enqueue(
                 head.integration.as_str().as_bytes(),
                 head.commit.as_str().as_bytes(),
                 format!("{kind:?}").as_bytes(),
-                ch.target.as_str().as_bytes(),
+                &target_bytes(&ch.target),
                 ch.min_severity.as_str().as_bytes(),
             ]);
             let key = id.as_str().as_bytes();
@@ -297,6 +301,18 @@ fn enqueue(
         }
     }
     Ok(())
+}
+
+/// A channel's target as its intents' ids are derived from it: an email address as it
+/// always was (so a rebuilt outbox derives the ids that earlier outcomes name), a
+/// destination as kind, NUL, name (no address holds a NUL).
+fn target_bytes(t: &Target) -> Vec<u8> {
+    match t {
+        Target::Email(a) => a.as_str().as_bytes().to_vec(),
+        Target::Destination { kind, name } => {
+            [kind.as_str().as_bytes(), &[0], name.as_str().as_bytes()].concat()
+        }
+    }
 }
 
 /// Intents by status.

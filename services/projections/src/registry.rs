@@ -61,8 +61,9 @@ impl Projector for Registry {
         crate::access::SESSIONS,
         crate::access::AUDIT,
     ];
-    /// 2: revocable tokens, sessions, the audit log, the replay guard.
-    const VERSION: u32 = 2;
+    /// 2: revocable tokens, sessions, the audit log, the replay guard. 3: channels of
+    /// every kind.
+    const VERSION: u32 = 3;
     type Tables<'t> = RegistryTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RegistryTables<'_>, StoreError> {
@@ -138,7 +139,7 @@ impl Projector for Registry {
             } => {
                 update(integration, &mut |i| i.policies = policies.clone())?;
             }
-            Event::NotificationsSet {
+            Event::NotificationsSetV2 {
                 integration,
                 channels,
                 ..

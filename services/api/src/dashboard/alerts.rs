@@ -33,7 +33,12 @@ fn notifications(a: &AlertView) -> String {
                 .as_deref()
                 .map(|r| format!(" ({})", Esc(r)))
                 .unwrap_or_default();
-            format!("<li>{} to {}{reason}</li>", Esc(n.status), Esc(&n.target))
+            format!(
+                "<li>{} to {} {}{reason}</li>",
+                Esc(n.status),
+                n.channel,
+                Esc(&n.target)
+            )
         })
         .collect();
     format!(

@@ -14,11 +14,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_projections::registry::Integration;
-use clef_pro_schema::domain::Severity;
+use clef_pro_schema::domain::{ChannelKind, Severity};
 use clef_pro_schema::ids::IntegrationId;
-use clef_pro_schema::wire::{
-    ChannelIn, ChannelKind, ConfigIn, NewKeyIn, NotificationsIn, PoliciesIn, PolicyIn,
-};
+use clef_pro_schema::wire::{ChannelIn, ConfigIn, NewKeyIn, NotificationsIn, PoliciesIn, PolicyIn};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -124,16 +122,29 @@ fn policies(i: &Integration, v: &Visitor) -> String {
     )
 }
 
+fn kind_select(n: usize, selected: ChannelKind) -> String {
+    let options: String = ChannelKind::ALL
+        .iter()
+        .map(|k| {
+            let sel = if *k == selected { " selected" } else { "" };
+            format!(r#"<option value="{k}"{sel}>{k}</option>"#)
+        })
+        .collect();
+    format!(r#"<select name="channel.{n}" aria-label="Channel {n}">{options}</select>"#)
+}
+
 fn channels(i: &Integration, v: &Visitor) -> String {
     let rows: String = i
         .channels
         .iter()
-        .map(|c| (c.target.as_str(), c.min_severity))
-        .chain([("", Severity::Warning)])
+        .map(|c| (c.target.kind(), c.target.name(), c.min_severity, c.send_resolved))
+        .chain([(ChannelKind::Email, "", Severity::Warning, false)])
         .enumerate()
-        .map(|(n, (target, sev))| {
+        .map(|(n, (kind, target, sev, resolved))| {
+            let checked = if resolved { " checked" } else { "" };
             format!(
-                r#"<tr><td><input type="email" name="target.{n}" value="{}" aria-label="Email {n}"></td><td>{}</td></tr>"#,
+                r#"<tr><td>{}</td><td><input name="target.{n}" value="{}" aria-label="Address or destination {n}"></td><td>{}</td><td><input type="checkbox" name="sendResolved.{n}" value="on" aria-label="Send resolved notices {n}"{checked}></td></tr>"#,
+                kind_select(n, kind),
                 Esc(target),
                 severity_select(&format!("minSeverity.{n}"), &format!("Minimum severity {n}"), sev)
             )
@@ -141,9 +152,9 @@ fn channels(i: &Integration, v: &Visitor) -> String {
         .collect();
     format!(
         r#"<section id="notifications" aria-labelledby="notifications-h"><h2 id="notifications-h">Notification channels</h2>
-<p>Each address gets one email per report listing the open, unacknowledged alerts at or above its minimum severity. Clear an address to remove it.</p>
+<p>Each channel gets one message per report listing the open, unacknowledged alerts at or above its minimum severity. An email channel's target is an address; the others name a destination of the operator's destinations file. Clear a target to remove its channel.</p>
 <form method="post" action="/integrations/{}/settings/notifications">{}
-<div class="scroll"><table><thead><tr><th scope="col">Email</th><th scope="col">Minimum severity</th></tr></thead>
+<div class="scroll"><table><thead><tr><th scope="col">Channel</th><th scope="col">Target</th><th scope="col">Minimum severity</th><th scope="col">Resolved notices</th></tr></thead>
 <tbody>{rows}</tbody></table></div>
 <button type="submit">Save channels</button></form></section>"#,
         Esc(i.id.as_str()),
@@ -371,10 +382,21 @@ fn notifications_in(form: &HashMap<String, String>) -> Result<NotificationsIn, A
     let notifications = rows(form, "target")
         .filter(|n| !field(form, "target", *n).is_empty())
         .map(|n| {
+            let kind = field(form, "channel", n);
+            let channel = ChannelKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind || kind.is_empty() && *k == ChannelKind::Email)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("channel.{n}"),
+                        "must be email, slack, teams, pagerduty or webhook",
+                    )
+                })?;
             Ok(ChannelIn {
-                channel: ChannelKind::Email,
+                channel,
                 target: field(form, "target", n).to_owned(),
                 min_severity: severity_field(form, "minSeverity", n)?,
+                send_resolved: field(form, "sendResolved", n) == "on",
             })
         })
         .collect::<Result<_, ApiError>>()?;

@@ -13,8 +13,8 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
-use clef_pro_schema::domain::{Branch, EmailAddress, RuleId};
-use clef_pro_schema::event::{Channel, Event, Policy};
+use clef_pro_schema::domain::{Branch, ChannelKind, DestinationName, EmailAddress, RuleId};
+use clef_pro_schema::event::{Channel, Event, Policy, Target};
 use clef_pro_schema::ids::{IntegrationId, KeyId};
 use clef_pro_schema::report::{FieldError, text};
 use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn};
@@ -329,20 +329,48 @@ pub async fn apply_notifications(
             format!("at most {MAX_ITEMS} channels"),
         ));
     }
+    let destinations = state.destinations();
     let channels = req
         .notifications
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            let target = EmailAddress::parse(c.target.trim())
-                .map_err(|e| ApiError::invalid(format!("notifications[{i}].target"), e.0))?;
+            let field = format!("notifications[{i}].target");
+            let target = c.target.trim();
+            let target = match c.channel {
+                ChannelKind::Email => Target::Email(
+                    EmailAddress::parse(target).map_err(|e| ApiError::invalid(&field, e.0))?,
+                ),
+                kind => {
+                    let name =
+                        DestinationName::parse(target).map_err(|e| ApiError::invalid(&field, e.0))?;
+                    match destinations.kind_of(name.as_str()) {
+                        Some(k) if k == kind => Target::Destination { kind, name },
+                        Some(k) => {
+                            return Err(ApiError::invalid(
+                                &field,
+                                format!("names a {k} destination, not a {kind} one"),
+                            ));
+                        }
+                        None => {
+                            return Err(ApiError::invalid(
+                                &field,
+                                format!(
+                                    "names no {kind} destination of the operator's destinations file"
+                                ),
+                            ));
+                        }
+                    }
+                }
+            };
             Ok(Channel {
                 target,
                 min_severity: c.min_severity,
+                send_resolved: c.send_resolved,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let sealed = state.seal(by.did(Event::NotificationsSet {
+    let sealed = state.seal(by.did(Event::NotificationsSetV2 {
         integration: id.clone(),
         channels,
         at: clef_pro_schema::now_ms(),

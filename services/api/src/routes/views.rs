@@ -11,7 +11,7 @@ use clef_pro_projections::lifecycle::Alert;
 use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
 use clef_pro_projections::outbox::{Intent, IntentStatus};
 use clef_pro_projections::registry::Integration;
-use clef_pro_schema::domain::{HealthStatus, Severity};
+use clef_pro_schema::domain::{ChannelKind, HealthStatus, Severity};
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::report::{Drift, PolicyResult};
 use serde::Serialize;
@@ -83,10 +83,11 @@ pub struct PolicyView {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelView {
-    /// `email`.
-    pub channel: &'static str,
+    pub channel: ChannelKind,
+    /// An email address, or the name of a destination (never its URL or credential).
     pub target: String,
     pub min_severity: Severity,
+    pub send_resolved: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,9 +159,10 @@ pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<Integrat
             .channels
             .iter()
             .map(|c| ChannelView {
-                channel: "email",
-                target: c.target.to_string(),
+                channel: c.target.kind(),
+                target: c.target.name().to_owned(),
                 min_severity: c.min_severity,
+                send_resolved: c.send_resolved,
             })
             .collect(),
         latest_report: heads.latest.as_ref().map(HeadView::of),
@@ -361,6 +363,8 @@ impl MatrixView {
 #[serde(rename_all = "camelCase")]
 pub struct NotificationView {
     pub id: String,
+    pub channel: ChannelKind,
+    /// An email address, or the name of a destination.
     pub target: String,
     pub commit_sha: String,
     /// `pending`, `sent` or `failed`.
@@ -380,7 +384,8 @@ impl NotificationView {
         };
         Self {
             id: i.id.to_string(),
-            target: i.target.to_string(),
+            channel: i.target.kind(),
+            target: i.target.name().to_owned(),
             commit_sha: i.commit.to_string(),
             status,
             at,

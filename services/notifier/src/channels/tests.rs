@@ -1,0 +1,160 @@
+use super::*;
+use crate::destinations::Destinations;
+use clef_pro_projections::outbox::{IntentAlert, IntentKind, IntentStatus};
+use clef_pro_schema::domain::{
+    Branch, ChannelKind, CommitSha, EmailAddress, RuleId, Scope, Severity,
+};
+use clef_pro_schema::event::Target;
+use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
+
+fn intent(kind: IntentKind, alerts: usize, omitted: u32) -> Intent {
+    Intent {
+        id: IntentId::parse("ntf_0123456789abcdef").unwrap(),
+        kind,
+        integration: IntegrationId::parse("int_0123456789abcdef").unwrap(),
+        integration_name: "payments".into(),
+        commit: CommitSha::parse(&"ab".repeat(20)).unwrap(),
+        branch: Branch::parse("main").unwrap(),
+        target: Target::Email(EmailAddress::parse("a@b.example").unwrap()),
+        min_severity: Severity::Warning,
+        alerts: (0..alerts)
+            .map(|n| IntentAlert {
+                id: AlertId::derive(&[&n.to_le_bytes()]),
+                rule_id: RuleId::parse("missing_keys").unwrap(),
+                rule_name: "Missing <keys> & more".into(),
+                scope: Scope::parse("oauth/production").unwrap(),
+                severity: Severity::Critical,
+                message: "oauth/production is missing a key".into(),
+                opened_by: CommitSha::parse(&"cd".repeat(20)).unwrap(),
+                new: n == 0,
+            })
+            .collect(),
+        created_at: 1_700_000_000_000,
+        status: IntentStatus::Pending,
+        omitted,
+    }
+}
+
+fn dest(kind: &str) -> Destination {
+    let extra = match kind {
+        "webhook" => "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        "pagerduty" => "routing_key = \"abc\"\n",
+        _ => "",
+    };
+    let d = Destinations::parse(&format!(
+        "[destinations.d]\nkind = \"{kind}\"\nurl = \"https://x.example/h\"\n{extra}"
+    ))
+    .unwrap();
+    d.get(&clef_pro_schema::domain::DestinationName::parse("d").unwrap())
+        .unwrap()
+        .clone()
+}
+
+fn outcome(kind: &str, status: u16, body: &str, refusal: Refusal) -> Outcome {
+    classify(
+        &dest(kind),
+        StatusCode::from_u16(status).unwrap(),
+        Some(Duration::from_secs(7)),
+        body,
+        refusal,
+    )
+}
+
+#[test]
+fn answers_are_classified() {
+    assert!(matches!(
+        outcome("teams", 202, "", Refusal::None),
+        Outcome::Sent
+    ));
+    assert!(matches!(
+        outcome("slack", 200, "ok", Refusal::UnlessOk),
+        Outcome::Sent
+    ));
+    assert!(matches!(
+        outcome("slack", 200, "invalid_blocks", Refusal::UnlessOk),
+        Outcome::Permanent(r) if r.contains("invalid_blocks") && r.contains("refused")
+    ));
+    assert!(matches!(
+        outcome("slack", 429, "", Refusal::UnlessOk),
+        Outcome::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7)
+    ));
+    for s in [500, 502, 503, 408] {
+        assert!(
+            matches!(
+                outcome("pagerduty", s, "", Refusal::None),
+                Outcome::Transient { .. }
+            ),
+            "{s}"
+        );
+    }
+    assert!(matches!(
+        outcome("pagerduty", 400, "bad", Refusal::None),
+        Outcome::Permanent(_)
+    ));
+    assert!(matches!(
+        outcome("webhook", 410, "", Refusal::None),
+        Outcome::Gone(_)
+    ));
+    assert!(matches!(
+        outcome("slack", 410, "", Refusal::None),
+        Outcome::Permanent(_)
+    ));
+    assert!(matches!(
+        outcome("webhook", 404, "", Refusal::None),
+        Outcome::Permanent(_)
+    ));
+}
+
+#[test]
+fn reasons_are_one_short_line() {
+    let Outcome::Permanent(r) = outcome(
+        "webhook",
+        400,
+        &format!("line\r\n{}", "x".repeat(500)),
+        Refusal::None,
+    ) else {
+        panic!("not permanent");
+    };
+    assert!(!r.contains('\n') && r.len() < 200, "{r}");
+}
+
+#[test]
+fn slack_keeps_to_fifty_blocks_and_escapes() {
+    let m = slack::message(&intent(IntentKind::Failing, 50, 30), "https://clef.example");
+    let blocks = m["blocks"].as_array().unwrap();
+    assert_eq!(blocks.len(), 50);
+    assert!(m["text"].as_str().unwrap().contains("payments"));
+    let all = m.to_string();
+    assert!(all.contains("34 more alert(s)"), "{all}");
+    assert!(all.contains("Missing &lt;keys&gt; &amp; more"));
+    assert!(all.contains("https://clef.example/integrations/int_0123456789abcdef#alert-"));
+}
+
+#[test]
+fn teams_sends_an_adaptive_card() {
+    let m = teams::message(&intent(IntentKind::Resolved, 2, 0), "https://clef.example");
+    assert_eq!(m["type"], "message");
+    let a = &m["attachments"][0];
+    assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+    assert_eq!(a["content"]["type"], "AdaptiveCard");
+    let body = a["content"]["body"].as_array().unwrap();
+    assert!(body.iter().all(|b| b["wrap"] == true));
+    assert!(a["content"].to_string().contains("RESOLVED"));
+}
+
+#[test]
+fn pagerduty_triggers_and_resolves_by_alert_id() {
+    let i = intent(IntentKind::Failing, 3, 0);
+    let events = pagerduty::events(&i, "rk", "https://clef.example");
+    assert_eq!(events.len(), 3);
+    for (e, a) in events.iter().zip(&i.alerts) {
+        assert_eq!(e["event_action"], "trigger");
+        assert_eq!(e["dedup_key"], a.id.as_str());
+        assert_eq!(e["payload"]["severity"], "critical");
+        assert!(e["payload"]["summary"].as_str().unwrap().len() <= 1024);
+    }
+    let r = pagerduty::events(&intent(IntentKind::Resolved, 1, 0), "rk", "u");
+    assert_eq!(r[0]["event_action"], "resolve");
+    assert!(r[0].get("payload").is_none());
+    assert_eq!(ChannelKind::Pagerduty.as_str(), "pagerduty");
+}
