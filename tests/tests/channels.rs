@@ -300,8 +300,8 @@ async fn every_kind(backend: Backend) {
 
     let metrics = c.metrics().await;
     for kind in ["slack", "teams", "pagerduty", "webhook"] {
-        let sent =
-            metrics[&format!("clef_pro_notifications_total{{kind=\"{kind}\",outcome=\"sent\"}}")];
+        let sent = metrics
+            [&format!("clef_pro_notifier_deliveries_total{{kind=\"{kind}\",outcome=\"sent\"}}")];
         assert!(sent > 0.0, "{kind}: {sent}");
     }
 
@@ -362,8 +362,12 @@ async fn retries(backend: Backend) {
     // Down for 30 s while three reports arrive.
     rx.stop().await;
     for commit in ["b1", "b2", "b3"] {
-        submit(&c, &key, commit, &[CRIT, WARN]).await;
+        let r = c
+            .report(&key, &report(&sha(commit), "main", &[CRIT, WARN]))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
     }
+    c.caught_up().await;
     tokio::time::sleep(Duration::from_secs(30)).await;
     rx.restart().await;
     let got = rx.wait_for("/hook", 6, Duration::from_secs(120)).await;

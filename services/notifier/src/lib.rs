@@ -100,9 +100,9 @@ impl Stats {
                 v.load(Ordering::Relaxed)
             ));
         }
-        let name = "clef_pro_notifications_total";
+        let name = "clef_pro_notifier_deliveries_total";
         out.push_str(&format!(
-            "# HELP {name} Notifications this process sent, gave up on or will retry, by channel kind.\n# TYPE {name} counter\n"
+            "# HELP {name} Send attempts of this process by channel kind and outcome: sent, failed for good, or to be retried.\n# TYPE {name} counter\n"
         ));
         for (kind, counts) in ChannelKind::ALL.iter().zip(&self.by_kind) {
             for (outcome, v) in OUTCOMES.iter().zip(counts) {
