@@ -2,16 +2,19 @@
 //!
 //! Plants a fresh random sample of every supported credential and identity shape into
 //! every string field of single reports, batches and admin requests; runs the whole
-//! system (on the embedded log and on JetStream, with the SMTP notifier), then
-//! `clef-pro replay`; then searches every byte the system wrote, under the data dir,
-//! the NATS store dir, the delivered mail (decoded) and the service's own output, for
-//! each planted plaintext. One occurrence fails the build.
+//! system (on the embedded log and on JetStream, with the SMTP notifier and Slack,
+//! PagerDuty and webhook destinations on a real HTTP receiver), then `clef-pro replay`;
+//! then searches every byte the system wrote, under the data dir, the NATS store dir,
+//! the delivered mail (decoded), the bodies the receiver got and the service's own
+//! output, for each planted plaintext, and for the destinations' planted credentials.
+//! One occurrence fails the build.
 
 use base64::Engine;
 use clef_pro_tests::client::Client;
 use clef_pro_tests::files_under;
 use clef_pro_tests::fixtures::{report, sha};
 use clef_pro_tests::nats::NatsServer;
+use clef_pro_tests::receiver::{Answer, Receiver};
 use clef_pro_tests::service::{Backend, Service};
 use clef_pro_tests::smtp::SmtpServer;
 use rand::Rng;
@@ -285,8 +288,19 @@ async fn drive(c: &Client, plants: &[Plant]) {
     let (id, key) = c
         .integration("planted", json!({"collectCIContext": true}))
         .await;
-    let r = c.channels(&id, &[("security@acme.com", "info")]).await;
-    assert_eq!(r.status, 200);
+    let r = c
+        .admin(
+            "PUT",
+            &format!("/api/v1/admin/integrations/{id}/notifications"),
+            json!({"notifications": [
+                {"channel": "email", "target": "security@acme.com", "minSeverity": "info"},
+                {"channel": "slack", "target": "chat", "minSeverity": "info"},
+                {"channel": "pagerduty", "target": "oncall", "minSeverity": "info", "sendResolved": true},
+                {"channel": "webhook", "target": "siem", "minSeverity": "info", "sendResolved": true},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
     let policies: Vec<Value> = plants
         .iter()
         .map(|p| {
@@ -461,15 +475,60 @@ fn search(dirs: &[&Path], extra: &[(&str, Vec<u8>)], plants: &[Plant]) {
     assert!(leaks.is_empty(), "plaintext found:\n{}", leaks.join("\n"));
 }
 
+/// A destinations file (outside every searched directory) whose credentials are fresh
+/// random values; returns them as plants.
+fn destinations(rx: &Receiver, dir: &Path) -> (std::path::PathBuf, Vec<Plant>) {
+    let slack = pick(ALNUM, 32);
+    let hook = pick(ALNUM, 24);
+    let routing = pick(ALNUM, 32);
+    let key = base64::engine::general_purpose::STANDARD.encode(pick(ALNUM, 32));
+    let file = dir.join("destinations.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[destinations.chat]\nkind = \"slack\"\nurl = \"{}\"\n\
+             [destinations.oncall]\nkind = \"pagerduty\"\nrouting_key = \"{routing}\"\nurl = \"{}\"\n\
+             [destinations.siem]\nkind = \"webhook\"\nurl = \"{}\"\nsecret = \"whsec_{key}\"\n",
+            rx.url(&format!("/services/{slack}")),
+            rx.url("/pagerduty"),
+            rx.url(&format!("/hook/{hook}")),
+        ),
+    )
+    .expect("write destinations");
+    let creds = vec![
+        same("slack webhook URL token", slack),
+        same("webhook URL token", hook),
+        same("pagerduty routing key", routing),
+        same("webhook signing secret", key),
+    ];
+    (file, creds)
+}
+
 async fn no_plaintext_anywhere(nats: Option<NatsServer>) {
     let plants = plants();
     let smtp = SmtpServer::start().await;
+    let rx = Receiver::start(Answer::status(200, "ok")).await;
+    let outside = tempfile::tempdir().expect("dir");
+    let (file, creds) = destinations(&rx, outside.path());
     let backend = nats
         .as_ref()
         .map_or(Backend::Embedded, |n| Backend::Nats(n.url()));
-    let mut s = Service::start(backend, Some(smtp.url())).await;
+    let mut s = Service::start_with(
+        backend,
+        Some(smtp.url()),
+        &["--destinations", file.to_str().expect("path")],
+        |_| {},
+    )
+    .await;
     drive(&s.client(), &plants).await;
     assert!(!smtp.messages().is_empty(), "the notifier sent mail");
+    let bodies: Vec<u8> = rx.received().iter().flat_map(|r| r.body.to_vec()).collect();
+    for path in ["/pagerduty", "/hook/", "/services/"] {
+        assert!(
+            rx.received().iter().any(|r| r.path.starts_with(path)),
+            "the notifier sent to {path}"
+        );
+    }
     s.stop().await;
     let replay = s.run("replay", &[]).await;
     assert!(replay.status.success());
@@ -478,7 +537,17 @@ async fn no_plaintext_anywhere(nats: Option<NatsServer>) {
     if let Some(n) = &nats {
         dirs.push(n.dir.path());
     }
-    search(&dirs, &[("replay output", out)], &plants);
+    search(
+        &dirs,
+        &[
+            ("replay output", out.clone()),
+            ("notification bodies", bodies),
+        ],
+        &plants,
+    );
+    // PagerDuty's routing key is in the bodies sent to PagerDuty by design: the
+    // credentials are searched for in what the service wrote.
+    search(&dirs, &[("replay output", out)], &creds);
 }
 
 #[tokio::test(flavor = "multi_thread")]
