@@ -5,7 +5,9 @@
 pub mod browser;
 pub mod client;
 pub mod fixtures;
+pub mod history;
 pub mod load;
+pub mod moving;
 pub mod nats;
 pub mod process;
 pub mod receiver;

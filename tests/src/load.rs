@@ -260,3 +260,51 @@ pub fn check_mail(smtp: &SmtpServer) -> (usize, usize) {
     }
     (by_id.len(), messages.len() - by_id.len())
 }
+
+/// What a client that behaves like the Clef CLI saw: it sends one report at a time and,
+/// when a request fails (no answer, or not 2xx), retries it once after one second.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CliOutcome {
+    pub reports: usize,
+    /// Reports whose retry failed too: a CI job that failed.
+    pub failed: usize,
+    /// Reports that needed their retry.
+    pub retried: usize,
+    /// The longest time one report took, retry included.
+    pub longest: Duration,
+}
+
+impl Load {
+    /// Sends reports as the Clef CLI does until `stop` turns true.
+    pub async fn cli_like(&self, c: &Client, stop: watch::Receiver<bool>) -> CliOutcome {
+        let mut out = CliOutcome::default();
+        let key = Some(("x-api-key", self.key.as_str()));
+        for i in 0u64.. {
+            if *stop.borrow() {
+                break;
+            }
+            let body = report(&sha(&format!("cli-{i}")), "main", &[WARN])
+                .to_string()
+                .into_bytes();
+            let started = Instant::now();
+            let mut ok = false;
+            for attempt in 0..2 {
+                if attempt == 1 {
+                    out.retried += 1;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let r = c
+                    .try_send("POST", "/api/v1/reports", key, Some(body.clone()))
+                    .await;
+                if r.is_ok_and(|r| (200..300).contains(&r.status)) {
+                    ok = true;
+                    break;
+                }
+            }
+            out.reports += 1;
+            out.failed += usize::from(!ok);
+            out.longest = out.longest.max(started.elapsed());
+        }
+        out
+    }
+}

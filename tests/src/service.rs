@@ -42,6 +42,8 @@ pub struct Service {
     extra: Vec<String>,
     /// Environment for the process, after `RUST_LOG=info` (so it may override that).
     env: Vec<(String, String)>,
+    /// A deployment key file other than the default one (see [`Service::share_key`]).
+    key_file: Option<PathBuf>,
     proc: Option<Proc>,
 }
 
@@ -70,6 +72,17 @@ impl Service {
         let mut s = Self::unstarted(backend, None, extra, env);
         s.launch().await;
         s
+    }
+
+    /// A service that is not started yet: one-shot commands ([`Service::run`]) work on
+    /// its data dir, and [`Service::start_again`] starts it.
+    pub fn not_started(backend: Backend, smtp: Option<String>, extra: &[&str]) -> Service {
+        Self::unstarted(backend, smtp, extra, &[])
+    }
+
+    /// Uses `other`'s deployment key, as a deployment moved from it must.
+    pub fn share_key(&mut self, other: &Service) {
+        self.key_file = Some(other.key_path());
     }
 
     /// Runs `serve` with these flags and environment, expecting it to exit by itself
@@ -107,6 +120,7 @@ impl Service {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            key_file: None,
             proc: None,
         }
     }
@@ -130,6 +144,9 @@ impl Service {
     /// on JetStream one per NATS URL, so that every instance on one stream shares it
     /// (as an operator's instances do).
     fn key_path(&self) -> PathBuf {
+        if let Some(path) = &self.key_file {
+            return path.clone();
+        }
         match &self.backend {
             Backend::Embedded => self.data_dir().join("deployment.key"),
             Backend::Nats(url) => {
@@ -219,6 +236,7 @@ impl Service {
         }
     }
 
+    /// Starts a stopped (or [not yet started](Service::not_started)) service.
     pub async fn start_again(&mut self) {
         assert!(self.proc.is_none());
         self.launch().await;

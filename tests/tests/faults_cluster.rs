@@ -11,7 +11,9 @@
 
 use clef_pro_tests::client::Client;
 use clef_pro_tests::load::{Load, check_mail};
+use clef_pro_tests::moving::move_under_load;
 use clef_pro_tests::nats::NatsCluster;
+use clef_pro_tests::scratch_dir;
 use clef_pro_tests::service::{Backend, Service};
 use clef_pro_tests::smtp::SmtpServer;
 use std::time::{Duration, Instant};
@@ -35,8 +37,10 @@ async fn node_loss_under_load_with_two_instances() {
     let leader = cluster.leader_of("CLEF_PRO").await;
     let (stop, running) = tokio::sync::watch::channel(false);
     let clients = [ca.clone(), cb.clone()];
-    let (ledger, (killed, at_kill, at_end)) =
-        tokio::join!(load.run(&clients, 4, "k", running, false), async {
+    let (ledger, cli, (killed, at_kill, at_end)) = tokio::join!(
+        load.run(&clients, 4, "k", running.clone(), false),
+        load.cli_like(&ca, running),
+        async {
             tokio::time::sleep(Duration::from_secs(5)).await;
             cluster.nodes[leader].stop().await;
             let killed = Instant::now();
@@ -54,7 +58,8 @@ async fn node_loss_under_load_with_two_instances() {
             tokio::time::sleep(Duration::from_secs(3)).await;
             let _ = stop.send(true);
             (killed, at_kill, at_end)
-        });
+        }
+    );
 
     for (i, (before, after)) in at_kill.iter().zip(&at_end).enumerate() {
         assert!(
@@ -77,6 +82,15 @@ async fn node_loss_under_load_with_two_instances() {
         .max()
         .unwrap_or_default();
 
+    println!(
+        "cluster: a Clef-CLI-like client (one retry after 1 s) sent {} reports across the \
+         node loss: {} failed, {} needed their retry, the longest took {:?}",
+        cli.reports, cli.failed, cli.retried, cli.longest
+    );
+    assert_eq!(
+        cli.failed, 0,
+        "appends are held through the election: no CI job fails ({cli:?})"
+    );
     let mut checked = Vec::new();
     for c in [&ca, &cb] {
         c.settle_within(clef_pro_log::ACK_WAIT + Duration::from_secs(120))
@@ -147,4 +161,16 @@ async fn live_digests(s: &Service, auth: &[&str]) -> String {
         .expect("verify prints the live digests")
         .trim()
         .to_owned()
+}
+
+/// An embedded deployment, exported under load, moves into the cluster (R3) with the
+/// same answers, keys and tokens, and mails nothing again.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "long: run by `just test-faults`"]
+async fn an_embedded_deployment_moves_into_the_cluster() {
+    let cluster = NatsCluster::start().await;
+    let files = scratch_dir();
+    let flags = [&["--nats-replicas", "3"][..], &cluster.service_args()].concat();
+    let mut dst = move_under_load(Backend::Nats(cluster.urls()), &flags, files.path()).await;
+    dst.stop().await;
 }

@@ -9,10 +9,10 @@ use clef_pro_schema::report::Report;
 use clef_pro_schema::wire::ReportIn;
 use clef_pro_tests::fixtures::seal;
 use clef_pro_tests::fixtures::{report, sha};
+use clef_pro_tests::history::History;
 use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::service::{Backend, Service};
 use futures::future::join_all;
-use serde_json::json;
 use std::time::Duration;
 
 fn stdout(o: &std::process::Output) -> String {
@@ -23,43 +23,9 @@ fn stdout(o: &std::process::Output) -> String {
     )
 }
 
+/// Integrations, keys, alerts open, acknowledged and resolved, notifications.
 async fn mixed_workload(s: &Service) {
-    let c = s.client();
-    let (id, key) = c
-        .integration("acme", json!({"collectCIContext": true}))
-        .await;
-    let (id2, key2) = c
-        .integration("beta", json!({"trackedBranches": ["trunk"]}))
-        .await;
-    let fail = ("missing_keys", "oauth/production", false, "critical");
-    let warn = ("rotation", "database", false, "warning");
-    for (i, results) in [vec![fail], vec![fail, warn], vec![warn], vec![]]
-        .iter()
-        .enumerate()
-    {
-        assert_eq!(
-            c.report(&key, &report(&sha(&format!("m{i}")), "main", results))
-                .await
-                .status,
-            201
-        );
-    }
-    let batch: Vec<_> = (0..5)
-        .map(|i| report(&sha(&format!("t{i}")), "trunk", &[fail]))
-        .collect();
-    assert_eq!(c.batch(&key2, &batch).await.status, 201);
-    let open = c.alerts(&id2, "open").await;
-    let aid = open[0]["id"].as_str().unwrap();
-    assert_eq!(c.acknowledge(&id2, aid).await.status, 200);
-    let r = c.channels(&id, &[("sec@acme.com", "warning")]).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        c.report(&key, &report(&sha("m9"), "main", &[fail]))
-            .await
-            .status,
-        201
-    );
-    c.settle().await;
+    History::make(&s.client()).await;
 }
 
 async fn verify_after_mixed_workload(backend: Backend) {

@@ -32,6 +32,16 @@ pub enum Command {
     /// Rebuild the projections aside and compare their digests with the live stores.
     /// Exits 1 on any difference. Stop `serve` first.
     Verify(LogArgs),
+    /// Write the whole log, in order, to one checksummed file: every event's bytes
+    /// unchanged, including the records of sent notifications. Reads one fixed cut of
+    /// the log (its head when the export starts), so `serve` may keep running.
+    Export(ExportArgs),
+    /// Load an export into an empty log of either backend (this is how an embedded
+    /// installation moves to JetStream). Checks the file's digest under the deployment
+    /// key first (use the source's deployment.key). An interrupted import, or a log that
+    /// holds an earlier export of the same source, is resumed after the events it holds;
+    /// a log holding anything else, or all of the file, is refused. Then run `verify`.
+    Import(ImportArgs),
     /// Work with a notification destinations file (see `serve --destinations`).
     #[command(subcommand)]
     Destinations(DestinationsCommand),
@@ -69,6 +79,16 @@ pub struct LogArgs {
     /// creates them (1 or 3).
     #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1)]
     pub nats_replicas: usize,
+    /// Seconds an append to JetStream is held and retried while it fails for a reason
+    /// that passes (no stream leader during an election, a reconnect) before the
+    /// request gets 503 with Retry-After.
+    #[arg(
+        long,
+        env = "CLEF_PRO_NATS_APPEND_WAIT",
+        default_value_t = 15,
+        value_name = "SECONDS"
+    )]
+    pub nats_append_wait: u64,
     /// The deployment key: 32 bytes (raw or hex) that authenticate every event and key
     /// the fingerprints of redacted secrets. Every instance on one log needs the same
     /// file. Default: `<data-dir>/deployment.key`, created (mode 0600) on first start.
@@ -277,6 +297,25 @@ pub struct ReplayArgs {
     pub into: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The file to write (created mode 0600; refused if it exists). It holds every
+    /// report as the redactor left it and every token hash: keep it like the data dir.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The file `clef-pro export` wrote.
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: PathBuf,
+}
+
 impl LogArgs {
     fn key_path(&self) -> PathBuf {
         self.deployment_key
@@ -319,15 +358,35 @@ impl LogArgs {
 
     /// Opens the configured log, printing any warning about its durability settings.
     pub async fn open(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
+        self.open_with(key, false).await
+    }
+
+    /// Opens the configured log to read it while `serve` may be writing it: the
+    /// embedded log as a read-only view of its current records.
+    pub async fn open_reader(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
+        self.open_with(key, true).await
+    }
+
+    async fn open_with(
+        &self,
+        key: &DeploymentKey,
+        read_only: bool,
+    ) -> Result<clef_pro_log::Log, String> {
         let url = &self.log.0;
         let log = if url == "embedded" {
             if self.nats.any() {
                 return Err("the --nats-* flags need a NATS --log (nats://… or tls://…)".into());
             }
-            clef_pro_log::Log::open_embedded(&self.data_dir.join("log"), true, key.events())
+            let dir = self.data_dir.join("log");
+            if read_only {
+                clef_pro_log::Log::open_embedded_read_only(&dir, key.events())
+            } else {
+                clef_pro_log::Log::open_embedded(&dir, true, key.events())
+            }
         } else if url.starts_with("nats://") || url.starts_with("tls://") {
             let mut opts = clef_pro_log::NatsOptions::new(url.clone());
             opts.replicas = self.nats_replicas;
+            opts.append_wait = std::time::Duration::from_secs(self.nats_append_wait);
             opts.auth = self.nats.auth()?;
             clef_pro_log::Log::connect_nats(opts, key.events()).await
         } else {

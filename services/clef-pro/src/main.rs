@@ -1,10 +1,12 @@
-//! The `clef-pro` binary: parses flags and hands over to `serve`, `rebuild` or
-//! `destinations`.
+//! The `clef-pro` binary: parses flags and hands over to `serve`, `rebuild`, `transfer`
+//! or `destinations`.
 
 mod cli;
 mod destinations;
+mod progress;
 mod rebuild;
 mod serve;
+mod transfer;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -48,6 +50,8 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(args).await,
             cli::Command::Replay(args) => rebuild::replay(args).await,
             cli::Command::Verify(args) => rebuild::verify(args).await,
+            cli::Command::Export(args) => transfer::export(args).await,
+            cli::Command::Import(args) => transfer::import(args).await,
             cli::Command::Destinations(cli::DestinationsCommand::Check { file }) => {
                 destinations::check(&file)
             }

@@ -4,7 +4,6 @@ use crate::cli::{LogArgs, ReplayArgs};
 use clef_pro_log::Log;
 use clef_pro_projections::Projections;
 use clef_pro_projections::replay::rebuild;
-use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,13 +12,7 @@ use std::time::Instant;
 async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> Result<Projections, String> {
     let p = Projections::open_with_cache(dir, clef_pro_projections::store::REBUILD_CACHE)
         .map_err(|e| format!("cannot open stores in {}: {e}", dir.display()))?;
-    let bar = ProgressBar::new(head);
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] seq {pos}/{len} · {per_sec} · ETA {eta}")
-            .map_err(|e| e.to_string())?
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_owned());
+    let bar = crate::progress::bar(head, what, "seq")?;
     let started = Instant::now();
     let events = rebuild(&p, log, head, |_, through| bar.set_position(through))
         .await

@@ -9,7 +9,7 @@
 //! - One writer thread owns the file. It takes every append waiting in its queue,
 //!   writes them with one `write` and one `fdatasync`, then answers each (group commit).
 
-use crate::{Appended, Authenticity, Chunk, Entry, LogError};
+use crate::{Appended, Authenticity, Chunk, Entry, LogError, Record};
 use clef_pro_schema::sealed::Sealed;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -50,7 +50,8 @@ struct Shared {
 #[derive(Clone)]
 pub struct EmbeddedLog {
     shared: Arc<Shared>,
-    requests: mpsc::Sender<Request>,
+    /// `None` for a read-only view of a log that another process writes.
+    requests: Option<mpsc::Sender<Request>>,
 }
 
 impl EmbeddedLog {
@@ -90,19 +91,76 @@ impl EmbeddedLog {
         std::thread::Builder::new()
             .name("clef-log-writer".into())
             .spawn(move || writer.run(rx))?;
-        Ok(Self { shared, requests })
+        Ok(Self {
+            shared,
+            requests: Some(requests),
+        })
+    }
+
+    /// Opens the log under `dir` for reading only, while its owner may keep appending:
+    /// the records whole when the file is scanned are the fixed cut this view reads,
+    /// and a record being written at that moment is simply not part of it. Nothing is
+    /// cut off or written.
+    pub(crate) fn open_read_only(dir: &Path, auth: Arc<Authenticity>) -> Result<Self, LogError> {
+        let path = dir.join("events.clog");
+        let mut file = File::open(&path).map_err(|e| {
+            LogError::Refused(format!("cannot read the log at {}: {e}", path.display()))
+        })?;
+        let (index, _) = scan(&mut file)?;
+        let head = index.offsets.len() as u64;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                reader: file,
+                path,
+                auth,
+                index: RwLock::new(index),
+                head: watch::Sender::new(head),
+            }),
+            requests: None,
+        })
     }
 
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+        let bytes = event.encode(self.shared.auth.key());
+        self.append_bytes(event.dedupe_key(), bytes).await
+    }
+
+    async fn append_bytes(&self, key: [u8; 32], bytes: Vec<u8>) -> Result<Appended, LogError> {
         let (reply, rx) = oneshot::channel();
-        let req = Request {
-            key: event.dedupe_key(),
-            bytes: event.encode(self.shared.auth.key()),
-            reply,
-        };
-        let closed = || LogError::Unavailable("the log writer has stopped".into());
-        self.requests.send(req).await.map_err(|_| closed())?;
+        self.send(Request { key, bytes, reply }).await?;
         rx.await.map_err(|_| closed())?
+    }
+
+    async fn send(&self, req: Request) -> Result<(), LogError> {
+        let requests = self
+            .requests
+            .as_ref()
+            .ok_or_else(|| LogError::Refused("this log was opened read-only".into()))?;
+        requests.send(req).await.map_err(|_| closed())
+    }
+
+    /// Appends records in their order: all are queued before the first is awaited, so
+    /// the writer commits them in groups rather than one fsync each.
+    pub(crate) async fn append_records(
+        &self,
+        records: &[Record],
+    ) -> Result<Vec<Appended>, LogError> {
+        let mut replies = Vec::with_capacity(records.len());
+        for r in records {
+            let (reply, rx) = oneshot::channel();
+            self.send(Request {
+                key: r.id,
+                bytes: r.bytes.clone(),
+                reply,
+            })
+            .await?;
+            replies.push(rx);
+        }
+        let mut out = Vec::with_capacity(replies.len());
+        for rx in replies {
+            out.push(rx.await.map_err(|_| closed())??);
+        }
+        Ok(out)
     }
 
     pub(crate) fn head(&self) -> u64 {
@@ -124,6 +182,10 @@ impl EmbeddedLog {
     pub(crate) fn authenticity(&self) -> &Authenticity {
         &self.shared.auth
     }
+}
+
+fn closed() -> LogError {
+    LogError::Unavailable("the log writer has stopped".into())
 }
 
 /// Reads the file from the start; returns the index of the valid records and the
@@ -275,26 +337,59 @@ pub struct EmbeddedTail {
 
 impl EmbeddedTail {
     pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
+        let last = self.wait(max).await?;
+        let mut entries = Vec::with_capacity((last + 1 - self.next) as usize);
+        let auth = &self.shared.auth;
+        self.each(self.next, last, |seq, body| {
+            if let Some(event) = auth.open(seq, &body[KEY..]) {
+                entries.push(Entry { seq, event });
+            }
+        })?;
+        self.next = last + 1;
+        Ok(Chunk {
+            entries,
+            through: last,
+        })
+    }
+
+    /// Like `next_chunk`, but returns the records the log trusts as they are stored.
+    pub(crate) async fn next_records(
+        &mut self,
+        max: usize,
+    ) -> Result<(Vec<Record>, u64), LogError> {
+        let last = self.wait(max).await?;
+        let mut records = Vec::new();
+        let auth = &self.shared.auth;
+        self.each(self.next, last, |seq, body| {
+            if auth.open(seq, &body[KEY..]).is_some() {
+                let mut id = [0u8; KEY];
+                id.copy_from_slice(&body[..KEY]);
+                records.push(Record {
+                    seq,
+                    id,
+                    bytes: body[KEY..].to_vec(),
+                });
+            }
+        })?;
+        self.next = last + 1;
+        Ok((records, last))
+    }
+
+    /// Waits until a record past the last one consumed exists; the last sequence of
+    /// the next chunk of at most `max`.
+    async fn wait(&mut self, max: usize) -> Result<u64, LogError> {
         loop {
             let head = *self.head.borrow_and_update();
             if head >= self.next {
-                let last = head.min(self.next + max as u64 - 1);
-                let entries = self.read(self.next, last)?;
-                self.next = last + 1;
-                return Ok(Chunk {
-                    entries,
-                    through: last,
-                });
+                return Ok(head.min(self.next + max as u64 - 1));
             }
-            self.head
-                .changed()
-                .await
-                .map_err(|_| LogError::Unavailable("the log writer has stopped".into()))?;
+            self.head.changed().await.map_err(|_| closed())?;
         }
     }
 
-    /// Reads the records `first..=last`, which are all below the published head.
-    fn read(&self, first: u64, last: u64) -> Result<Vec<Entry>, LogError> {
+    /// Reads the records `first..=last` (all below the published head) and passes each
+    /// one's sequence and body to `f`.
+    fn each(&self, first: u64, last: u64, mut f: impl FnMut(u64, &[u8])) -> Result<(), LogError> {
         let (start, end) = {
             let index = self.shared.index.read().unwrap_or_else(|e| e.into_inner());
             let start = index.offsets[(first - 1) as usize];
@@ -307,18 +402,15 @@ impl EmbeddedTail {
         };
         let mut bytes = vec![0u8; (end - start) as usize];
         self.shared.reader.read_exact_at(&mut bytes, start)?;
-        let mut entries = Vec::with_capacity((last - first + 1) as usize);
         let mut pos = 0;
         for seq in first..=last {
             let body = record_at(&bytes, pos).ok_or_else(|| LogError::Corrupt {
                 seq,
                 reason: "record does not match its checksum".into(),
             })?;
-            if let Some(event) = self.shared.auth.open(seq, &body[KEY..]) {
-                entries.push(Entry { seq, event });
-            }
+            f(seq, body);
             pos += HEADER + body.len();
         }
-        Ok(entries)
+        Ok(())
     }
 }

@@ -9,6 +9,7 @@
 //! deduplicate appends by the event's dedupe key, and both append a batch all or
 //! nothing. Sequences increase but need not be contiguous.
 
+pub mod archive;
 mod embedded;
 mod intent_queue;
 mod nats;
@@ -31,6 +32,16 @@ pub use nats_auth::{NatsAuth, NatsCredentials, NatsTls, Secret, carries_nats_sec
 pub struct Entry {
     pub seq: u64,
     pub event: Event,
+}
+
+/// One record as the log stores it: the dedupe key it was appended under and the
+/// event's authenticated encoding, byte for byte. Export and import move these, so a
+/// moved log holds the very events (and tags) the original held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub id: [u8; 32],
+    pub bytes: Vec<u8>,
 }
 
 /// The result of an append: where the event is, and whether an earlier append with the
@@ -61,6 +72,10 @@ pub enum LogError {
     Corrupt { seq: u64, reason: String },
     #[error("the log's configuration is unsafe: {0}")]
     Config(String),
+    /// An operation this log refuses: a write to a read-only view, a record not
+    /// authenticated under its key, an export file that does not read as one.
+    #[error("{0}")]
+    Refused(String),
     #[error("log i/o: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -159,6 +174,16 @@ impl Log {
         )?))
     }
 
+    /// Opens the embedded log under `dir` for reading only, while `serve` may keep
+    /// writing it: the view holds the records whole at this moment (a fixed cut), and
+    /// appends to it fail.
+    pub fn open_embedded_read_only(dir: &Path, key: PurposeKey) -> Result<Self, LogError> {
+        Ok(Self::Embedded(embedded::EmbeddedLog::open_read_only(
+            dir,
+            Authenticity::new(key, u64::MAX),
+        )?))
+    }
+
     /// Connects to NATS and creates or checks the stream. Version-1 records are trusted
     /// up to the boundary recorded on the stream the first time this release met it.
     pub async fn connect_nats(opts: NatsOptions, key: PurposeKey) -> Result<Self, LogError> {
@@ -180,6 +205,30 @@ impl Log {
         match self {
             Self::Embedded(l) => l.append(event).await,
             Self::Nats(l) => l.append(event).await,
+        }
+    }
+
+    /// Appends records read from another log (an import), in their order, each under
+    /// its own dedupe key. Only records whose tag this deployment's key verifies are
+    /// taken, so nothing reaches the log that did not pass a redaction chokepoint of
+    /// this deployment; the first that does not verify fails the whole call before
+    /// anything is written.
+    pub async fn append_records(&self, records: &[Record]) -> Result<Vec<Appended>, LogError> {
+        let mut events = Vec::with_capacity(records.len());
+        for r in records {
+            match clef_pro_schema::event::open(&r.bytes, self.authenticity().key()) {
+                Ok((event, Provenance::Authenticated)) => events.push(event),
+                _ => {
+                    return Err(LogError::Refused(format!(
+                        "record {} is not authenticated under this deployment's key",
+                        r.seq
+                    )));
+                }
+            }
+        }
+        match self {
+            Self::Embedded(l) => l.append_records(records).await,
+            Self::Nats(l) => l.append_records(records, &events).await,
         }
     }
 
@@ -246,6 +295,15 @@ impl Tail {
         match self {
             Self::Embedded(t) => t.next_chunk(max).await,
             Self::Nats(t) => t.next_chunk(max).await,
+        }
+    }
+
+    /// Like [`Tail::next_chunk`], but returns up to `max` of the records the log
+    /// trusts as they are stored, and the last sequence consumed.
+    pub async fn next_records(&mut self, max: usize) -> Result<(Vec<Record>, u64), LogError> {
+        match self {
+            Self::Embedded(t) => t.next_records(max).await,
+            Self::Nats(t) => t.next_records(max).await,
         }
     }
 }

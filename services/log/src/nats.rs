@@ -10,7 +10,7 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::nats_auth::{self, NatsAuth};
-use crate::{Appended, Authenticity, Chunk, Entry, LogError};
+use crate::{Appended, Authenticity, Chunk, Entry, LogError, Record};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{self, consumer, stream};
@@ -30,6 +30,9 @@ const OVERHEAD: usize = 4096;
 /// How long a client may retry an append and still be deduplicated; a duplicate window
 /// shorter than this is warned about.
 pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
+/// The default [`NatsOptions::append_wait`]: longer than a JetStream leader election
+/// (about 12 s measured in the 3-node cluster test).
+pub const APPEND_WAIT: Duration = Duration::from_secs(15);
 
 /// How to reach and shape the streams. Defaults: stream `CLEF_PRO`, subjects
 /// `clefpro.events.>`, intents on `CLEF_PRO_INTENTS` (`clefpro.intents.>`), one
@@ -50,6 +53,10 @@ pub struct NatsOptions {
     pub duplicate_window: Duration,
     /// How long an append waits for the server's acknowledgement.
     pub ack_timeout: Duration,
+    /// How long an append that fails for a reason that passes (no stream leader while
+    /// JetStream elects one, a lost connection) is retried before it fails: a client
+    /// that sees a node die sees a slower answer, not an error.
+    pub append_wait: Duration,
 }
 
 impl std::fmt::Debug for NatsOptions {
@@ -64,6 +71,7 @@ impl std::fmt::Debug for NatsOptions {
             .field("replicas", &self.replicas)
             .field("duplicate_window", &self.duplicate_window)
             .field("ack_timeout", &self.ack_timeout)
+            .field("append_wait", &self.append_wait)
             .finish()
     }
 }
@@ -80,6 +88,7 @@ impl NatsOptions {
             replicas: 1,
             duplicate_window: RETRY_WINDOW,
             ack_timeout: Duration::from_secs(5),
+            append_wait: APPEND_WAIT,
         }
     }
 }
@@ -242,11 +251,11 @@ impl NatsLog {
         format!("{}.meta.legacy", self.opts.subject_prefix)
     }
 
-    fn subject(&self, event: &Sealed) -> String {
-        if matches!(event.event(), Event::LegacyTrusted { .. }) {
+    fn subject(&self, event: &Event) -> String {
+        if matches!(event, Event::LegacyTrusted { .. }) {
             return self.meta_subject();
         }
-        let suffix = event.event().integration().map_or("_", |i| i.as_str());
+        let suffix = event.integration().map_or("_", |i| i.as_str());
         format!("{}.{suffix}", self.opts.subject_prefix)
     }
 
@@ -305,14 +314,72 @@ impl NatsLog {
         }
     }
 
+    /// Appends one event. A failure that passes is retried under the same message ids
+    /// (so a retry of a write the server did store is a duplicate) for up to
+    /// `append_wait`; past that the error is returned.
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
-        // Refuse at once while disconnected rather than buffer a write we cannot confirm.
-        if self.client.connection_state() != async_nats::connection::State::Connected {
-            return Err(LogError::Unavailable("not connected to NATS".into()));
-        }
-        let subject = self.subject(event);
+        let subject = self.subject(event.event());
         let id = hex::encode(event.dedupe_key());
         let bytes = Bytes::from(event.encode(self.auth.key()));
+        let deadline = tokio::time::Instant::now() + self.opts.append_wait;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            // While disconnected, wait rather than buffer a write we cannot confirm.
+            let attempt =
+                if self.client.connection_state() == async_nats::connection::State::Connected {
+                    self.append_bytes(&subject, &id, bytes.clone()).await
+                } else {
+                    Err(LogError::Unavailable("not connected to NATS".into()))
+                };
+            match attempt {
+                Err(LogError::Unavailable(why))
+                    if tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::debug!(%why, "append failed for now: retrying");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Appends records in their order: the ones that fit in one message are published
+    /// without waiting, and their acknowledgements awaited together; a larger one
+    /// waits for those before it and goes as parts and a commit.
+    pub(crate) async fn append_records(
+        &self,
+        records: &[Record],
+        events: &[Event],
+    ) -> Result<Vec<Appended>, LogError> {
+        let mut out = Vec::with_capacity(records.len());
+        let mut pending = Vec::new();
+        for (r, event) in records.iter().zip(events) {
+            let subject = self.subject(event);
+            let id = hex::encode(r.id);
+            let bytes = Bytes::from(r.bytes.clone());
+            if bytes.len() <= self.max_part {
+                pending.push(self.publish(&subject, id, None, bytes).await?);
+                continue;
+            }
+            for ack in pending.drain(..) {
+                out.push(acked(ack.await.map_err(unavailable)?));
+            }
+            out.push(self.append_bytes(&subject, &id, bytes).await?);
+        }
+        for ack in pending {
+            out.push(acked(ack.await.map_err(unavailable)?));
+        }
+        Ok(out)
+    }
+
+    async fn append_bytes(
+        &self,
+        subject: &str,
+        id: &str,
+        bytes: Bytes,
+    ) -> Result<Appended, LogError> {
+        let (subject, id) = (subject.to_owned(), id.to_owned());
         if bytes.len() <= self.max_part {
             let ack = self.publish_acked(&subject, &id, None, bytes).await?;
             return Ok(Appended {
@@ -404,6 +471,13 @@ impl NatsLog {
     }
 }
 
+fn acked(ack: PubAck) -> Appended {
+    Appended {
+        seq: ack.sequence,
+        duplicate: ack.duplicate,
+    }
+}
+
 /// JetStream refused a publish because a message with the same id is being stored
 /// right now (error 10158); once that one is stored, the same publish is a duplicate.
 pub(crate) fn in_process(e: &PublishError) -> bool {
@@ -443,7 +517,51 @@ const STALL_CHECK: Duration = Duration::from_secs(2);
 
 impl NatsTail {
     pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
-        let mut chunk = Chunk::default();
+        let mut entries = Vec::new();
+        let auth = self.auth.clone();
+        let through = self
+            .next_raw(max, |seq, _, bytes| {
+                // The legacy boundary is the log's own record, not a fact for readers.
+                match auth.open(seq, &bytes) {
+                    Some(Event::LegacyTrusted { .. }) | None => false,
+                    Some(event) => {
+                        entries.push(Entry { seq, event });
+                        true
+                    }
+                }
+            })
+            .await?;
+        Ok(Chunk { entries, through })
+    }
+
+    /// Like `next_chunk`, but returns the records the log trusts as they are stored.
+    pub(crate) async fn next_records(
+        &mut self,
+        max: usize,
+    ) -> Result<(Vec<Record>, u64), LogError> {
+        let mut records = Vec::new();
+        let auth = self.auth.clone();
+        let through = self
+            .next_raw(max, |seq, id, bytes| match auth.open(seq, &bytes) {
+                Some(Event::LegacyTrusted { .. }) | None => false,
+                Some(event) => {
+                    let id = id.unwrap_or_else(|| event.dedupe_key());
+                    records.push(Record { seq, id, bytes });
+                    true
+                }
+            })
+            .await?;
+        Ok((records, through))
+    }
+
+    /// Waits for the next message, then takes those already delivered, passing each
+    /// whole record (a single message, or a batch rebuilt at its commit) to `keep`
+    /// until it has kept `max`; returns the last sequence consumed.
+    async fn next_raw(
+        &mut self,
+        max: usize,
+        mut keep: impl FnMut(u64, Option<[u8; 32]>, Vec<u8>) -> bool,
+    ) -> Result<u64, LogError> {
         let first = loop {
             match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
                 Ok(m) => break m.ok_or_else(|| unavailable("the consumer ended"))?,
@@ -451,16 +569,24 @@ impl NatsTail {
             }
         };
         self.ahead = false;
-        take(&self.stream, &self.auth, first, &mut chunk).await?;
-        while chunk.entries.len() < max {
-            match self.messages.next().now_or_never() {
-                Some(Some(m)) => take(&self.stream, &self.auth, m, &mut chunk).await?,
-                Some(None) => return Err(unavailable("the consumer ended")),
-                None => break,
+        let mut kept = 0;
+        let mut next = Some(first);
+        while let Some(m) = next {
+            let (seq, record) = take(&self.stream, &self.auth, m).await?;
+            self.through = seq;
+            if let Some((id, bytes)) = record {
+                kept += usize::from(keep(seq, id, bytes));
             }
+            if kept >= max {
+                break;
+            }
+            next = match self.messages.next().now_or_never() {
+                Some(Some(m)) => Some(m),
+                Some(None) => return Err(unavailable("the consumer ended")),
+                None => None,
+            };
         }
-        self.through = chunk.through;
-        Ok(chunk)
+        Ok(self.through)
     }
 
     async fn check_not_stalled(&mut self) -> Result<(), LogError> {
@@ -483,37 +609,36 @@ impl NatsTail {
     }
 }
 
+/// One message's sequence and, unless it is a batch part or a commit that is not a
+/// batch this log wrote, the whole record: its `Nats-Msg-Id` and its bytes.
 async fn take(
     stream: &stream::Stream,
     auth: &Authenticity,
     msg: Result<jetstream::Message, consumer::pull::OrderedError>,
-    chunk: &mut Chunk,
-) -> Result<(), LogError> {
+) -> Result<(u64, Option<(Option<[u8; 32]>, Vec<u8>)>), LogError> {
     let msg = msg.map_err(unavailable)?;
     let seq = msg.info().map_err(unavailable)?.stream_sequence;
-    chunk.through = seq;
-    let kind = msg
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(KIND))
-        .map(|v| v.as_str().to_owned());
-    let bytes = match kind.as_deref() {
-        Some(PART) => return Ok(()),
+    let header = |name: &str| {
+        msg.headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let bytes = match header(KIND).as_deref() {
+        Some(PART) => return Ok((seq, None)),
         Some(COMMIT) => match assemble(stream, &msg.payload).await? {
             Ok(bytes) => bytes,
             Err(why) => {
                 auth.refuse(seq, why);
-                return Ok(());
+                return Ok((seq, None));
             }
         },
         _ => msg.payload.to_vec(),
     };
-    // The legacy boundary is the log's own record, not a fact for readers.
-    match auth.open(seq, &bytes) {
-        Some(Event::LegacyTrusted { .. }) | None => {}
-        Some(event) => chunk.entries.push(Entry { seq, event }),
-    }
-    Ok(())
+    let id = header("Nats-Msg-Id")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok());
+    Ok((seq, Some((id, bytes))))
 }
 
 /// Fetches a committed batch's parts by sequence and checks the whole. The outer error

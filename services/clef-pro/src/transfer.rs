@@ -1,0 +1,214 @@
+//! `clef-pro export` and `clef-pro import`: move a whole log between deployments or
+//! backends as one file ([`clef_pro_log::archive`]).
+
+use crate::cli::{ExportArgs, ImportArgs};
+use clef_pro_log::archive::{ArchiveReader, ArchiveWriter};
+use clef_pro_log::{Log, Record};
+use clef_pro_schema::event::{Provenance, open};
+use clef_pro_schema::keys::{DeploymentKey, PurposeKey};
+use clef_pro_schema::redact::Redactor;
+use clef_pro_schema::sealed::seal;
+use std::collections::HashSet;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Records read or appended at a time.
+const CHUNK: usize = 1024;
+
+pub async fn export(args: ExportArgs) -> Result<ExitCode, String> {
+    let key = args.log.existing_key()?;
+    let log = args.log.open_reader(&key).await?;
+    let cut = log.head().await.map_err(|e| e.to_string())?;
+    let mut out = ArchiveWriter::create(&args.out, &key.events()).map_err(|e| e.to_string())?;
+    let bar = crate::progress::bar(cut, "export", "seq")?;
+    let started = Instant::now();
+    let mut through = 0;
+    if cut > 0 {
+        let mut tail = log.tail(1).await.map_err(|e| e.to_string())?;
+        while through < cut {
+            let (records, last) = tail
+                .next_records(CHUNK)
+                .await
+                .map_err(|e| format!("cannot read the log: {e}"))?;
+            for r in records.iter().filter(|r| r.seq <= cut) {
+                out.push(r).map_err(|e| e.to_string())?;
+            }
+            through = last;
+            bar.set_position(through.min(cut));
+        }
+    }
+    bar.finish_and_clear();
+    let header = out.finish(source(&log), cut).map_err(|e| e.to_string())?;
+    eprintln!(
+        "exported {} events (the log through sequence {cut}) to {} in {:.1}s; digest {}",
+        header.events,
+        args.out.display(),
+        started.elapsed().as_secs_f64(),
+        header.digest,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The export's source: the backend, and the stream of a JetStream log (never a path).
+fn source(log: &Log) -> String {
+    match log.kind() {
+        "embedded" => "embedded".into(),
+        _ => log.describe(),
+    }
+}
+
+/// Why an import stops before it writes anything.
+fn refuse(why: String) -> Result<ExitCode, String> {
+    eprintln!("import refused: {why}");
+    Ok(ExitCode::FAILURE)
+}
+
+pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
+    let key = args.log.existing_key()?;
+    let events_key = key.events();
+    let started = Instant::now();
+    let header = ArchiveReader::check(&args.from, &events_key).map_err(|e| e.to_string())?;
+    eprintln!(
+        "{}: {} events from {} (through sequence {}), digest checked",
+        args.from.display(),
+        header.events,
+        header.source,
+        header.through
+    );
+    let log = args.log.open(&key).await?;
+    let held = held_ids(&log).await?;
+    if held.len() as u64 > header.events {
+        return refuse(format!(
+            "the log is not empty: it holds {} events, more than this export's {}",
+            held.len(),
+            header.events
+        ));
+    }
+
+    let mut plan = Plan::new(&key, &events_key);
+    let mut reader = ArchiveReader::open(&args.from).map_err(|e| e.to_string())?;
+    let bar = crate::progress::bar(header.events, "import", "event")?;
+    let mut batch = Vec::with_capacity(CHUNK);
+    let (mut compared, mut appended) = (0usize, 0u64);
+    while let Some(record) = reader.next_record().map_err(|e| e.to_string())? {
+        bar.set_position(record.seq);
+        let Some(record) = plan.next(record)? else {
+            continue;
+        };
+        if compared < held.len() {
+            if record.id != held[compared] {
+                bar.finish_and_clear();
+                return refuse(format!(
+                    "the log is not empty, and its event {} is not this export's: import \
+                     only into a new log (a new stream, or an empty data dir)",
+                    compared + 1
+                ));
+            }
+            compared += 1;
+            continue;
+        }
+        batch.push(record);
+        if batch.len() == CHUNK {
+            appended += append(&log, &mut batch).await?;
+        }
+    }
+    appended += append(&log, &mut batch).await?;
+    bar.finish_and_clear();
+    if appended == 0 && compared > 0 {
+        return refuse(format!(
+            "the log already holds all {} events of this export: nothing to import",
+            held.len()
+        ));
+    }
+    if compared > 0 {
+        eprintln!("resumed after the {compared} events the log already held");
+    }
+    eprintln!(
+        "imported {appended} events into {} in {:.1}s ({} unauthenticated records from an \
+         older release sealed afresh, {} repeated records skipped); now run `clef-pro verify`",
+        log.describe(),
+        started.elapsed().as_secs_f64(),
+        plan.legacy,
+        plan.repeated,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends and empties `batch`; how many records it held.
+async fn append(log: &Log, batch: &mut Vec<Record>) -> Result<u64, String> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    log.append_records(batch).await.map_err(|e| {
+        format!("cannot append to the log: {e} (run the same import again to resume)")
+    })?;
+    let n = batch.len() as u64;
+    batch.clear();
+    Ok(n)
+}
+
+/// The dedupe keys of the events the log holds now, in order.
+async fn held_ids(log: &Log) -> Result<Vec<[u8; 32]>, String> {
+    let head = log.head().await.map_err(|e| e.to_string())?;
+    let mut ids = Vec::new();
+    if head == 0 {
+        return Ok(ids);
+    }
+    let mut tail = log.tail(1).await.map_err(|e| e.to_string())?;
+    let mut through = 0;
+    while through < head {
+        let (records, last) = tail
+            .next_records(CHUNK)
+            .await
+            .map_err(|e| format!("cannot read the log: {e}"))?;
+        ids.extend(records.iter().map(|r| r.id));
+        through = last;
+    }
+    Ok(ids)
+}
+
+/// What the import appends for each record of the file, in order: the record itself;
+/// an older release's unauthenticated record sealed afresh through the redaction
+/// chokepoint under this deployment's key; nothing for a record whose dedupe key came
+/// earlier (a JetStream log stores a resubmission again once its duplicate window has
+/// passed; every log keeps the first, so a moved log has each key once).
+struct Plan<'k> {
+    redactor: Redactor,
+    key: &'k PurposeKey,
+    seen: HashSet<[u8; 32]>,
+    legacy: u64,
+    repeated: u64,
+}
+
+impl<'k> Plan<'k> {
+    fn new(deployment: &DeploymentKey, key: &'k PurposeKey) -> Self {
+        Self {
+            redactor: Redactor::new(deployment.fingerprints()),
+            key,
+            seen: HashSet::new(),
+            legacy: 0,
+            repeated: 0,
+        }
+    }
+
+    fn next(&mut self, record: Record) -> Result<Option<Record>, String> {
+        let record = match open(&record.bytes, self.key) {
+            Ok((_, Provenance::Authenticated)) => record,
+            Ok((event, Provenance::Legacy)) => {
+                self.legacy += 1;
+                let sealed = seal(event, &self.redactor);
+                Record {
+                    seq: record.seq,
+                    id: sealed.dedupe_key(),
+                    bytes: sealed.encode(self.key),
+                }
+            }
+            Err(e) => return Err(format!("record {} does not open: {e}", record.seq)),
+        };
+        if !self.seen.insert(record.id) {
+            self.repeated += 1;
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+}

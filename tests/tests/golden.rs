@@ -1,0 +1,113 @@
+//! Compatible forever: every data dir an earlier release wrote (its log and deployment
+//! key, committed under `tests/fixtures/data-dirs/<release>/`) is served by this one,
+//! with the answers that release gave (`answers.json`: each recorded field must be there
+//! with the same value; later releases may add fields) and its CI key and viewer token
+//! still working. Add a data dir for each release that changes an event or the log
+//! format: `cargo test -p clef-pro-tests --test golden -- --ignored` writes one for
+//! today's release.
+
+use clef_pro_tests::history::History;
+use clef_pro_tests::service::{Backend, Service};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> PathBuf {
+    clef_pro_tests::root().join("tests/fixtures/data-dirs")
+}
+
+/// Whether every field of `expected` is in `actual` with the same value.
+fn holds(expected: &Value, actual: &Value, at: &str, faults: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, v) in e {
+                match a.get(k) {
+                    Some(got) => holds(v, got, &format!("{at}.{k}"), faults),
+                    None => faults.push(format!("{at}.{k} is missing")),
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => {
+            for (i, (v, got)) in e.iter().zip(a).enumerate() {
+                holds(v, got, &format!("{at}[{i}]"), faults);
+            }
+        }
+        _ if expected == actual => {}
+        _ => faults.push(format!("{at}: recorded {expected}, now {actual}")),
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> T {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_committed_data_dir_is_served() {
+    let mut releases: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .expect("tests/fixtures/data-dirs")
+        .map(|e| e.unwrap().path())
+        .collect();
+    releases.sort();
+    assert!(!releases.is_empty(), "no committed data dir");
+    for release in releases {
+        let mut s = Service::not_started(Backend::Embedded, None, &[]);
+        let data = s.data_dir();
+        std::fs::create_dir_all(data.join("log")).unwrap();
+        std::fs::copy(
+            release.join("log/events.clog"),
+            data.join("log/events.clog"),
+        )
+        .unwrap();
+        std::fs::copy(release.join("deployment.key"), data.join("deployment.key")).unwrap();
+        s.start_again().await;
+        s.client().settle().await;
+        let history: History = read_json(&release.join("history.json"));
+        let recorded: BTreeMap<String, Value> = read_json(&release.join("answers.json"));
+        let now = history.answers(&s.url).await;
+        let mut faults = Vec::new();
+        for (path, expected) in &recorded {
+            holds(expected, &now[path], path, &mut faults);
+        }
+        assert!(
+            faults.is_empty(),
+            "{}: the data dir is not served as it was:\n{}",
+            release.display(),
+            faults.join("\n")
+        );
+        history.still_works(&s.url).await;
+        s.stop().await;
+        println!("{}: served as recorded", release.display());
+    }
+}
+
+/// Writes today's release's data dir into the fixtures (run by hand, see above).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "writes a fixture: run by hand when a release changes an event or the log"]
+async fn write_this_releases_data_dir() {
+    let mut s = Service::start(Backend::Embedded, None).await;
+    let history = History::make(&s.client()).await;
+    let answers = history.answers(&s.url).await;
+    s.stop().await;
+    let release = std::env::var("CLEF_PRO_RELEASE")
+        .unwrap_or_else(|_| format!("v{}", env!("CARGO_PKG_VERSION")));
+    let dir = fixtures().join(release);
+    std::fs::create_dir_all(dir.join("log")).unwrap();
+    std::fs::copy(
+        s.data_dir().join("log/events.clog"),
+        dir.join("log/events.clog"),
+    )
+    .unwrap();
+    std::fs::copy(
+        s.data_dir().join("deployment.key"),
+        dir.join("deployment.key"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("history.json"), pretty(&history)).unwrap();
+    std::fs::write(dir.join("answers.json"), pretty(&answers)).unwrap();
+    println!("wrote {}", dir.display());
+}
+
+fn pretty(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).expect("json") + "\n"
+}

@@ -1,0 +1,83 @@
+//! `clef-pro export` and `clef-pro import`: a deployment moves between logs (embedded to
+//! JetStream, embedded to embedded) with the same answers, keys and tokens, without
+//! mailing again; imports that would mix logs are refused and leave the log as it was.
+//! The move into a 3-node cluster is in `faults_cluster`.
+
+use clef_pro_tests::history::History;
+use clef_pro_tests::moving::{fails, move_under_load, succeeds};
+use clef_pro_tests::nats::NatsServer;
+use clef_pro_tests::scratch_dir;
+use clef_pro_tests::service::{Backend, Service};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embedded_moves_to_jetstream_under_load() {
+    let nats = NatsServer::start().await;
+    let files = scratch_dir();
+    let mut dst = move_under_load(Backend::Nats(nats.url()), &[], files.path()).await;
+    dst.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
+    let files = scratch_dir();
+    let out = files.path().join("acme.export");
+    let out_arg = out.to_str().unwrap();
+    let src = Service::start(Backend::Embedded, None).await;
+    let history = History::make(&src.client()).await;
+    succeeds(&src, "export", &["--out", out_arg]).await;
+    let again = fails(&src, "export", &["--out", out_arg]).await;
+    assert!(again.contains("exists already"), "{again}");
+
+    // Into an empty embedded log: the same answers.
+    let mut dst = Service::not_started(Backend::Embedded, None, &[]);
+    dst.share_key(&src);
+    succeeds(&dst, "import", &["--from", out_arg]).await;
+    dst.start_again().await;
+    dst.client().settle().await;
+    assert_eq!(
+        history.answers(&dst.url).await,
+        history.answers(&src.url).await
+    );
+    history.still_works(&dst.url).await;
+
+    // A log that holds other events, under the same key: refused, and left as it was.
+    let mut other = Service::not_started(Backend::Embedded, None, &[]);
+    other.share_key(&src);
+    other.start_again().await;
+    other
+        .client()
+        .integration("other", serde_json::json!({}))
+        .await;
+    other.stop().await;
+    let log = other.data_dir().join("log/events.clog");
+    let before = std::fs::read(&log).unwrap();
+    let refused = fails(&other, "import", &["--from", out_arg]).await;
+    assert!(refused.contains("is not this export's"), "{refused}");
+    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing was written");
+
+    // Another deployment's key, or a damaged file: refused before anything is read.
+    let stranger = Service::not_started(Backend::Embedded, None, &[]);
+    let e = fails(&stranger, "import", &["--from", out_arg]).await;
+    assert!(e.contains("no deployment key"), "{e}");
+    std::fs::create_dir_all(stranger.data_dir()).unwrap();
+    std::fs::write(stranger.data_dir().join("deployment.key"), [7u8; 32]).unwrap();
+    let e = fails(&stranger, "import", &["--from", out_arg]).await;
+    assert!(e.contains("digest does not match"), "{e}");
+    let mut bytes = std::fs::read(&out).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    let damaged = files.path().join("damaged.export");
+    std::fs::write(&damaged, bytes).unwrap();
+    let mut fresh = Service::not_started(Backend::Embedded, None, &[]);
+    fresh.share_key(&src);
+    let e = fails(&fresh, "import", &["--from", damaged.to_str().unwrap()]).await;
+    assert!(e.contains("digest does not match"), "{e}");
+    assert!(
+        !fresh.data_dir().join("log/events.clog").exists()
+            || std::fs::metadata(fresh.data_dir().join("log/events.clog"))
+                .unwrap()
+                .len()
+                == 0,
+        "a refused import writes no event"
+    );
+}
