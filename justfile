@@ -58,7 +58,7 @@ test-faults: deps
 
 # Benchmarks against the raw engines, in one run (see docs/performance.md); writes
 # target/bench/results.json. Takes about 5 minutes on 2 cores. Name groups to run only
-# those: redactor, group-commit, ingest, replay, reads, dashboard, alerts.
+# those: redactor, group-commit, ingest, replay, reads, dashboard, alerts, upgrade.
 bench *groups: deps
     cargo build --release -p clef-pro
     cargo run --release -p clef-pro-tests --bin bench -- {{groups}}

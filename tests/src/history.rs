@@ -60,6 +60,25 @@ impl History {
         }
     }
 
+    /// Adds `batches` batches of `per_batch` reports to the first integration, every
+    /// other one failing a critical rule (so alerts open and resolve), and waits until
+    /// the projections have them: a longer log to rebuild.
+    pub async fn add_reports(&self, c: &Client, batches: usize, per_batch: usize) {
+        let fail = ("missing_keys", "oauth/production", false, "critical");
+        let pass = ("missing_keys", "oauth/production", true, "critical");
+        for b in 0..batches {
+            let reports: Vec<Value> = (0..per_batch)
+                .map(|i| {
+                    let results = if i % 2 == 0 { [fail] } else { [pass] };
+                    report(&sha(&format!("more-{b}-{i}")), "main", &results)
+                })
+                .collect();
+            let r = c.batch(&self.api_key, &reports).await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+        c.settle().await;
+    }
+
     /// What the API answers a viewer about every integration: the list, and each
     /// one's details, matrix, report history and alerts.
     pub async fn answers(&self, base: &str) -> BTreeMap<String, Value> {

@@ -13,6 +13,7 @@ pub mod process;
 pub mod receiver;
 pub mod service;
 pub mod smtp;
+pub mod stores;
 
 use std::path::PathBuf;
 

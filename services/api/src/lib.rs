@@ -56,6 +56,7 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
         .routes(routes!(audit::audit))
         .routes(routes!(openapi::document))
         .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .merge(otlp())
         .nest("/otlp", otlp())

@@ -106,7 +106,8 @@ pub async fn auth_failures(State(state): State<AppState>, req: Request, next: Ne
         return next.run(req).await;
     };
     let limiter = state.auth_failures();
-    if req.uri().path() != "/healthz" && limiter.exhausted(ip, Instant::now()) {
+    if !matches!(req.uri().path(), "/healthz" | "/readyz") && limiter.exhausted(ip, Instant::now())
+    {
         return ApiError::RateLimited.into_response();
     }
     let resp = next.run(req).await;

@@ -26,8 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Run everything in one process: HTTP API and dashboard, projectors, notifier.
     Serve(ServeArgs),
-    /// Rebuild every projection from the log into fresh stores, then swap them in.
-    /// Stop `serve` first. Prints progress and a digest per projection; sends no email.
+    /// Rebuild every projection from the log into fresh stores, then swap them in (or
+    /// leave them in --into DIR). It only reads the log, so it may run while `serve`
+    /// does: `serve` uses the swapped-in stores from its next start. Prints progress
+    /// and a digest per projection; sends no email.
     Replay(ReplayArgs),
     /// Rebuild the projections aside and compare their digests with the live stores.
     /// Exits 1 on any difference. Stop `serve` first.

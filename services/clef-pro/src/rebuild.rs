@@ -37,7 +37,8 @@ fn print_digests(p: &Projections) -> Result<Vec<(&'static str, u64, String)>, St
 }
 
 pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
-    let log = args.log.open(&args.log.existing_key()?).await?;
+    // A read-only view: replay never writes the log, so it may run beside `serve`.
+    let log = args.log.open_reader(&args.log.existing_key()?).await?;
     let head = log.head().await.map_err(|e| e.to_string())?;
     let live = args.log.stores_dir();
     let target = args

@@ -28,6 +28,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         Projections::open(&args.log.stores_dir())
             .map_err(|e| format!("cannot open the projection stores: {e}"))?,
     );
+    projections.set_ready_at(head);
+    if projections.building() > 0 {
+        println!(
+            "{} store(s) of an earlier release serve while this release's are built aside from the log; /readyz answers 200 once they are swapped in",
+            projections.building()
+        );
+    }
     let (stop, shutdown) = watch::channel(false);
     let mut tasks = projections.spawn(&log, &shutdown);
 

@@ -236,6 +236,9 @@ impl Projector for Alerts {
     const TABLES: &'static [Table] = &TABLES;
     /// 2: the replay guard, alerts by status, open counts. 3: revisions.
     const VERSION: u32 = 3;
+    /// A version-2 store reads as one whose revisions are all 0 (open creates the
+    /// table), so pages simply do not refresh by themselves until the swap.
+    const READS_SINCE: u32 = 2;
     type Tables<'t> = RedbAlerts<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {

@@ -15,7 +15,8 @@ pub mod store;
 
 use clef_pro_log::Log;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 use store::{Store, StoreError};
 use tokio::sync::watch;
@@ -48,77 +49,217 @@ impl Kind {
 }
 
 /// The four stores of a data dir and each one's applied checkpoint.
+///
+/// A store built by an older version of its projector that this release can still read
+/// (`READS_SINCE`) keeps serving, frozen, while the current version is built aside from
+/// the log (`<name>.next.redb`); once that has caught up with the log's head it is
+/// moved into place and serves instead, with no request failing or waiting on it.
 pub struct Projections {
-    stores: [Arc<Store>; 4],
+    stores: [RwLock<Arc<Store>>; 4],
     progress: [watch::Sender<u64>; 4],
+    /// The stores being built aside, until `spawn` takes them.
+    aside: Mutex<[Option<Arc<Store>>; 4]>,
+    /// Aside builds not swapped in yet.
+    building: AtomicUsize,
+    /// The log's head when the service started (see [`Projections::ready`]).
+    ready_at: AtomicU64,
 }
 
 impl Projections {
-    /// Opens (or creates) the stores under `dir`, with the serving page cache.
+    /// Opens (or creates) the stores under `dir` to serve them, with the serving page
+    /// cache; a store of an older but readable version is kept and its successor built
+    /// aside.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        Self::open_with_cache(dir, store::SERVING_CACHE)
+        Self::open_with(dir, store::SERVING_CACHE, true)
     }
 
     /// Opens the stores with `cache` bytes of page cache each: a rebuild, which writes
-    /// every page of a growing store, wants far more than a server reading a few.
+    /// every page of a growing store, wants far more than a server reading a few. A
+    /// store of another version is emptied and rebuilt in place.
     pub fn open_with_cache(dir: &Path, cache: usize) -> Result<Self, StoreError> {
-        fn open<P: runtime::Projector>(dir: &Path, cache: usize) -> Result<Arc<Store>, StoreError> {
+        Self::open_with(dir, cache, false)
+    }
+
+    fn open_with(dir: &Path, cache: usize, aside: bool) -> Result<Self, StoreError> {
+        type Opened = (Arc<Store>, Option<Arc<Store>>);
+        fn open<P: runtime::Projector>(
+            dir: &Path,
+            cache: usize,
+            aside: bool,
+        ) -> Result<Opened, StoreError> {
             let path = dir.join(format!("{}.redb", P::NAME));
-            Ok(Arc::new(Store::open(&path, P::TABLES, P::VERSION, cache)?))
+            let next = dir.join(format!("{}.next.redb", P::NAME));
+            match Store::built_by(&path)? {
+                Some(v) if aside && v != P::VERSION && v >= P::READS_SINCE => {
+                    tracing::warn!(
+                        store = P::NAME,
+                        found = v,
+                        version = P::VERSION,
+                        "the store was built by an earlier version of its projector: it serves as it is while the new one is built aside"
+                    );
+                    Ok((
+                        Arc::new(Store::open_as_built(&path, P::TABLES, cache)?),
+                        Some(Arc::new(Store::open(&next, P::TABLES, P::VERSION, cache)?)),
+                    ))
+                }
+                _ => {
+                    if next.exists() {
+                        std::fs::remove_file(&next)
+                            .map_err(|e| StoreError::from(redb::StorageError::Io(e)))?;
+                    }
+                    Ok((
+                        Arc::new(Store::open(&path, P::TABLES, P::VERSION, cache)?),
+                        None,
+                    ))
+                }
+            }
         }
-        let stores = [
-            open::<registry::Registry>(dir, cache)?,
-            open::<matrix::Matrix>(dir, cache)?,
-            open::<alerts::Alerts>(dir, cache)?,
-            open::<outbox::Outbox>(dir, cache)?,
+        let opened = [
+            open::<registry::Registry>(dir, cache, aside)?,
+            open::<matrix::Matrix>(dir, cache, aside)?,
+            open::<alerts::Alerts>(dir, cache, aside)?,
+            open::<outbox::Outbox>(dir, cache, aside)?,
         ];
+        let building = opened.iter().filter(|(_, a)| a.is_some()).count();
         let mut progress = Vec::new();
-        for s in &stores {
+        for (s, _) in &opened {
             progress.push(watch::Sender::new(s.checkpoint()?));
         }
         let progress = progress
             .try_into()
             .unwrap_or_else(|_| unreachable!("four stores"));
-        Ok(Self { stores, progress })
+        let [a, b, c, d] = opened;
+        Ok(Self {
+            stores: [a.0, b.0, c.0, d.0].map(RwLock::new),
+            progress,
+            aside: Mutex::new([a.1, b.1, c.1, d.1]),
+            building: AtomicUsize::new(building),
+            ready_at: AtomicU64::new(0),
+        })
     }
 
-    pub fn store(&self, kind: Kind) -> &Store {
-        &self.stores[kind as usize]
+    /// The store that serves `kind` now.
+    pub fn store(&self, kind: Kind) -> Arc<Store> {
+        self.stores[kind as usize]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    /// Starts one task per projector that follows `log` until `shutdown` turns true.
+    /// How many stores are being built aside and not yet swapped in: the service is
+    /// ready when none is.
+    pub fn building(&self) -> usize {
+        self.building.load(Ordering::Acquire)
+    }
+
+    /// Ready means: no store is being built aside, and every projection has applied
+    /// the log up to `head`, its head when the service started.
+    pub fn set_ready_at(&self, head: u64) {
+        self.ready_at.store(head, Ordering::Release);
+    }
+
+    /// Whether every projection serves its current version, caught up with the log as
+    /// it was at the start: what a load balancer should wait for.
+    pub fn ready(&self) -> bool {
+        let at = self.ready_at.load(Ordering::Acquire);
+        self.building() == 0 && Kind::ALL.iter().all(|&k| self.checkpoint(k) >= at)
+    }
+
+    /// Starts one task per projector that follows `log` until `shutdown` turns true;
+    /// for a store being built aside, that task builds it, and another swaps it in.
     pub fn spawn(
-        &self,
+        self: &Arc<Self>,
         log: &Log,
         shutdown: &watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         use runtime::run;
-        let args = |k: Kind| {
-            (
-                self.stores[k as usize].clone(),
-                log.clone(),
-                self.progress[k as usize].clone(),
-                shutdown.clone(),
-            )
+        let mut aside =
+            std::mem::take(&mut *self.aside.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut tasks = Vec::new();
+        for kind in Kind::ALL {
+            let i = kind as usize;
+            let (store, progress) = match aside[i].take() {
+                Some(next) => {
+                    let (built, rx) = watch::channel(0);
+                    tasks.push(tokio::spawn(self.clone().swap_in(
+                        kind,
+                        next.clone(),
+                        rx,
+                        log.clone(),
+                        shutdown.clone(),
+                    )));
+                    (next, built)
+                }
+                None => (self.store(kind), self.progress[i].clone()),
+            };
+            let (l, d) = (log.clone(), shutdown.clone());
+            tasks.push(match kind {
+                Kind::Registry => tokio::spawn(run::<registry::Registry>(store, l, progress, d)),
+                Kind::Matrix => tokio::spawn(run::<matrix::Matrix>(store, l, progress, d)),
+                Kind::Alerts => tokio::spawn(run::<alerts::Alerts>(store, l, progress, d)),
+                Kind::Outbox => tokio::spawn(run::<outbox::Outbox>(store, l, progress, d)),
+            });
+        }
+        tasks
+    }
+
+    /// Waits until the store built aside has applied the log up to the head it had
+    /// when the build started, moves it into the serving store's place and serves it;
+    /// from then on its progress is the projection's.
+    async fn swap_in(
+        self: Arc<Self>,
+        kind: Kind,
+        next: Arc<Store>,
+        mut built: watch::Receiver<u64>,
+        log: Log,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let target = loop {
+            match log.head().await {
+                Ok(head) => break head,
+                Err(e) => {
+                    tracing::warn!(store = kind.name(), error = %e, "cannot read the log's head; retrying")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
         };
-        vec![
-            tokio::spawn({
-                let (s, l, p, d) = args(Kind::Registry);
-                run::<registry::Registry>(s, l, p, d)
-            }),
-            tokio::spawn({
-                let (s, l, p, d) = args(Kind::Matrix);
-                run::<matrix::Matrix>(s, l, p, d)
-            }),
-            tokio::spawn({
-                let (s, l, p, d) = args(Kind::Alerts);
-                run::<alerts::Alerts>(s, l, p, d)
-            }),
-            tokio::spawn({
-                let (s, l, p, d) = args(Kind::Outbox);
-                run::<outbox::Outbox>(s, l, p, d)
-            }),
-        ]
+        tokio::select! {
+            r = built.wait_for(|c| *c >= target) => if r.is_err() { return },
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        let place = self.store(kind).path();
+        let moved = next.clone();
+        match tokio::task::spawn_blocking(move || moved.move_to(&place)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(store = kind.name(), error = %e, "cannot move the rebuilt store into place; the earlier one keeps serving");
+                return;
+            }
+            Err(e) => {
+                tracing::error!(store = kind.name(), error = %e, "the move of the rebuilt store failed");
+                return;
+            }
+        }
+        *self.stores[kind as usize]
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = next;
+        self.building.fetch_sub(1, Ordering::AcqRel);
+        tracing::info!(
+            store = kind.name(),
+            checkpoint = *built.borrow(),
+            "the store built aside serves now"
+        );
+        let progress = &self.progress[kind as usize];
+        loop {
+            progress.send_replace(*built.borrow_and_update());
+            tokio::select! {
+                r = built.changed() => if r.is_err() { return },
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
     }
 
     /// The last sequence a projection has applied.

@@ -28,6 +28,10 @@ pub trait Projector: Send + Sync + 'static {
     /// change meaning, and a store built by another version is rebuilt from the log
     /// when it is opened.
     const VERSION: u32 = 1;
+    /// The oldest store version this release's readers can still read. A store that
+    /// old (but not current) keeps serving, frozen, while the current version is built
+    /// aside from the log and swapped in; an older one is emptied and rebuilt in place.
+    const READS_SINCE: u32 = Self::VERSION;
     type Tables<'t>;
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 pub(crate) type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
 /// A table opened for writing, kept open for a whole chunk of events.
@@ -101,7 +101,8 @@ pub(crate) fn checkpoint_in(tx: &redb::ReadTransaction) -> Result<u64, StoreErro
 /// ([`Store::recover`]) before it goes on: when space returns, the projector resumes
 /// from its checkpoint without a restart.
 pub struct Store {
-    path: PathBuf,
+    /// Where the file is; changes only when an aside build is moved into place.
+    path: Mutex<PathBuf>,
     tables: &'static [Table],
     cache: usize,
     /// `None` while a reopen has not succeeded.
@@ -134,13 +135,65 @@ impl Store {
         tx.open_table(META)?
             .insert(VERSION, enc(&version).as_slice())?;
         tx.commit()?;
-        Ok(Self {
-            path: path.to_owned(),
+        Ok(Self::with_db_at(path, tables, cache, db))
+    }
+
+    fn with_db_at(path: &Path, tables: &'static [Table], cache: usize, db: Database) -> Self {
+        Self {
+            path: Mutex::new(path.to_owned()),
             tables,
             cache,
             db: RwLock::new(Some(db)),
             failed: AtomicBool::new(false),
-        })
+        }
+    }
+
+    /// Opens the store at `path` as it is, whatever version built it (to serve it while
+    /// its successor is built aside). Tables it lacks are created empty.
+    pub fn open_as_built(
+        path: &Path,
+        tables: &'static [Table],
+        cache: usize,
+    ) -> Result<Self, StoreError> {
+        let db = Self::open_db(path, tables, cache)?;
+        Ok(Self::with_db_at(path, tables, cache, db))
+    }
+
+    /// The version of the projector that built the store at `path`, if the file exists
+    /// and holds anything (opens and closes it).
+    pub fn built_by(path: &Path) -> Result<Option<u32>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let db = Database::open(path)?;
+        let tx = db.begin_read()?;
+        let meta = match tx.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let checkpoint: u64 = get(&meta, CHECKPOINT)?.unwrap_or(0);
+        let found: u32 = get(&meta, VERSION)?.unwrap_or(1);
+        Ok((checkpoint > 0).then_some(found))
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.path
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Moves the store's file to `to` (replacing what is there: readers of that file
+    /// keep their open handle), and goes on under the new name.
+    pub fn move_to(&self, to: &Path) -> std::io::Result<()> {
+        let mut path = self.path.lock().unwrap_or_else(PoisonError::into_inner);
+        std::fs::rename(&*path, to)?;
+        if let Some(dir) = to.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        *path = to.to_owned();
+        Ok(())
     }
 
     fn open_db(path: &Path, tables: &[Table], cache: usize) -> Result<Database, StoreError> {
@@ -174,9 +227,10 @@ impl Store {
         let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
         // The old handle must be gone first: redb locks its file.
         drop(db.take());
-        *db = Some(Self::open_db(&self.path, self.tables, self.cache)?);
+        let path = self.path();
+        *db = Some(Self::open_db(&path, self.tables, self.cache)?);
         self.failed.store(false, Ordering::Release);
-        tracing::info!(store = %self.path.display(), "store reopened after a failed write");
+        tracing::info!(store = %path.display(), "store reopened after a failed write");
         Ok(())
     }
 

@@ -1,10 +1,10 @@
-//! Liveness and metrics.
+//! Liveness, readiness and metrics.
 
 use crate::metrics::write_metric;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use clef_pro_projections::Kind;
 use serde::Serialize;
@@ -25,6 +25,34 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         status: "ok",
         log: state.log().kind(),
     })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`; or `starting` while a store is built aside (after an upgrade) or the
+    /// projections have not yet applied the log as it was when the service started.
+    pub status: &'static str,
+    /// Stores of an earlier release that still serve while their successors are built.
+    pub building: usize,
+}
+
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready: every projection serves its current version, caught up with the log as it was at the start.", body = Readiness),
+              (status = 503, description = "Starting: reads are served, from stores that may lag or be an earlier release's.", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let p = state.projections();
+    let (code, status) = if p.ready() {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "starting")
+    };
+    (
+        code,
+        Json(Readiness {
+            status,
+            building: p.building(),
+        }),
+    )
 }
 
 #[utoipa::path(get, path = "/metrics", tag = "ops",

@@ -46,15 +46,29 @@ pub type MakeRequest = Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Syn
 
 /// `workers` clients each sending requests back to back for `duration`.
 pub async fn closed(workers: usize, duration: Duration, make: MakeRequest) -> Run {
+    let (stop, until) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::time::sleep(duration).await;
+        let _ = stop.send(true);
+    });
+    closed_until(workers, until, make).await
+}
+
+/// `workers` clients each sending requests back to back until `stop` turns true.
+pub async fn closed_until(
+    workers: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+    make: MakeRequest,
+) -> Run {
     let start = Instant::now();
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let tasks: Vec<_> = (0..workers)
         .map(|_| {
             let make = make.clone();
-            let counter = counter.clone();
+            let (counter, stop) = (counter.clone(), stop.clone());
             tokio::spawn(async move {
                 let mut out = Vec::new();
-                while start.elapsed() < duration {
+                while !*stop.borrow() {
                     let i = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let t = Instant::now();
                     let ok = matches!(make(i).send().await, Ok(r) if r.status().is_success());

@@ -4,6 +4,7 @@
 
 mod load;
 mod results;
+mod upgrade;
 
 use clef_pro_log::{Log, NatsOptions};
 use clef_pro_schema::event::Event;
@@ -709,6 +710,9 @@ async fn main() {
     }
     if wanted("alerts") {
         alerts(&mut rows).await;
+    }
+    if wanted("upgrade") {
+        upgrade::upgrade(&mut rows).await;
     }
     match results::write(&rows) {
         Ok(p) => println!(
