@@ -1,9 +1,14 @@
-//! Report bodies as the Clef CLI sends them.
+//! Report bodies as the Clef CLI sends them, and logs filled with them.
 
+use clef_pro_log::Log;
 use clef_pro_schema::event::Event;
+use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::keys::DeploymentKey;
 use clef_pro_schema::redact::Redactor;
+use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::Sealed;
+use clef_pro_schema::wire::ReportIn;
+use futures::future::join_all;
 use serde_json::{Value, json};
 
 /// A redactor of a deployment of its own, for tests that seal events themselves.
@@ -79,4 +84,33 @@ pub fn big_report(commit: &str, n_ns: usize, n_env: usize) -> Value {
     r["summary"]["environments"] = json!(env);
     r["summary"]["cells"] = json!(cells);
     r
+}
+
+/// Writes `n` report events for 10 integrations straight into the log.
+pub async fn fill(log: &Log, n: usize) -> Vec<IntegrationId> {
+    let ints: Vec<IntegrationId> = (0..10).map(|_| IntegrationId::random()).collect();
+    for id in &ints {
+        let e = seal(Event::IntegrationCreated {
+            id: id.clone(),
+            name: "x".into(),
+            collect_ci_context: false,
+            tracked_branches: vec![],
+            at: 1,
+        });
+        log.append(&e).await.expect("append");
+    }
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        join_all(chunk.iter().map(|i| {
+            let wire: ReportIn =
+                serde_json::from_value(report(&sha(&format!("p{i}")), "main", &[])).expect("wire");
+            let ev = seal(Event::ReportSubmitted {
+                integration: ints[i % 10].clone(),
+                report: Report::from_wire(wire, "", false).expect("report"),
+                at: 2,
+            });
+            async move { log.append(&ev).await.expect("append") }
+        }))
+        .await;
+    }
+    ints
 }

@@ -244,17 +244,24 @@ impl Service {
 
     /// Runs a one-shot subcommand (`replay`, `verify`) on this service's data dir.
     pub async fn run(&self, sub: &str, extra: &[&str]) -> std::process::Output {
-        Command::new(binary())
-            .arg(sub)
+        self.one_shot(sub, extra)
+            .output()
+            .await
+            .expect("run clef-pro")
+    }
+
+    /// The command line of a one-shot subcommand on this service's data dir, log and
+    /// key, to start and watch it (see [`Service::run`]).
+    pub fn one_shot(&self, sub: &str, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(binary());
+        cmd.arg(sub)
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--log")
             .arg(self.log_arg())
             .arg("--deployment-key")
             .arg(self.key_path())
-            .args(extra)
-            .output()
-            .await
-            .expect("run clef-pro")
+            .args(extra);
+        cmd
     }
 }

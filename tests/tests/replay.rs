@@ -3,16 +3,10 @@
 //! verification.
 
 use clef_pro_log::{Log, NatsOptions};
-use clef_pro_schema::event::Event;
-use clef_pro_schema::ids::IntegrationId;
-use clef_pro_schema::report::Report;
-use clef_pro_schema::wire::ReportIn;
-use clef_pro_tests::fixtures::seal;
-use clef_pro_tests::fixtures::{report, sha};
+use clef_pro_tests::fixtures::fill;
 use clef_pro_tests::history::History;
 use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::service::{Backend, Service};
-use futures::future::join_all;
 use std::time::Duration;
 
 fn stdout(o: &std::process::Output) -> String {
@@ -98,35 +92,6 @@ async fn replay_rebuilds_identical_stores() {
     let c = s.client();
     let all = c.get("/api/v1/integrations").await;
     assert_eq!(all["integrations"].as_array().unwrap().len(), 2);
-}
-
-/// Writes `n` report events for 10 integrations straight into the log.
-async fn fill(log: &Log, n: usize) -> Vec<IntegrationId> {
-    let ints: Vec<IntegrationId> = (0..10).map(|_| IntegrationId::random()).collect();
-    for id in &ints {
-        let e = seal(Event::IntegrationCreated {
-            id: id.clone(),
-            name: "x".into(),
-            collect_ci_context: false,
-            tracked_branches: vec![],
-            at: 1,
-        });
-        log.append(&e).await.unwrap();
-    }
-    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
-        join_all(chunk.iter().map(|i| {
-            let wire: ReportIn =
-                serde_json::from_value(report(&sha(&format!("p{i}")), "main", &[])).unwrap();
-            let ev = seal(Event::ReportSubmitted {
-                integration: ints[i % 10].clone(),
-                report: Report::from_wire(wire, "", false).unwrap(),
-                at: 2,
-            });
-            async move { log.append(&ev).await.unwrap() }
-        }))
-        .await;
-    }
-    ints
 }
 
 async fn kill_while_projecting(nats: Option<NatsServer>) {

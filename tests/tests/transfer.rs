@@ -3,11 +3,16 @@
 //! mailing again; imports that would mix logs are refused and leave the log as it was.
 //! The move into a 3-node cluster is in `faults_cluster`.
 
+use clef_pro_log::Log;
+use clef_pro_log::archive::ArchiveReader;
+use clef_pro_tests::fixtures::fill;
 use clef_pro_tests::history::History;
 use clef_pro_tests::moving::{fails, move_under_load, succeeds};
 use clef_pro_tests::nats::NatsServer;
+use clef_pro_tests::process::Proc;
 use clef_pro_tests::scratch_dir;
 use clef_pro_tests::service::{Backend, Service};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn embedded_moves_to_jetstream_under_load() {
@@ -80,4 +85,58 @@ async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
                 == 0,
         "a refused import writes no event"
     );
+}
+
+/// An import killed halfway (`kill -9`) is resumed by running it again, and the log
+/// then holds exactly the export's records in order: exporting it again gives the same
+/// digest (which covers every record's key and bytes).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_halfway_resumes() {
+    const REPORTS: usize = 25_000;
+    let nats = NatsServer::start().await;
+    let mut src = Service::start(Backend::Embedded, None).await;
+    src.stop().await;
+    let log = Log::open_embedded(
+        &src.data_dir().join("log"),
+        true,
+        src.deployment_key().events(),
+    )
+    .unwrap();
+    fill(&log, REPORTS).await;
+    drop(log);
+    let files = scratch_dir();
+    let (first, again) = (
+        files.path().join("src.export"),
+        files.path().join("dst.export"),
+    );
+    let (first_arg, again_arg) = (first.to_str().unwrap(), again.to_str().unwrap());
+    succeeds(&src, "export", &["--out", first_arg]).await;
+
+    let mut dst = Service::not_started(Backend::Nats(nats.url()), None, &[]);
+    dst.share_key(&src);
+    let mut import = Proc::spawn(
+        dst.one_shot("import", &["--from", first_arg]),
+        &files.path().join("import.log"),
+    );
+    import
+        .wait_line(Duration::from_secs(300), |l| {
+            l.contains("events so far").then_some(())
+        })
+        .await;
+    import.kill9().await;
+    let resumed = succeeds(&dst, "import", &["--from", first_arg]).await;
+    assert!(resumed.contains("resumed after the "), "{resumed}");
+    println!("after kill -9: {}", resumed.trim());
+
+    succeeds(&dst, "export", &["--out", again_arg]).await;
+    let header = |p: &std::path::Path| ArchiveReader::open(p).unwrap().header;
+    let (a, b) = (header(&first), header(&again));
+    assert_eq!(a.events, REPORTS as u64 + 10);
+    assert_eq!(
+        (a.events, a.digest),
+        (b.events, b.digest),
+        "the resumed import holds the export's records, in order, once each"
+    );
+    let out = succeeds(&dst, "verify", &[]).await;
+    assert!(out.contains("OK: every projection matches"), "{out}");
 }

@@ -14,6 +14,8 @@ use std::time::Instant;
 
 /// Records read or appended at a time.
 const CHUNK: usize = 1024;
+/// Without a terminal for the progress bar, a line every so many events imported.
+const PLAIN_EVERY: u64 = 10 * CHUNK as u64;
 
 pub async fn export(args: ExportArgs) -> Result<ExitCode, String> {
     let key = args.log.existing_key()?;
@@ -109,10 +111,13 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
         }
         batch.push(record);
         if batch.len() == CHUNK {
-            appended += append(&log, &mut batch).await?;
+            appended += write_batch(&log, &mut batch).await?;
+            if bar.is_hidden() && appended % PLAIN_EVERY == 0 {
+                eprintln!("imported {appended} events so far");
+            }
         }
     }
-    appended += append(&log, &mut batch).await?;
+    appended += write_batch(&log, &mut batch).await?;
     bar.finish_and_clear();
     if appended == 0 && compared > 0 {
         return refuse(format!(
@@ -135,7 +140,7 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
 }
 
 /// Appends and empties `batch`; how many records it held.
-async fn append(log: &Log, batch: &mut Vec<Record>) -> Result<u64, String> {
+async fn write_batch(log: &Log, batch: &mut Vec<Record>) -> Result<u64, String> {
     if batch.is_empty() {
         return Ok(0);
     }
