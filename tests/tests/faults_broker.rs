@@ -1,6 +1,6 @@
 //! Broker loss: the nats-server is stopped (SIGKILL) for 30 s under a mixed load and
-//! started again on the same store. While it is down, every write answers 503 with
-//! `Retry-After` and none answers 2xx (nothing is acknowledged that is not stored), and
+//! started again on the same store. While it is down, every write sent and answered
+//! within the outage answers 503 with `Retry-After` (after `--nats-append-wait`) and none 2xx (nothing is acknowledged that is not stored), and
 //! reads keep working from the stores; afterwards the service reconnects by itself, the
 //! projectors catch up, and every acknowledged report is there.
 //!
