@@ -70,6 +70,17 @@ async fn contract_example_is_accepted_and_logged(nats: bool) {
             .is_some_and(|id| id.starts_with("rpt_"))
     );
     assert_eq!(r.body["commitSha"], sha("abc"));
+    // The answer's latency is in the route's histogram (never under the path itself).
+    let m = c.metrics().await;
+    let route = "method=\"POST\",route=\"/api/v1/reports\",status=\"201\"";
+    assert_eq!(
+        m[&format!("clef_pro_http_request_duration_seconds_count{{{route}}}")],
+        1.0
+    );
+    assert!(
+        m.keys().all(|k| !k.contains(&sha("abc"))),
+        "no metric names a commit"
+    );
     s.stop().await;
     let log = reopen_log(&s, &n).await;
     let found = events(&log).await.into_iter().any(|e| {

@@ -65,6 +65,10 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
     openapi::unique_operation_ids(&mut doc);
     let json = doc.to_json().expect("the OpenAPI document serializes");
     let app = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(|| async { error::ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::Extension(openapi::Document(Arc::new(json))))

@@ -31,8 +31,9 @@ pub struct Settings {
     /// Failed authentications one client address may make per minute before it gets
     /// 429 (`crate::limits`); 0 turns the limit off. Default 60.
     pub auth_failures_per_minute: u32,
-    /// More `/metrics` text, from parts of the service this crate does not know.
-    pub extra_metrics: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// Adds the metrics of parts of the service this crate does not know (the
+    /// notifier's) to the one registry `/metrics` serves.
+    pub register_metrics: Option<crate::metrics::Register>,
     /// `/metrics` is served on its own address (`--metrics-listen`), not on this one.
     /// Default false.
     pub metrics_elsewhere: bool,
@@ -58,7 +59,7 @@ impl Default for Settings {
             redactor: Redactor::new(DeploymentKey::random().fingerprints()),
             read_your_writes: Duration::from_secs(5),
             auth_failures_per_minute: 60,
-            extra_metrics: None,
+            register_metrics: None,
             metrics_elsewhere: false,
             destinations: None,
         }
@@ -83,7 +84,7 @@ impl AppState {
         Self(Arc::new(Inner {
             log,
             projections,
-            metrics: Metrics::default(),
+            metrics: Metrics::new(settings.register_metrics.as_deref()),
             admin_hash,
             auth_failures: AuthFailures::new(settings.auth_failures_per_minute),
             settings,

@@ -50,9 +50,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         session_key: *key.sessions().bytes(),
         redactor: Redactor::new(key.fingerprints()),
         auth_failures_per_minute: args.auth_failures_per_minute,
-        extra_metrics: Some({
+        register_metrics: Some({
             let stats = stats.clone();
-            Arc::new(move || stats.render())
+            Arc::new(move |registry| stats.register(registry))
         }),
         metrics_elsewhere: args.metrics_listen.is_some(),
         destinations: Some(destinations.clone()),

@@ -28,9 +28,12 @@ use clef_pro_schema::event::{Event, Target};
 use clef_pro_schema::ids::IntentId;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -53,66 +56,70 @@ impl Transport {
     }
 }
 
-/// Counters for `/metrics`: totals, and by channel kind.
+/// What the notifier counts, registered in the service's one metrics registry
+/// ([`Stats::register`]): totals, and send attempts by channel kind and outcome.
 #[derive(Debug, Default)]
 pub struct Stats {
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub retried: AtomicU64,
-    /// `[kind][outcome]`, outcomes as in [`OUTCOMES`].
-    by_kind: [[AtomicU64; 3]; ChannelKind::ALL.len()],
+    pub sent: Counter,
+    pub failed: Counter,
+    pub retried: Counter,
+    deliveries: Family<Delivery, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Delivery {
+    kind: &'static str,
+    outcome: &'static str,
 }
 
 const OUTCOMES: [&str; 3] = ["sent", "failed", "retried"];
 
 impl Stats {
     fn count(&self, kind: ChannelKind, outcome: usize) {
-        let total = [&self.sent, &self.failed, &self.retried][outcome];
-        total.fetch_add(1, Ordering::Relaxed);
-        let k = ChannelKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .unwrap_or(0);
-        self.by_kind[k][outcome].fetch_add(1, Ordering::Relaxed);
+        [&self.sent, &self.failed, &self.retried][outcome].inc();
+        self.deliveries
+            .get_or_create(&Delivery {
+                kind: kind.as_str(),
+                outcome: OUTCOMES[outcome],
+            })
+            .inc();
     }
 
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        for (name, help, v) in [
+    /// Adds these counters to `registry` (they stay shared with this value). Every
+    /// kind and outcome is there from the start, at 0.
+    pub fn register(&self, registry: &mut Registry) {
+        for kind in ChannelKind::ALL {
+            for outcome in OUTCOMES {
+                let _ = self.deliveries.get_or_create(&Delivery {
+                    kind: kind.as_str(),
+                    outcome,
+                });
+            }
+        }
+        for (name, help, counter) in [
             (
-                "clef_pro_notifier_sent_total",
-                "Emails this process sent.",
+                "clef_pro_notifier_sent",
+                "Notifications this process sent",
                 &self.sent,
             ),
             (
-                "clef_pro_notifier_failed_total",
-                "Intents this process gave up on (permanent failures).",
+                "clef_pro_notifier_failed",
+                "Intents this process gave up on (permanent failures)",
                 &self.failed,
             ),
             (
-                "clef_pro_notifier_retried_total",
-                "Transient send failures that will be retried.",
+                "clef_pro_notifier_retried",
+                "Transient send failures that will be retried",
                 &self.retried,
             ),
         ] {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                v.load(Ordering::Relaxed)
-            ));
+            registry.register(name, help, counter.clone());
         }
-        let name = "clef_pro_notifier_deliveries_total";
-        out.push_str(&format!(
-            "# HELP {name} Send attempts of this process by channel kind and outcome: sent, failed for good, or to be retried.\n# TYPE {name} counter\n"
-        ));
-        for (kind, counts) in ChannelKind::ALL.iter().zip(&self.by_kind) {
-            for (outcome, v) in OUTCOMES.iter().zip(counts) {
-                out.push_str(&format!(
-                    "{name}{{kind=\"{kind}\",outcome=\"{outcome}\"}} {}\n",
-                    v.load(Ordering::Relaxed)
-                ));
-            }
-        }
-        out
+        registry.register(
+            "clef_pro_notifier_deliveries",
+            "Send attempts of this process by channel kind and outcome: sent, failed for good, or to be retried",
+            self.deliveries.clone(),
+        );
     }
 }
 

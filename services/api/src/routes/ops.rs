@@ -1,6 +1,5 @@
 //! Liveness, readiness and metrics.
 
-use crate::metrics::write_metric;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
@@ -72,100 +71,20 @@ pub async fn metrics_only(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn exposition(state: &AppState) -> impl IntoResponse + use<> {
-    let mut out = String::new();
-    let head = state.log().head().await.ok();
-    write_metric(
-        &mut out,
-        "clef_pro_log_up",
-        "gauge",
-        "1 when the log answered the last head query.",
-        &[("", u64::from(head.is_some()))],
-    );
-    let head = head.unwrap_or(0);
-    write_metric(
-        &mut out,
-        "clef_pro_log_head",
-        "gauge",
-        "Sequence of the last record in the log.",
-        &[("", head)],
-    );
-    let labels: Vec<String> = Kind::ALL
-        .iter()
-        .map(|k| format!("projector=\"{}\"", k.name()))
-        .collect();
-    let checkpoints: Vec<(&str, u64)> = Kind::ALL
-        .iter()
-        .zip(&labels)
-        .map(|(&k, l)| (l.as_str(), state.projections().checkpoint(k)))
-        .collect();
-    write_metric(
-        &mut out,
-        "clef_pro_projector_checkpoint",
-        "gauge",
-        "Last log sequence each projector applied.",
-        &checkpoints,
-    );
-    let lag: Vec<(&str, u64)> = checkpoints
-        .iter()
-        .map(|(l, c)| (*l, head.saturating_sub(*c)))
-        .collect();
-    write_metric(
-        &mut out,
-        "clef_pro_projector_lag",
-        "gauge",
-        "Log head minus the projector's checkpoint.",
-        &lag,
-    );
-    let m = state.metrics();
-    for (name, help, v) in [
-        (
-            "clef_pro_reports_accepted_total",
-            "Single reports accepted.",
-            m.reports_accepted.get(),
-        ),
-        (
-            "clef_pro_batches_accepted_total",
-            "Batches accepted.",
-            m.batches_accepted.get(),
-        ),
-        (
-            "clef_pro_secrets_redacted_total",
-            "Matches the redaction chokepoint replaced.",
-            m.secrets_redacted.get(),
-        ),
-        (
-            "clef_pro_auth_failures_total",
-            "Requests with an unknown or revoked credential.",
-            m.auth_failures.get(),
-        ),
-        (
-            "clef_pro_events_refused_total",
-            "Log records refused since start: forged, altered, unauthenticated or malformed.",
-            state.log().authenticity().refused(),
-        ),
-        (
-            "clef_pro_events_replayed_total",
-            "Genuine events stored again (replays) that the projectors refused.",
-            state.projections().replays().unwrap_or(0),
-        ),
-    ] {
-        write_metric(&mut out, name, "counter", help, &[("", v)]);
-    }
-    let counts = state.projections().outbox(|o| o.counts()).ok();
-    let (pending, sent, failed) = counts.map_or((0, 0, 0), |c| (c.pending, c.sent, c.failed));
-    write_metric(
-        &mut out,
-        "clef_pro_notifications",
-        "gauge",
-        "Notification intents by status.",
-        &[
-            ("status=\"pending\"", pending),
-            ("status=\"sent\"", sent),
-            ("status=\"failed\"", failed),
-        ],
-    );
-    if let Some(extra) = &state.settings().extra_metrics {
-        out.push_str(&extra());
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    let p = state.projections();
+    let counts = p.outbox(|o| o.counts()).ok();
+    let reading = crate::metrics::Reading {
+        head: state.log().head().await.ok(),
+        checkpoints: Kind::ALL
+            .iter()
+            .map(|&k| (k.name(), p.checkpoint(k)))
+            .collect(),
+        refused: state.log().authenticity().refused(),
+        replayed: p.replays().unwrap_or(0),
+        notifications: counts.map_or([0; 3], |c| [c.pending, c.sent, c.failed]),
+    };
+    (
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        state.metrics().render(&reading),
+    )
 }
