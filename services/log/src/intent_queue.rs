@@ -14,7 +14,7 @@
 //! The queue holds intent ids only (hashes): no addresses, no content.
 
 use crate::LogError;
-use crate::nats::{NatsLog, in_process, refused_with, unavailable};
+use crate::nats::{NatsLog, STORE_FAILED, in_process, refused, unavailable};
 use async_nats::jetstream::{self, AckKind, consumer, stream};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -93,7 +93,7 @@ impl IntentQueue {
             Ok(a) => Ok(!a.duplicate),
             // Refused because it is queued, or being queued by another instance just now
             // (whose sweep re-offers it should that fail).
-            Err(e) if refused_with(&e, |r| r.contains("maximum messages per subject")) => Ok(false),
+            Err(e) if refused(&e, STORE_FAILED, "maximum messages per subject") => Ok(false),
             Err(e) if in_process(&e) => Ok(false),
             Err(e) => Err(unavailable(e)),
         }

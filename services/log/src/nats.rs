@@ -478,15 +478,31 @@ fn acked(ack: PubAck) -> Appended {
     }
 }
 
+/// JetStream's error code for "a message with this id is being stored right now".
+const DUPLICATE_IN_PROCESS: u64 = 10158;
+/// JetStream's error code for a message the stream did not store because of one of its
+/// limits (the description says which).
+pub(crate) const STORE_FAILED: u64 = 10077;
+
 /// JetStream refused a publish because a message with the same id is being stored
-/// right now (error 10158); once that one is stored, the same publish is a duplicate.
+/// right now; once that one is stored, the same publish is a duplicate.
 pub(crate) fn in_process(e: &PublishError) -> bool {
-    refused_with(e, |reason| reason.ends_with("error code 10158)"))
+    refused(e, DUPLICATE_IN_PROCESS, "")
 }
 
-/// Whether the server's reason for refusing a publish matches.
-pub(crate) fn refused_with(e: &PublishError, reason: impl Fn(&str) -> bool) -> bool {
-    std::error::Error::source(e).is_some_and(|s| reason(&s.to_string()))
+/// Whether the server refused a publish with JetStream error `code` and a description
+/// containing `reason`.
+pub(crate) fn refused(e: &PublishError, code: u64, reason: &str) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<async_nats::jetstream::Error>())
+        .is_some_and(|api| {
+            // `ErrorCode` has no accessor for its number; it serializes as the number.
+            serde_json::to_value(api.error_code())
+                .ok()
+                .and_then(|v| v.as_u64())
+                == Some(code)
+                && api.to_string().contains(reason)
+        })
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
