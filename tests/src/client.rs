@@ -366,7 +366,7 @@ impl Client {
             .await
             .expect("metrics");
         let text = r.text().await.unwrap_or_default();
-        parse_metrics(&text)
+        crate::metrics::parse(&text)
     }
 
     /// Waits until every projector has caught up with the log and no notification is
@@ -410,64 +410,5 @@ impl Client {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-/// An exposition, parsed by `prometheus-parse`, as (name with its labels in key order,
-/// e.g. `clef_pro_notifications{status="pending"}` → value). Histogram and summary
-/// samples are left out.
-pub fn parse_metrics(text: &str) -> std::collections::HashMap<String, f64> {
-    let lines = text.lines().map(|l| Ok(l.to_owned()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("a valid exposition");
-    scrape
-        .samples
-        .into_iter()
-        .filter_map(|s| {
-            let value = match s.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                _ => return None,
-            };
-            let mut labels: Vec<(String, String)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            labels.sort();
-            let key = if labels.is_empty() {
-                s.metric
-            } else {
-                let inner: Vec<String> =
-                    labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-                format!("{}{{{}}}", s.metric, inner.join(","))
-            };
-            Some((key, value))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_metrics;
-    use clef_pro_api::metrics::{Metrics, Reading};
-
-    #[test]
-    fn the_exposition_parses_by_name_and_labels() {
-        let m = Metrics::new(None);
-        m.reports_accepted.inc();
-        let text = m.render(&Reading {
-            head: Some(7),
-            checkpoints: vec![("matrix", 5)],
-            refused: 2,
-            replayed: 0,
-            notifications: [1, 2, 3],
-        });
-        let parsed = parse_metrics(&text);
-        assert_eq!(parsed["clef_pro_reports_accepted_total"], 1.0);
-        assert_eq!(parsed["clef_pro_log_head"], 7.0);
-        assert_eq!(parsed["clef_pro_projector_lag{projector=\"matrix\"}"], 2.0);
-        assert_eq!(parsed["clef_pro_events_refused_total"], 2.0);
-        assert_eq!(parsed["clef_pro_notifications{status=\"failed\"}"], 3.0);
     }
 }

@@ -7,6 +7,7 @@ pub mod client;
 pub mod fixtures;
 pub mod history;
 pub mod load;
+pub mod metrics;
 pub mod moving;
 pub mod nats;
 pub mod process;

@@ -14,6 +14,8 @@ mod embedded;
 mod intent_queue;
 mod nats;
 mod nats_auth;
+mod nats_options;
+mod nats_tail;
 
 use clef_pro_schema::event::{DecodeError, Event, Provenance};
 use clef_pro_schema::keys::PurposeKey;
@@ -24,8 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use intent_queue::{ACK_WAIT, Claim, IntentQueue};
-pub use nats::NatsOptions;
 pub use nats_auth::{NatsAuth, NatsCredentials, NatsTls, Secret, carries_nats_secret, redact_url};
+pub use nats_options::{APPEND_WAIT, NatsOptions, RETRY_WINDOW};
 
 /// One event read back from the log with its sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,7 +287,7 @@ impl Log {
 /// A live reader of the log.
 pub enum Tail {
     Embedded(embedded::EmbeddedTail),
-    Nats(Box<nats::NatsTail>),
+    Nats(Box<nats_tail::NatsTail>),
 }
 
 impl Tail {

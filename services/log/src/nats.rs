@@ -9,8 +9,10 @@
 //!   parts and rebuild the event when they reach its commit, so a batch whose commit was
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
-use crate::nats_auth::{self, NatsAuth};
-use crate::{Appended, Authenticity, Chunk, Entry, LogError, Record};
+use crate::nats_auth;
+use crate::nats_options::{NatsOptions, RETRY_WINDOW};
+use crate::nats_tail::NatsTail;
+use crate::{Appended, Authenticity, LogError, Record};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{self, consumer, stream};
@@ -18,81 +20,14 @@ use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal_without_text};
-use futures::{FutureExt, StreamExt};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const KIND: &str = "Clef-Pro-Kind";
-const PART: &str = "part";
-const COMMIT: &str = "commit";
+pub(crate) const KIND: &str = "Clef-Pro-Kind";
+pub(crate) const PART: &str = "part";
+pub(crate) const COMMIT: &str = "commit";
 /// Room left in `max_payload` for headers and subject.
 const OVERHEAD: usize = 4096;
-/// How long a client may retry an append and still be deduplicated; a duplicate window
-/// shorter than this is warned about.
-pub const RETRY_WINDOW: Duration = Duration::from_secs(120);
-/// The default [`NatsOptions::append_wait`]: longer than a JetStream leader election
-/// (about 12 s measured in the 3-node cluster test).
-pub const APPEND_WAIT: Duration = Duration::from_secs(15);
-
-/// How to reach and shape the streams. Defaults: stream `CLEF_PRO`, subjects
-/// `clefpro.events.>`, intents on `CLEF_PRO_INTENTS` (`clefpro.intents.>`), one
-/// replica, a two-minute duplicate window, no credentials. Its `Debug` shows neither
-/// the URL's user info nor any secret of `auth`.
-#[derive(Clone)]
-pub struct NatsOptions {
-    /// One server URL, or several separated by commas (members of one cluster). A
-    /// `user:password@` in it is used as credentials and never logged.
-    pub url: String,
-    /// Credentials and TLS settings.
-    pub auth: NatsAuth,
-    pub stream: String,
-    pub subject_prefix: String,
-    pub intents_stream: String,
-    pub intents_subject_prefix: String,
-    pub replicas: usize,
-    pub duplicate_window: Duration,
-    /// How long an append waits for the server's acknowledgement.
-    pub ack_timeout: Duration,
-    /// How long an append that fails for a reason that passes (no stream leader while
-    /// JetStream elects one, a lost connection) is retried before it fails: a client
-    /// that sees a node die sees a slower answer, not an error.
-    pub append_wait: Duration,
-}
-
-impl std::fmt::Debug for NatsOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NatsOptions")
-            .field("url", &nats_auth::redact_url(&self.url))
-            .field("auth", &self.auth)
-            .field("stream", &self.stream)
-            .field("subject_prefix", &self.subject_prefix)
-            .field("intents_stream", &self.intents_stream)
-            .field("intents_subject_prefix", &self.intents_subject_prefix)
-            .field("replicas", &self.replicas)
-            .field("duplicate_window", &self.duplicate_window)
-            .field("ack_timeout", &self.ack_timeout)
-            .field("append_wait", &self.append_wait)
-            .finish()
-    }
-}
-
-impl NatsOptions {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            auth: NatsAuth::default(),
-            stream: "CLEF_PRO".into(),
-            subject_prefix: "clefpro.events".into(),
-            intents_stream: "CLEF_PRO_INTENTS".into(),
-            intents_subject_prefix: "clefpro.intents".into(),
-            replicas: 1,
-            duplicate_window: RETRY_WINDOW,
-            ack_timeout: Duration::from_secs(5),
-            append_wait: APPEND_WAIT,
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct NatsLog {
     client: async_nats::Client,
@@ -453,13 +388,12 @@ impl NatsLog {
             .messages()
             .await
             .map_err(unavailable)?;
-        Ok(NatsTail {
-            stream: self.stream.clone(),
-            auth: self.auth.clone(),
+        Ok(NatsTail::new(
+            self.stream.clone(),
+            self.auth.clone(),
             messages,
-            through: from.saturating_sub(1),
-            ahead: false,
-        })
+            from.saturating_sub(1),
+        ))
     }
 
     pub(crate) fn warnings(&self) -> &[String] {
@@ -505,180 +439,10 @@ pub(crate) fn refused(e: &PublishError, code: u64, reason: &str) -> bool {
         })
 }
 
+/// The last message of a batch stored as parts: the parts' sequences and the BLAKE3
+/// hash of the whole.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct CommitRecord {
-    parts: Vec<u64>,
-    hash: [u8; 32],
-}
-
-/// A live reader of the stream through an ordered consumer, which recreates itself
-/// after a reconnect or a gap.
-///
-/// An ordered consumer lives on the stream's leader. When that node dies the consumer
-/// can go quiet without an error, so a reader that has seen nothing for
-/// [`STALL_CHECK`] looks at the stream's head; if it was ahead at two checks in a row,
-/// with nothing delivered in between, the reader fails, and its owner reads on from
-/// its checkpoint through a new consumer.
-pub struct NatsTail {
-    stream: stream::Stream,
-    auth: Arc<Authenticity>,
-    messages: consumer::pull::Ordered,
-    /// The last sequence consumed.
-    through: u64,
-    /// Whether the head was ahead of `through` at the last check, with nothing since.
-    ahead: bool,
-}
-
-const STALL_CHECK: Duration = Duration::from_secs(2);
-
-impl NatsTail {
-    pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
-        let mut entries = Vec::new();
-        let auth = self.auth.clone();
-        let through = self
-            .next_raw(max, |seq, _, bytes| {
-                // The legacy boundary is the log's own record, not a fact for readers.
-                match auth.open(seq, &bytes) {
-                    Some(Event::LegacyTrusted { .. }) | None => false,
-                    Some(event) => {
-                        entries.push(Entry { seq, event });
-                        true
-                    }
-                }
-            })
-            .await?;
-        Ok(Chunk { entries, through })
-    }
-
-    /// Like `next_chunk`, but returns the records the log trusts as they are stored.
-    pub(crate) async fn next_records(
-        &mut self,
-        max: usize,
-    ) -> Result<(Vec<Record>, u64), LogError> {
-        let mut records = Vec::new();
-        let auth = self.auth.clone();
-        let through = self
-            .next_raw(max, |seq, id, bytes| match auth.open(seq, &bytes) {
-                Some(Event::LegacyTrusted { .. }) | None => false,
-                Some(event) => {
-                    let id = id.unwrap_or_else(|| event.dedupe_key());
-                    records.push(Record { seq, id, bytes });
-                    true
-                }
-            })
-            .await?;
-        Ok((records, through))
-    }
-
-    /// Waits for the next message, then takes those already delivered, passing each
-    /// whole record (a single message, or a batch rebuilt at its commit) to `keep`
-    /// until it has kept `max`; returns the last sequence consumed.
-    async fn next_raw(
-        &mut self,
-        max: usize,
-        mut keep: impl FnMut(u64, Option<[u8; 32]>, Vec<u8>) -> bool,
-    ) -> Result<u64, LogError> {
-        let first = loop {
-            match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
-                Ok(m) => break m.ok_or_else(|| unavailable("the consumer ended"))?,
-                Err(_) => self.check_not_stalled().await?,
-            }
-        };
-        self.ahead = false;
-        let mut kept = 0;
-        let mut next = Some(first);
-        while let Some(m) = next {
-            let (seq, record) = take(&self.stream, &self.auth, m).await?;
-            self.through = seq;
-            if let Some((id, bytes)) = record {
-                kept += usize::from(keep(seq, id, bytes));
-            }
-            if kept >= max {
-                break;
-            }
-            next = match self.messages.next().now_or_never() {
-                Some(Some(m)) => Some(m),
-                Some(None) => return Err(unavailable("the consumer ended")),
-                None => None,
-            };
-        }
-        Ok(self.through)
-    }
-
-    async fn check_not_stalled(&mut self) -> Result<(), LogError> {
-        let head = match self.stream.info().await {
-            Ok(info) => info.state.last_sequence,
-            // The consumer has its own recovery while the server is unreachable.
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot check the stream's head");
-                return Ok(());
-            }
-        };
-        if self.ahead && head > self.through {
-            return Err(unavailable(format!(
-                "the consumer stalled at sequence {} with the stream at {head}",
-                self.through
-            )));
-        }
-        self.ahead = head > self.through;
-        Ok(())
-    }
-}
-
-/// One message's sequence and, unless it is a batch part or a commit that is not a
-/// batch this log wrote, the whole record: its `Nats-Msg-Id` and its bytes.
-async fn take(
-    stream: &stream::Stream,
-    auth: &Authenticity,
-    msg: Result<jetstream::Message, consumer::pull::OrderedError>,
-) -> Result<(u64, Option<(Option<[u8; 32]>, Vec<u8>)>), LogError> {
-    let msg = msg.map_err(unavailable)?;
-    let seq = msg.info().map_err(unavailable)?.stream_sequence;
-    let header = |name: &str| {
-        msg.headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-    };
-    let bytes = match header(KIND).as_deref() {
-        Some(PART) => return Ok((seq, None)),
-        Some(COMMIT) => match assemble(stream, &msg.payload).await? {
-            Ok(bytes) => bytes,
-            Err(why) => {
-                auth.refuse(seq, why);
-                return Ok((seq, None));
-            }
-        },
-        _ => msg.payload.to_vec(),
-    };
-    let id = header("Nats-Msg-Id")
-        .and_then(|h| hex::decode(h).ok())
-        .and_then(|v| <[u8; 32]>::try_from(v).ok());
-    Ok((seq, Some((id, bytes))))
-}
-
-/// Fetches a committed batch's parts by sequence and checks the whole. The outer error
-/// is the server's; the inner says why the commit is not a batch this log wrote (a
-/// forged commit can name any sequences, so it must never stop the reader).
-async fn assemble(
-    stream: &stream::Stream,
-    commit: &[u8],
-) -> Result<Result<Vec<u8>, &'static str>, LogError> {
-    let Ok(commit) = postcard::from_bytes::<CommitRecord>(commit) else {
-        return Ok(Err("a malformed batch commit"));
-    };
-    let mut bytes = Vec::new();
-    for part in commit.parts {
-        match stream.get_raw_message(part).await {
-            Ok(m) => bytes.extend_from_slice(&m.payload),
-            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
-                return Ok(Err("a batch commit naming a missing part"));
-            }
-            Err(e) => return Err(unavailable(e)),
-        }
-    }
-    if *blake3::hash(&bytes).as_bytes() != commit.hash {
-        return Ok(Err("batch parts that do not match their commit"));
-    }
-    Ok(Ok(bytes))
+pub(crate) struct CommitRecord {
+    pub(crate) parts: Vec<u64>,
+    pub(crate) hash: [u8; 32],
 }

@@ -3,7 +3,7 @@
 //! collection config. Each form calls the same function as its admin API endpoint.
 
 use super::failure::Failure;
-use super::html::{self, Esc, csrf_field, page, parse_severity};
+use super::html::{self, Esc, csrf_field, page};
 use super::time::time;
 use super::visitor::{Posted, Visitor};
 use crate::error::ApiError;
@@ -16,9 +16,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_projections::registry::Integration;
 use clef_pro_schema::domain::{ChannelKind, Severity};
 use clef_pro_schema::ids::IntegrationId;
-use clef_pro_schema::wire::{ChannelIn, ConfigIn, NewKeyIn, NotificationsIn, PoliciesIn, PolicyIn};
+use clef_pro_schema::wire::{ConfigIn, NewKeyIn};
 use serde::Deserialize;
 use std::collections::HashMap;
+
+mod forms;
+use forms::{notifications_in, policies_in};
 
 /// What the page says above the forms.
 enum Notice {
@@ -314,52 +317,6 @@ pub async fn revoke_key(
     answer(&state, &id, &posted.visitor, result, "revoked")
 }
 
-/// Rows `name.0`, `name.1`, … of a table form, up to the first row without `first`.
-fn rows<'a>(form: &'a HashMap<String, String>, first: &'a str) -> impl Iterator<Item = usize> + 'a {
-    (0..).take_while(move |n| form.contains_key(&format!("{first}.{n}")))
-}
-
-fn field<'a>(form: &'a HashMap<String, String>, name: &str, n: usize) -> &'a str {
-    form.get(&format!("{name}.{n}")).map_or("", |s| s.trim())
-}
-
-fn severity_field(
-    form: &HashMap<String, String>,
-    name: &str,
-    n: usize,
-) -> Result<Severity, ApiError> {
-    parse_severity(field(form, name, n)).ok_or_else(|| {
-        ApiError::invalid(
-            format!("{name}.{n}"),
-            "must be critical, error, warning or info",
-        )
-    })
-}
-
-fn policies_in(form: &HashMap<String, String>) -> Result<PoliciesIn, ApiError> {
-    let policies = rows(form, "ruleId")
-        .filter(|n| !field(form, "ruleId", *n).is_empty())
-        .map(|n| {
-            let params = match field(form, "params", n) {
-                "" => None,
-                p => Some(serde_json::from_str(p).map_err(|_| {
-                    ApiError::invalid(
-                        format!("params.{n}"),
-                        "must be JSON, such as {\"maxAgeDays\": 90}",
-                    )
-                })?),
-            };
-            Ok(PolicyIn {
-                rule_id: field(form, "ruleId", n).to_owned(),
-                rule_name: field(form, "ruleName", n).to_owned(),
-                severity: severity_field(form, "severity", n)?,
-                params,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(PoliciesIn { policies })
-}
-
 #[utoipa::path(post, path = "/integrations/{id}/settings/policies", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
     request_body(content_type = "application/x-www-form-urlencoded", description = "The form's fields and `csrf`."),
     responses((status = 303, description = "Replaces the policies."),
@@ -376,31 +333,6 @@ pub async fn set_policies(
         Err(e) => Err(e),
     };
     answer(&state, &id, &posted.visitor, result, "policies")
-}
-
-fn notifications_in(form: &HashMap<String, String>) -> Result<NotificationsIn, ApiError> {
-    let notifications = rows(form, "target")
-        .filter(|n| !field(form, "target", *n).is_empty())
-        .map(|n| {
-            let kind = field(form, "channel", n);
-            let channel = ChannelKind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == kind || kind.is_empty() && *k == ChannelKind::Email)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("channel.{n}"),
-                        "must be email, slack, teams, pagerduty or webhook",
-                    )
-                })?;
-            Ok(ChannelIn {
-                channel,
-                target: field(form, "target", n).to_owned(),
-                min_severity: severity_field(form, "minSeverity", n)?,
-                send_resolved: field(form, "sendResolved", n) == "on",
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(NotificationsIn { notifications })
 }
 
 #[utoipa::path(post, path = "/integrations/{id}/settings/notifications", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),

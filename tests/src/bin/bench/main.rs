@@ -2,6 +2,9 @@
 //! run on the same machine, because absolute figures drift on shared machines. Prints a
 //! table and writes `target/bench/results.json`. See docs/performance.md.
 
+mod alerts;
+mod dashboard;
+mod engines;
 mod load;
 mod results;
 mod upgrade;
@@ -389,296 +392,6 @@ async fn reads(rows: &mut Vec<Row>) {
     record(rows, row);
 }
 
-/// The dashboard's integration page for 50 namespaces × 10 environments and 1,000
-/// reports, signed in; latency on loopback is server time plus a local round trip.
-async fn dashboard(rows: &mut Vec<Row>) {
-    let s = Service::start(Backend::Embedded, None).await;
-    let c = s.client();
-    let (id, key) = c.integration("dashboard", json!({})).await;
-    let http = client();
-    for chunk in (0..1000).collect::<Vec<usize>>().chunks(50) {
-        let reports: Vec<Value> = chunk
-            .iter()
-            .map(|i| big_report(&sha(&format!("d{i}")), 50, 10))
-            .collect();
-        let r = http
-            .post(format!("{}/api/v1/reports/batch", s.url))
-            .header("x-api-key", &key)
-            .json(&json!({"reports": reports}))
-            .send()
-            .await;
-        assert!(
-            matches!(r, Ok(r) if r.status().is_success()),
-            "fill the dashboard integration"
-        );
-    }
-    c.caught_up().await;
-    let signin = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let cookie = c.sign_in(&s.admin).await.cookie;
-    let (url, health) = (
-        format!("{}/integrations/{id}", s.url),
-        format!("{}/healthz", s.url),
-    );
-    // The timed page must be the real one, not a redirect to sign-in.
-    let first = signin
-        .get(&url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("page");
-    assert_eq!(
-        first.status(),
-        200,
-        "the dashboard page answers when signed in"
-    );
-    let html = first.text().await.unwrap_or_default();
-    assert!(html.contains("env9"), "the page shows the 50x10 matrix");
-    let page = closed(
-        1,
-        Duration::from_secs(5),
-        Arc::new(move |_| http.get(&url).header("cookie", &cookie)),
-    )
-    .await;
-    let h = client();
-    let base = closed(1, Duration::from_secs(2), Arc::new(move |_| h.get(&health))).await;
-    let row = Row::new(
-        format!(
-            "dashboard integration page, 50x10, 1000 reports: p50 (p99 {:.1} ms)",
-            page.ms(0.99)
-        ),
-        "ms",
-        page.ms(0.5),
-    )
-    .vs("/healthz p50 ms", base.ms(0.5))
-    .target("<= 200 ms", page.ms(0.99) <= 200.0);
-    record(rows, row);
-}
-
-/// A report of the largest accepted size: 50 × 100 cells and 5,000 results, of which
-/// 1,000 fail, each under its own rule (`round` makes them new rules).
-fn largest(commit: &str, round: usize) -> Value {
-    let mut r = big_report(commit, 50, 100);
-    let results: Vec<Value> = (0..5000)
-        .map(|i| {
-            let severity = ["critical", "error", "warning", "info"][i % 4];
-            json!({"ruleId": format!("rule_{round}_{i}"), "passed": i >= 1000,
-                   "severity": severity,
-                   "message": "Rotation overdue (94 days)", "scope": format!("ns{}/env{}", i % 50, i % 100)})
-        })
-        .collect();
-    r["policyResults"] = json!(results);
-    r
-}
-
-/// An integration with 10,000 alerts, from ten reports of the largest accepted size:
-/// the alerts JSON and the dashboard page while others read, and `/healthz` meanwhile.
-async fn alerts(rows: &mut Vec<Row>) {
-    let s = Service::start(Backend::Embedded, None).await;
-    let c = s.client();
-    let (id, key) = c.integration("alerts", json!({})).await;
-    let http = client();
-    let fill = Instant::now();
-    for round in 0..10 {
-        let body = largest(&sha(&format!("big{round}")), round);
-        let r = http
-            .post(format!("{}/api/v1/reports", s.url))
-            .header("x-api-key", &key)
-            .json(&body)
-            .send()
-            .await
-            .expect("report");
-        assert_eq!(r.status(), 201, "the largest report is accepted");
-    }
-    c.caught_up().await;
-    let all = c
-        .get(&format!(
-            "/api/v1/integrations/{id}/alerts?status=all&limit=1"
-        ))
-        .await;
-    assert!(
-        all["next"].is_string(),
-        "the integration has alerts to page through"
-    );
-    println!(
-        "-- alerts: 10 reports of 5,000 results (1,000 failing) in {:.1}s",
-        fill.elapsed().as_secs_f64()
-    );
-    let cookie = c.sign_in(&s.admin).await.cookie;
-    let admin = format!("Bearer {}", s.admin);
-    let pages: [(&str, String, Option<String>); 3] = [
-        (
-            "alerts JSON (status=all, first page of 200)",
-            format!("{}/api/v1/integrations/{id}/alerts?status=all", s.url),
-            None,
-        ),
-        (
-            "alerts JSON (open, first page of 200)",
-            format!("{}/api/v1/integrations/{id}/alerts", s.url),
-            None,
-        ),
-        (
-            "dashboard integration page (status=all)",
-            format!("{}/integrations/{id}?status=all", s.url),
-            Some(cookie),
-        ),
-    ];
-    for (name, url, cookie) in pages {
-        let h = http.clone();
-        let auth = admin.clone();
-        let page = closed(
-            2,
-            Duration::from_secs(5),
-            Arc::new(move |_| match &cookie {
-                Some(c) => h.get(&url).header("cookie", c),
-                None => h.get(&url).header("authorization", &auth),
-            }),
-        );
-        let hc = client();
-        let health_url = format!("{}/healthz", s.url);
-        let health = open(
-            100,
-            Duration::from_secs(5),
-            Arc::new(move |_| hc.get(&health_url)),
-        );
-        let (page, health) = tokio::join!(page, health);
-        record(
-            rows,
-            Row::new(
-                format!("{name}, 10,000 alerts: p99 (p50 {:.1} ms)", page.ms(0.5)),
-                "ms",
-                page.ms(0.99),
-            )
-            .vs("same run /healthz p99 ms", health.ms(0.99))
-            .target("p99 < 50 ms", page.ms(0.99) < 50.0),
-        );
-        record(
-            rows,
-            Row::new(
-                format!("/healthz while reading the {name}: p99"),
-                "ms",
-                health.ms(0.99),
-            )
-            .target("p99 < 50 ms", health.ms(0.99) < 50.0),
-        );
-    }
-}
-
-async fn group_commit(rows: &mut Vec<Row>) {
-    let mut rates = Vec::new();
-    for group in [true, false] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let log =
-            Log::open_embedded(dir.path(), group, DeploymentKey::random().events()).expect("log");
-        let start = Instant::now();
-        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..64)
-            .map(|w| {
-                let (log, count) = (log.clone(), count.clone());
-                tokio::spawn(async move {
-                    let mut n = 0;
-                    while start.elapsed() < RUN {
-                        let e = Event::AlertAcknowledged {
-                            integration: IntegrationId::parse("int_0123456789abcdef").expect("id"),
-                            alert: clef_pro_schema::ids::AlertId::derive(&[
-                                &[w],
-                                &u64::to_le_bytes(n),
-                            ]),
-                            by: "bench".into(),
-                            at: n,
-                        };
-                        if log.append(&seal(e)).await.is_ok() {
-                            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                        n += 1;
-                    }
-                })
-            })
-            .collect();
-        join_all(tasks).await;
-        rates.push(
-            count.load(std::sync::atomic::Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
-        );
-    }
-    let row = Row::new(
-        "durable appends, embedded log, group commit, 64 writers",
-        "appends/s",
-        rates[0],
-    )
-    .vs("one fsync per append/s", rates[1])
-    .target(">= 5x one fsync per append", rates[0] >= 5.0 * rates[1]);
-    record(rows, row);
-}
-
-fn redactor(rows: &mut Vec<Row>) {
-    let realistic_text = (0..20_000)
-        .map(|i| format!("{i} keys, 3 recipients, rotated 12d ago; 1 key in [development, staging] missing from production. Rotation overdue for api-keys/production (94 days). https://github.com/acme/repo/actions/runs/{i} "))
-        .collect::<String>();
-    let mut adversarial = String::new();
-    while adversarial.len() < realistic_text.len() {
-        adversarial.push_str(&format!(
-            "AKIA{} ghp_{} eyJhbGciOi.{} sk-ant- -----BEGIN ",
-            "A".repeat(15),
-            "x".repeat(35),
-            "QUJD".repeat(200)
-        ));
-    }
-    let single = regex::Regex::new(r"AKIA[0-9A-Z]{16}").expect("regex");
-    for (name, text) in [
-        ("realistic", &realistic_text),
-        ("adversarial", &adversarial),
-    ] {
-        let mb = text.len() as f64 / 1e6;
-        // The median of three runs, after a first (untimed) run has compiled the
-        // pattern set and warmed the lazy DFAs of both engines.
-        let median = |f: &dyn Fn()| {
-            f();
-            let mut t: Vec<f64> = (0..3)
-                .map(|_| {
-                    let start = Instant::now();
-                    f();
-                    start.elapsed().as_secs_f64()
-                })
-                .collect();
-            t.sort_by(f64::total_cmp);
-            mb / t[1]
-        };
-        let ours = median(&|| {
-            let _ = clef_pro_tests::fixtures::redactor().redact(text, &mut Vec::new());
-        });
-        let raw = median(&|| {
-            let _ = single.find_iter(text).count();
-        });
-        let mut row = Row::new(
-            format!("redactor over {:.0} MB of {name} text", mb),
-            "MB/s",
-            ours,
-        )
-        .vs("one-pattern regex scan MB/s", raw);
-        if name == "realistic" {
-            row = row.target(">= 240 MB/s", ours >= 240.0);
-        }
-        record(rows, row);
-    }
-    // Linear: twice the adversarial input takes about twice the time.
-    let double = adversarial.repeat(2);
-    let time = |s: &str| {
-        let t = Instant::now();
-        let _ = clef_pro_tests::fixtures::redactor().redact(s, &mut Vec::new());
-        t.elapsed().as_secs_f64()
-    };
-    let ratio = time(&double) / time(&adversarial);
-    let row = Row::new(
-        "redactor time ratio, 2x vs 1x adversarial input",
-        "x",
-        ratio,
-    )
-    .target("about 2 (linear)", ratio < 3.0);
-    record(rows, row);
-}
-
 #[tokio::main]
 async fn main() {
     let started = Instant::now();
@@ -691,10 +404,10 @@ async fn main() {
     let only: Vec<String> = std::env::args().skip(1).collect();
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     if wanted("redactor") {
-        redactor(&mut rows);
+        engines::redactor(&mut rows);
     }
     if wanted("group-commit") {
-        group_commit(&mut rows).await;
+        engines::group_commit(&mut rows).await;
     }
     if wanted("ingest") {
         ingest(&mut rows).await;
@@ -706,10 +419,10 @@ async fn main() {
         reads(&mut rows).await;
     }
     if wanted("dashboard") {
-        dashboard(&mut rows).await;
+        dashboard::dashboard(&mut rows).await;
     }
     if wanted("alerts") {
-        alerts(&mut rows).await;
+        alerts::alerts(&mut rows).await;
     }
     if wanted("upgrade") {
         upgrade::upgrade(&mut rows).await;

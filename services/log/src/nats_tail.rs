@@ -1,0 +1,198 @@
+//! Reading the JetStream log: a live tail through an ordered consumer, which rebuilds
+//! batches stored as parts when it reaches their commit.
+
+use crate::nats::{COMMIT, CommitRecord, KIND, PART, unavailable};
+use crate::{Authenticity, Chunk, Entry, LogError, Record};
+use async_nats::jetstream::{self, consumer, stream};
+use clef_pro_schema::event::Event;
+use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A live reader of the stream through an ordered consumer, which recreates itself
+/// after a reconnect or a gap.
+///
+/// An ordered consumer lives on the stream's leader. When that node dies the consumer
+/// can go quiet without an error, so a reader that has seen nothing for
+/// [`STALL_CHECK`] looks at the stream's head; if it was ahead at two checks in a row,
+/// with nothing delivered in between, the reader fails, and its owner reads on from
+/// its checkpoint through a new consumer.
+pub struct NatsTail {
+    stream: stream::Stream,
+    auth: Arc<Authenticity>,
+    messages: consumer::pull::Ordered,
+    /// The last sequence consumed.
+    through: u64,
+    /// Whether the head was ahead of `through` at the last check, with nothing since.
+    ahead: bool,
+}
+
+const STALL_CHECK: Duration = Duration::from_secs(2);
+
+impl NatsTail {
+    /// Reads `messages` on, after sequence `through`.
+    pub(crate) fn new(
+        stream: stream::Stream,
+        auth: Arc<Authenticity>,
+        messages: consumer::pull::Ordered,
+        through: u64,
+    ) -> Self {
+        Self {
+            stream,
+            auth,
+            messages,
+            through,
+            ahead: false,
+        }
+    }
+
+    pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
+        let mut entries = Vec::new();
+        let auth = self.auth.clone();
+        let through = self
+            .next_raw(max, |seq, _, bytes| {
+                // The legacy boundary is the log's own record, not a fact for readers.
+                match auth.open(seq, &bytes) {
+                    Some(Event::LegacyTrusted { .. }) | None => false,
+                    Some(event) => {
+                        entries.push(Entry { seq, event });
+                        true
+                    }
+                }
+            })
+            .await?;
+        Ok(Chunk { entries, through })
+    }
+
+    /// Like `next_chunk`, but returns the records the log trusts as they are stored.
+    pub(crate) async fn next_records(
+        &mut self,
+        max: usize,
+    ) -> Result<(Vec<Record>, u64), LogError> {
+        let mut records = Vec::new();
+        let auth = self.auth.clone();
+        let through = self
+            .next_raw(max, |seq, id, bytes| match auth.open(seq, &bytes) {
+                Some(Event::LegacyTrusted { .. }) | None => false,
+                Some(event) => {
+                    let id = id.unwrap_or_else(|| event.dedupe_key());
+                    records.push(Record { seq, id, bytes });
+                    true
+                }
+            })
+            .await?;
+        Ok((records, through))
+    }
+
+    /// Waits for the next message, then takes those already delivered, passing each
+    /// whole record (a single message, or a batch rebuilt at its commit) to `keep`
+    /// until it has kept `max`; returns the last sequence consumed.
+    async fn next_raw(
+        &mut self,
+        max: usize,
+        mut keep: impl FnMut(u64, Option<[u8; 32]>, Vec<u8>) -> bool,
+    ) -> Result<u64, LogError> {
+        let first = loop {
+            match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
+                Ok(m) => break m.ok_or_else(|| unavailable("the consumer ended"))?,
+                Err(_) => self.check_not_stalled().await?,
+            }
+        };
+        self.ahead = false;
+        let mut kept = 0;
+        let mut next = Some(first);
+        while let Some(m) = next {
+            let (seq, record) = take(&self.stream, &self.auth, m).await?;
+            self.through = seq;
+            if let Some((id, bytes)) = record {
+                kept += usize::from(keep(seq, id, bytes));
+            }
+            if kept >= max {
+                break;
+            }
+            next = match self.messages.next().now_or_never() {
+                Some(Some(m)) => Some(m),
+                Some(None) => return Err(unavailable("the consumer ended")),
+                None => None,
+            };
+        }
+        Ok(self.through)
+    }
+
+    async fn check_not_stalled(&mut self) -> Result<(), LogError> {
+        let head = match self.stream.info().await {
+            Ok(info) => info.state.last_sequence,
+            // The consumer has its own recovery while the server is unreachable.
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot check the stream's head");
+                return Ok(());
+            }
+        };
+        if self.ahead && head > self.through {
+            return Err(unavailable(format!(
+                "the consumer stalled at sequence {} with the stream at {head}",
+                self.through
+            )));
+        }
+        self.ahead = head > self.through;
+        Ok(())
+    }
+}
+
+/// One message's sequence and, unless it is a batch part or a commit that is not a
+/// batch this log wrote, the whole record: its `Nats-Msg-Id` and its bytes.
+async fn take(
+    stream: &stream::Stream,
+    auth: &Authenticity,
+    msg: Result<jetstream::Message, consumer::pull::OrderedError>,
+) -> Result<(u64, Option<(Option<[u8; 32]>, Vec<u8>)>), LogError> {
+    let msg = msg.map_err(unavailable)?;
+    let seq = msg.info().map_err(unavailable)?.stream_sequence;
+    let header = |name: &str| {
+        msg.headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let bytes = match header(KIND).as_deref() {
+        Some(PART) => return Ok((seq, None)),
+        Some(COMMIT) => match assemble(stream, &msg.payload).await? {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                auth.refuse(seq, why);
+                return Ok((seq, None));
+            }
+        },
+        _ => msg.payload.to_vec(),
+    };
+    let id = header("Nats-Msg-Id")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|v| <[u8; 32]>::try_from(v).ok());
+    Ok((seq, Some((id, bytes))))
+}
+
+/// Fetches a committed batch's parts by sequence and checks the whole. The outer error
+/// is the server's; the inner says why the commit is not a batch this log wrote (a
+/// forged commit can name any sequences, so it must never stop the reader).
+async fn assemble(
+    stream: &stream::Stream,
+    commit: &[u8],
+) -> Result<Result<Vec<u8>, &'static str>, LogError> {
+    let Ok(commit) = postcard::from_bytes::<CommitRecord>(commit) else {
+        return Ok(Err("a malformed batch commit"));
+    };
+    let mut bytes = Vec::new();
+    for part in commit.parts {
+        match stream.get_raw_message(part).await {
+            Ok(m) => bytes.extend_from_slice(&m.payload),
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                return Ok(Err("a batch commit naming a missing part"));
+            }
+            Err(e) => return Err(unavailable(e)),
+        }
+    }
+    if *blake3::hash(&bytes).as_bytes() != commit.hash {
+        return Ok(Err("batch parts that do not match their commit"));
+    }
+    Ok(Ok(bytes))
+}

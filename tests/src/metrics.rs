@@ -1,0 +1,60 @@
+//! `/metrics` as the tests read it.
+
+/// An exposition, parsed by `prometheus-parse`, as (name with its labels in key order,
+/// e.g. `clef_pro_notifications{status="pending"}` → value). Histogram and summary
+/// samples are left out.
+pub fn parse(text: &str) -> std::collections::HashMap<String, f64> {
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("a valid exposition");
+    scrape
+        .samples
+        .into_iter()
+        .filter_map(|s| {
+            let value = match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => return None,
+            };
+            let mut labels: Vec<(String, String)> = s
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            labels.sort();
+            let key = if labels.is_empty() {
+                s.metric
+            } else {
+                let inner: Vec<String> =
+                    labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+                format!("{}{{{}}}", s.metric, inner.join(","))
+            };
+            Some((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use clef_pro_api::metrics::{Metrics, Reading};
+
+    #[test]
+    fn the_exposition_parses_by_name_and_labels() {
+        let m = Metrics::new(None);
+        m.reports_accepted.inc();
+        let text = m.render(&Reading {
+            head: Some(7),
+            checkpoints: vec![("matrix", 5)],
+            refused: 2,
+            replayed: 0,
+            notifications: [1, 2, 3],
+        });
+        let parsed = parse(&text);
+        assert_eq!(parsed["clef_pro_reports_accepted_total"], 1.0);
+        assert_eq!(parsed["clef_pro_log_head"], 7.0);
+        assert_eq!(parsed["clef_pro_projector_lag{projector=\"matrix\"}"], 2.0);
+        assert_eq!(parsed["clef_pro_events_refused_total"], 2.0);
+        assert_eq!(parsed["clef_pro_notifications{status=\"failed\"}"], 3.0);
+    }
+}
