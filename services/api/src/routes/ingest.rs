@@ -5,16 +5,15 @@ use crate::body;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::routes::views;
-use crate::routes::views::IntegrationView;
+use crate::routes::views::{IntegrationView, report_id};
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use clef_pro_projections::Kind;
-use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::event::Event;
-use clef_pro_schema::ids::{IntegrationId, ReportId};
+use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::Sealed;
 use clef_pro_schema::wire::{BatchIn, ReportIn};
@@ -28,10 +27,6 @@ pub const BATCH_LIMIT: usize = 32 << 20;
 
 /// Projections a report must be visible in before the request returns.
 const REPORT_VIEWS: &[Kind] = &[Kind::Matrix, Kind::Alerts];
-
-pub fn report_id(integration: &IntegrationId, commit: &CommitSha) -> ReportId {
-    ReportId::derive(&[integration.as_str().as_bytes(), commit.as_str().as_bytes()])
-}
 
 /// What the redaction chokepoint replaced in a request: a count and fingerprints.
 #[derive(Debug, Serialize, ToSchema)]

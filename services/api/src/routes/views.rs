@@ -4,13 +4,12 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::routes::ingest::report_id;
 use crate::state::AppState;
 use clef_pro_projections::alerts::OpenCounts;
 use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
 use clef_pro_projections::registry::Integration;
-use clef_pro_schema::domain::{ChannelKind, HealthStatus, Severity};
-use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::domain::{ChannelKind, CommitSha, HealthStatus, Severity};
+use clef_pro_schema::ids::{IntegrationId, ReportId};
 use clef_pro_schema::report::{Drift, PolicyResult};
 use serde::Serialize;
 use serde_json::Value;
@@ -357,4 +356,9 @@ impl MatrixView {
             }),
         }
     }
+}
+
+/// A report's id, derived from its integration and commit: a resubmission keeps it.
+pub fn report_id(integration: &IntegrationId, commit: &CommitSha) -> ReportId {
+    ReportId::derive(&[integration.as_str().as_bytes(), commit.as_str().as_bytes()])
 }
