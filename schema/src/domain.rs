@@ -374,5 +374,13 @@ impl fmt::Display for Scope {
     }
 }
 
+/// Who a token lets in: viewers read and acknowledge; admins also configure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Admin,
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 //! postcard encodes enum variants by position, so variants (and fields of a variant) are
 //! only ever appended; `tests::pinned_bytes` fails the build if stored bytes would change.
 
+pub use crate::domain::Role;
 use crate::domain::{Branch, ChannelKind, DestinationName, EmailAddress, RuleId, Severity};
 use crate::ids::{AlertId, IntegrationId, IntentId, KeyId, TokenId};
 use crate::keys::PurposeKey;
@@ -18,14 +19,6 @@ pub const VERSION: u8 = 1;
 /// whoever lacks the key can neither forge an event nor alter one.
 pub const AUTHENTICATED: u8 = 2;
 const TAG: usize = 32;
-
-/// Who a token lets in: viewers read and acknowledge; admins also configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Admin,
-}
 
 /// A policy rule the CLI evaluates; `params` is its JSON text, served back verbatim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

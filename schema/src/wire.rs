@@ -168,7 +168,7 @@ pub struct NewKeyIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenIn {
-    pub role: crate::event::Role,
+    pub role: crate::domain::Role,
     #[serde(default)]
     pub label: String,
 }

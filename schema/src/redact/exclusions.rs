@@ -5,7 +5,7 @@
 //! Each test looks only at the candidate, its key and the rest of its line, so the
 //! cost per match is bounded by the line.
 
-use super::patterns::Candidate;
+use super::rule::Candidate;
 
 /// The acceptance test of every rule without a test of its own.
 pub(super) fn ordinary(c: &Candidate) -> bool {

@@ -5,6 +5,7 @@ mod entropy;
 mod exclusions;
 mod kube;
 mod patterns;
+mod rule;
 mod rules;
 #[cfg(test)]
 mod tests;

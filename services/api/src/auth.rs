@@ -4,6 +4,7 @@
 //! constant time; the plaintext is never stored.
 
 use crate::error::ApiError;
+pub use crate::secret::{hash, new_secret};
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use clef_pro_schema::event::{Actor, Event, Role};
@@ -62,10 +63,6 @@ pub enum Caller {
     Person(Person),
 }
 
-pub fn hash(secret: &str) -> [u8; 32] {
-    *blake3::hash(secret.as_bytes()).as_bytes()
-}
-
 /// The credential of a request: `Authorization: Bearer <x>` or `x-api-key: <x>`.
 pub fn credential(headers: &HeaderMap) -> Option<&str> {
     let bearer = headers
@@ -78,17 +75,6 @@ pub fn credential(headers: &HeaderMap) -> Option<&str> {
     bearer
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
         .map(str::trim)
-}
-
-/// A random secret with a recognisable prefix: 40 base-62 characters (≈238 bits).
-pub fn new_secret(prefix: &str) -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::rng();
-    let body: String = (0..40)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("{prefix}{body}")
 }
 
 impl AppState {

@@ -8,10 +8,12 @@ pub mod csrf;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod failures;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod secret;
 pub mod session;
 pub mod state;
 

@@ -6,8 +6,9 @@
 //! one it was signed in with. So sign-out, revocation and a changed operator token end
 //! a session at once, on every instance. The cookie itself is never stored.
 
-use crate::auth::{Person, hash, new_secret};
+use crate::auth::Person;
 use crate::error::ApiError;
+use crate::secret::{hash, new_secret};
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use clef_pro_projections::Kind;

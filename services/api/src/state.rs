@@ -1,7 +1,7 @@
 //! What every handler shares: the log, the projections, settings and metrics.
 
 use crate::error::ApiError;
-use crate::limits::AuthFailures;
+use crate::failures::AuthFailures;
 use crate::metrics::Metrics;
 use clef_pro_log::{Appended, Log};
 use clef_pro_notifier::destinations::Destinations;
@@ -80,7 +80,7 @@ pub struct AppState(Arc<Inner>);
 
 impl AppState {
     pub fn new(log: Log, projections: Arc<Projections>, settings: Settings) -> Self {
-        let admin_hash = settings.admin_token.as_deref().map(crate::auth::hash);
+        let admin_hash = settings.admin_token.as_deref().map(crate::secret::hash);
         Self(Arc::new(Inner {
             log,
             projections,

@@ -14,7 +14,8 @@
 //! The queue holds intent ids only (hashes): no addresses, no content.
 
 use crate::LogError;
-use crate::nats::{NatsLog, STORE_FAILED, in_process, refused, unavailable};
+use crate::nats::{NatsLog, STORE_FAILED, in_process, refused};
+use crate::unavailable;
 use async_nats::jetstream::{self, AckKind, consumer, stream};
 use futures::StreamExt;
 use std::sync::Arc;

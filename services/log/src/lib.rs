@@ -14,6 +14,7 @@ mod embedded;
 mod intent_queue;
 mod nats;
 mod nats_auth;
+mod nats_batch;
 mod nats_options;
 mod nats_tail;
 
@@ -80,6 +81,11 @@ pub enum LogError {
     Refused(String),
     #[error("log i/o: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// A failure that passes: the backend did not answer (retry later).
+pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(e.to_string())
 }
 
 /// What a log trusts when it reads, and what it refused. Every record the service

@@ -10,8 +10,10 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::nats_auth;
+use crate::nats_batch::{COMMIT, CommitRecord, KIND, PART};
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
 use crate::nats_tail::NatsTail;
+use crate::unavailable;
 use crate::{Appended, Authenticity, LogError, Record};
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
@@ -23,9 +25,6 @@ use clef_pro_schema::sealed::{Sealed, seal_without_text};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub(crate) const KIND: &str = "Clef-Pro-Kind";
-pub(crate) const PART: &str = "part";
-pub(crate) const COMMIT: &str = "commit";
 /// Room left in `max_payload` for headers and subject.
 const OVERHEAD: usize = 4096;
 #[derive(Clone)]
@@ -37,10 +36,6 @@ pub struct NatsLog {
     max_part: usize,
     warnings: Vec<String>,
     auth: Arc<Authenticity>,
-}
-
-pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
-    LogError::Unavailable(e.to_string())
 }
 
 impl NatsLog {
@@ -437,12 +432,4 @@ pub(crate) fn refused(e: &PublishError, code: u64, reason: &str) -> bool {
                 == Some(code)
                 && api.to_string().contains(reason)
         })
-}
-
-/// The last message of a batch stored as parts: the parts' sequences and the BLAKE3
-/// hash of the whole.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub(crate) struct CommitRecord {
-    pub(crate) parts: Vec<u64>,
-    pub(crate) hash: [u8; 32],
 }

@@ -1,7 +1,8 @@
 //! Reading the JetStream log: a live tail through an ordered consumer, which rebuilds
 //! batches stored as parts when it reaches their commit.
 
-use crate::nats::{COMMIT, CommitRecord, KIND, PART, unavailable};
+use crate::nats_batch::{COMMIT, CommitRecord, KIND, PART};
+use crate::unavailable;
 use crate::{Authenticity, Chunk, Entry, LogError, Record};
 use async_nats::jetstream::{self, consumer, stream};
 use clef_pro_schema::event::Event;

@@ -1,8 +1,9 @@
 //! Cloud, infrastructure and platform credentials.
 
+use super::rule;
 use super::{ALNUM, B64URL, HEX, LOWER_ALNUM, UPPER_ALNUM, declare_tokens, rule_list};
 use crate::redact::exclusions::not_placeholder;
-use crate::redact::patterns::{rule, rule_if};
+use crate::redact::rule::rule_if;
 
 declare_tokens! {
     "aws-access-key": "AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9]", UPPER_ALNUM, Exactly(16);

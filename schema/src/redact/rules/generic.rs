@@ -2,11 +2,12 @@
 //! URLs and headers, after a secret-bearing name in any configuration or source syntax,
 //! in a Kubernetes Secret's `data:` map, and, last, the entropy fallback.
 
+use super::rule;
 use super::rule_list;
 use crate::redact::exclusions::{
     self, is_locator, last_word, names_not_holds, ordinary, prose_follows,
 };
-use crate::redact::patterns::{Accept, Candidate, Rule, rule, rule_if};
+use crate::redact::rule::{Accept, Candidate, Rule, rule_if};
 use crate::redact::{entropy, kube};
 
 /// A name containing one of the secret-bearing words, e.g. `DB_PASSWORD`,

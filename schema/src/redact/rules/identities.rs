@@ -5,7 +5,7 @@
 use super::rule_list;
 use crate::redact::exclusions;
 use crate::redact::exclusions::not_example;
-use crate::redact::patterns::{Candidate, Rule, rule_if};
+use crate::redact::rule::{Candidate, Rule, rule_if};
 use std::borrow::Cow;
 
 /// The bech32 alphabet (age keys and recipients), upper- and lower-case.

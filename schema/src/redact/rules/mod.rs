@@ -9,7 +9,9 @@ mod generic;
 mod identities;
 mod saas;
 
-use super::patterns::{Rule, rule};
+use super::exclusions;
+use super::rule::{Rule, rule_if};
+use std::borrow::Cow;
 
 /// Every rule, specific ones first, then generic assignments, then the entropy
 /// fallback (see `patterns::RULES`).
@@ -99,9 +101,15 @@ impl Token {
 /// Builds a family's list of hand-written rules.
 macro_rules! rule_list {
     ($($rule:expr),* $(,)?) => {
-        pub(super) fn rules() -> impl Iterator<Item = crate::redact::patterns::Rule> {
+        pub(super) fn rules() -> impl Iterator<Item = crate::redact::rule::Rule> {
             [$($rule),*].into_iter()
         }
     };
 }
 pub(super) use rule_list;
+
+/// A rule whose matches are secrets unless they are placeholders, references or
+/// commit shas (see `exclusions.rs`).
+pub(super) fn rule(class: &'static str, pattern: impl Into<Cow<'static, str>>) -> Rule {
+    rule_if(class, pattern, exclusions::ordinary)
+}

@@ -1,7 +1,7 @@
 //! Source hosting, messaging, payments, observability, AI and other SaaS credentials.
 
+use super::rule;
 use super::{ALNUM, B64URL, HEX, LOWER_ALNUM, UPPER_ALNUM, declare_tokens, rule_list};
-use crate::redact::patterns::rule;
 
 declare_tokens! {
     "github-token": "gh[pousr]_", ALNUM, Exactly(36);

@@ -13,7 +13,8 @@ mod identities;
 mod shapes;
 mod vendor;
 
-use super::patterns::{Compiled, RULES, Rule};
+use super::patterns::{Compiled, RULES};
+use super::rule::Rule;
 use super::rules::{Len, Token, tokens};
 use super::{Fingerprint, Redactor, marker, patterns::replace};
 use crate::keys::{DeploymentKey, PurposeKey};

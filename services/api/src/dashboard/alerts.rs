@@ -4,7 +4,7 @@
 //! at a time.
 
 use super::html::{self, Esc, csrf_field, parse_severity, short};
-use super::integration::PageQuery;
+use super::page_query::PageQuery;
 use super::time::time;
 use super::visitor::Visitor;
 use crate::routes::views::AlertView;

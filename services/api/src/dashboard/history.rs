@@ -1,7 +1,7 @@
 //! The report timeline: newest first, one page at a time, optionally for one branch.
 
 use super::html::{self, Esc, short};
-use super::integration::PageQuery;
+use super::page_query::PageQuery;
 use super::time::time;
 use clef_pro_projections::matrix::ReportSummary;
 use clef_pro_schema::domain::Branch;

@@ -2,9 +2,11 @@
 //! alerts; `GET …/live`, which the page polls to pull in new reports; and the
 //! acknowledge form.
 
+use super::admission::Posted;
 use super::failure::Failure;
-use super::html::{Esc, page, url_part};
-use super::visitor::{Posted, Visitor};
+use super::html::{Esc, page};
+use super::page_query::PageQuery;
+use super::visitor::Visitor;
 use super::{alerts, history, report};
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -17,65 +19,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_schema::ids::IntegrationId;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 /// Reports per history page; the page never loads more than this many.
 pub const HISTORY_PAGE: usize = 20;
 /// Alerts per page of the alerts section.
 pub const ALERTS_PAGE: usize = 50;
-
-/// What the integration page shows; links carry it along so filters stick.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PageQuery {
-    pub commit: Option<String>,
-    pub branch: Option<String>,
-    pub before: Option<String>,
-    pub status: Option<String>,
-    pub severity: Option<String>,
-    /// The alerts section's page cursor.
-    pub alerts: Option<String>,
-}
-
-impl PageQuery {
-    pub const KEYS: &[&str] = &["commit", "branch", "before", "status", "severity", "alerts"];
-
-    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let values = [
-            &self.commit,
-            &self.branch,
-            &self.before,
-            &self.status,
-            &self.severity,
-            &self.alerts,
-        ];
-        Self::KEYS
-            .iter()
-            .zip(values)
-            .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (*k, v)))
-    }
-
-    /// The integration page for this query; empty values are left out.
-    pub fn href(&self, id: &IntegrationId) -> String {
-        let q: Vec<String> = self
-            .pairs()
-            .map(|(k, v)| format!("{k}={}", url_part(v)))
-            .collect();
-        if q.is_empty() {
-            format!("/integrations/{id}")
-        } else {
-            format!("/integrations/{id}?{}", q.join("&"))
-        }
-    }
-
-    /// Hidden inputs carrying the named parts of this query through a form.
-    pub fn hidden(&self, keys: &[&str]) -> String {
-        self.pairs()
-            .filter(|(k, _)| keys.contains(k))
-            .map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{}">"#, Esc(v)))
-            .collect()
-    }
-}
 
 fn person_integration(state: &AppState, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
     Ok(views::visible_integration(

@@ -1,10 +1,11 @@
 //! The dashboard (CONTRACT section 5, issue 6): HTML rendered by the binary itself from
 //! the same projections and functions as the read and admin API. Pages need a session
 //! cookie (signed-out visitors are sent to `/sign-in`); every state-changing form carries
-//! the session's CSRF token ([`visitor::Posted`] checks it), and the cookie is
+//! the session's CSRF token ([`admission::Posted`] checks it), and the cookie is
 //! SameSite=Strict. The integration page polls `…/live` and swaps in new sections when a
 //! report arrives.
 
+mod admission;
 mod alerts;
 mod assets;
 mod audit;
@@ -13,6 +14,7 @@ mod history;
 mod html;
 mod integration;
 mod overview;
+mod page_query;
 mod report;
 mod settings;
 mod signin;

@@ -2,7 +2,7 @@
 //! matrix with a drift indicator per namespace row, and its policy results.
 
 use super::html::{self, Esc, short};
-use super::integration::PageQuery;
+use super::page_query::PageQuery;
 use super::time::time;
 use clef_pro_projections::matrix::StoredReport;
 use clef_pro_schema::domain::HealthStatus;

@@ -2,10 +2,11 @@
 //! shown once, never stored in plaintext), policies, notification channels and the
 //! collection config. Each form calls the same function as its admin API endpoint.
 
+use super::admission::Posted;
 use super::failure::Failure;
 use super::html::{self, Esc, csrf_field, page};
 use super::time::time;
-use super::visitor::{Posted, Visitor};
+use super::visitor::Visitor;
 use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::routes::admin;

@@ -10,9 +10,9 @@
 //! it can read neither the cookie nor the form. The request's origin is checked too
 //! (`crate::csrf`).
 
+use super::admission::Posted;
 use super::failure::Failure;
 use super::html::{Esc, page};
-use super::visitor::Posted;
 use crate::auth::{hash, new_secret};
 use crate::csrf;
 use crate::error::ApiError;

@@ -1,24 +1,14 @@
 //! Who is looking at the dashboard: the person of a valid session cookie, with the CSRF
-//! token of that session. Pages extract a [`Visitor`]; state-changing forms extract
-//! [`Posted`], which also checks the token, so no form handler can skip the check.
+//! token of that session (`admission` extracts it from a request).
 
-use super::failure::Failure;
 use crate::auth::Person;
-use crate::csrf;
-use crate::error::ApiError;
-use crate::extract::Form;
-use crate::state::AppState;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use clef_pro_schema::event::Role;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
 pub struct Visitor {
     pub person: Person,
     /// The CSRF token of this session, for the forms of the page.
     pub csrf: String,
-    session: String,
+    pub(super) session: String,
 }
 
 impl Visitor {
@@ -33,66 +23,5 @@ impl Visitor {
 
     pub fn role_name(&self) -> &'static str {
         if self.is_admin() { "admin" } else { "viewer" }
-    }
-
-    /// Settings are for admins only.
-    pub fn require_admin(&self) -> Result<(), Failure> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden.into())
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Visitor {
-    type Rejection = Failure;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let (person, value) = state
-            .session_person(&parts.headers)?
-            .ok_or(Failure::SignedOut)?;
-        Ok(Visitor {
-            person,
-            csrf: csrf::token(&state.settings().session_key, value),
-            session: value.to_owned(),
-        })
-    }
-}
-
-/// A form posted by a signed-in visitor with the CSRF token of their session.
-pub struct Posted<T> {
-    pub visitor: Visitor,
-    pub form: T,
-}
-
-#[derive(Deserialize)]
-struct Envelope<T> {
-    csrf: Option<String>,
-    #[serde(flatten)]
-    form: T,
-}
-
-impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
-    type Rejection = Failure;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Failure> {
-        let (mut parts, body) = req.into_parts();
-        let visitor = Visitor::from_request_parts(&mut parts, state).await?;
-        let Form(envelope) =
-            Form::<Envelope<T>>::from_request(Request::from_parts(parts, body), state)
-                .await
-                .map_err(Failure::from)?;
-        let key = &state.settings().session_key;
-        match envelope.csrf {
-            Some(t) if csrf::holds(key, &visitor.session, &t) => Ok(Posted {
-                visitor,
-                form: envelope.form,
-            }),
-            _ => {
-                tracing::warn!("form post without a valid CSRF token refused");
-                Err(ApiError::Forbidden.into())
-            }
-        }
     }
 }

@@ -1,0 +1,173 @@
+//! No import circles between the files of a crate: the module graph, drawn from every
+//! `crate::…` and `super::…` path in the code (imports and inline paths alike), has no
+//! cycle. A circle means two files that can only be understood together; the fix is to
+//! move what both need into a third.
+
+use clef_pro_tests::{files_under, root};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// A module's path inside its crate (`["dashboard", "html"]`), from its file's path
+/// relative to `src/`.
+fn module_of(rel: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The code of a file without comments and without inline `mod tests { … }` blocks
+/// (whose `super` is the file itself); the indentation tells them apart.
+fn code(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_tests = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if line.starts_with("mod tests {") {
+            in_tests = true;
+        } else if in_tests && line.starts_with('}') {
+            in_tests = false;
+            continue;
+        }
+        if in_tests || trimmed.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Every module path a file refers to: `crate::a::b`, `super::x`, and each member of a
+/// `super::{x, y}` or `crate::a::{b, c}` group.
+fn references(module: &[String], code: &str) -> Vec<Vec<String>> {
+    let re = regex::Regex::new(r"\b(crate|super)((?:::\w+)*)(?:::\{([^}]*)\})?").expect("re");
+    // `super` of `a/b.rs` and of `a/b/mod.rs` alike is `a`.
+    let parent = module[..module.len().saturating_sub(1)].to_vec();
+    let mut out = Vec::new();
+    for c in re.captures_iter(code) {
+        let base = if &c[1] == "crate" {
+            Vec::new()
+        } else {
+            parent.clone()
+        };
+        let mut path = base;
+        path.extend(
+            c[2].split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        match c.get(3) {
+            Some(group) => {
+                for member in group.as_str().split(',') {
+                    let first = member.trim().split("::").next().unwrap_or("").trim();
+                    if !first.is_empty() && first != "self" {
+                        let mut p = path.clone();
+                        p.push(first.to_owned());
+                        out.push(p);
+                    }
+                }
+                out.push(path);
+            }
+            None => out.push(path),
+        }
+    }
+    out
+}
+
+/// The cycles of the graph (each as the files on it), found by depth-first search.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+        found: &mut Vec<Vec<String>>,
+    ) {
+        if let Some(at) = stack.iter().position(|n| n == node) {
+            found.push(stack[at..].to_vec());
+            return;
+        }
+        if done.contains(node) {
+            return;
+        }
+        stack.push(node.to_owned());
+        for next in graph.get(node).into_iter().flatten() {
+            visit(next, graph, stack, done, found);
+        }
+        stack.pop();
+        done.insert(node.to_owned());
+    }
+    let mut found = Vec::new();
+    let mut done = BTreeSet::new();
+    for node in graph.keys() {
+        visit(node, graph, &mut Vec::new(), &mut done, &mut found);
+    }
+    found
+}
+
+#[test]
+fn no_crate_has_an_import_circle_between_its_files() {
+    let root = root();
+    let crates = [
+        "schema",
+        "services/log",
+        "services/projections",
+        "services/notifier",
+        "services/api",
+        "services/clef-pro",
+        "tests",
+    ];
+    let mut circles = Vec::new();
+    let mut files_seen = 0;
+    for krate in crates {
+        let src = root.join(krate).join("src");
+        // module path → file
+        let mut modules: BTreeMap<Vec<String>, String> = BTreeMap::new();
+        let mut texts = Vec::new();
+        for f in files_under(&src) {
+            if f.extension().is_none_or(|e| e != "rs")
+                || f.components().any(|c| c.as_os_str() == "bin")
+            {
+                continue;
+            }
+            let rel = f.strip_prefix(&src).expect("under src").to_owned();
+            let module = module_of(&rel);
+            let name = format!("{krate}/src/{}", rel.display());
+            modules.insert(module.clone(), name.clone());
+            texts.push((name, module, std::fs::read_to_string(&f).expect("read")));
+        }
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (name, module, text) in &texts {
+            files_seen += 1;
+            for mut path in references(module, &code(text)) {
+                // The longest prefix of the path that is a module with a file.
+                while !path.is_empty() && !modules.contains_key(&path) {
+                    path.pop();
+                }
+                if path.is_empty() {
+                    continue;
+                }
+                let target = &modules[&path];
+                // Paths through a module's ancestors (their re-exports) are not imports.
+                if target != name && !module.starts_with(&path) {
+                    graph
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(target.clone());
+                }
+            }
+        }
+        circles.extend(cycles(&graph));
+    }
+    assert!(files_seen > 50, "read too few files: {files_seen}");
+    let shown: Vec<String> = circles.iter().map(|c| c.join(" → ")).collect();
+    assert!(shown.is_empty(), "import circles:\n{}", shown.join("\n"));
+}
