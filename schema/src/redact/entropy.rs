@@ -37,9 +37,12 @@ const MIN_SEGMENT: usize = 16;
 /// Whether a candidate token is random enough to be treated as an unknown secret.
 /// The structural tests come first: they are cheap, and reject most path segments.
 pub(super) fn looks_random(token: &str) -> bool {
-    longest_segment(token) >= MIN_SEGMENT
-        && 2 * word_like_chars(token) < token.len()
-        && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
+    // Path segments, identifiers and branch names have no `+`, and base64 has one in
+    // about half of its 48-character tokens: for those, entropy alone decides (which
+    // halves the random tokens the structural tests would let through).
+    let random_shape = token.contains('+')
+        || (longest_segment(token) >= MIN_SEGMENT && 2 * word_like_chars(token) < token.len());
+    random_shape && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
 }
 
 /// Appends the matches of [`RUN_PATTERN`] in `text`: each maximal run of the alphabet,
@@ -260,6 +263,19 @@ mod tests {
         let found: Vec<_> = regex.find_iter(text).map(|m| m.range()).collect();
         proptest::prop_assert_eq!(scanned, found);
         Ok(())
+    }
+
+    /// Random base64 tokens the structural tests reject (short segments, many
+    /// lowercase runs) are caught when they hold a `+`.
+    #[test]
+    fn base64_with_a_plus_needs_only_entropy() {
+        for token in [
+            "1cNVBZRprd+I7Xjsefq1DcndyoBArQqD87/4LnflVatjO1sz",
+            "E+lu9YYbgjudYC/kYwm3YQcLu6e/8wVDlAt/MdswdzdMjQuo",
+        ] {
+            assert!(looks_random(token), "{token}");
+            assert!(!looks_random(&token.replace('+', "x")), "{token} without +");
+        }
     }
 
     #[test]

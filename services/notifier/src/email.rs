@@ -74,12 +74,8 @@ pub fn plain(i: &Intent, public_url: &str) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_quoted_attribute(s)
 }
 
 pub fn html(i: &Intent, public_url: &str) -> String {

@@ -8,39 +8,26 @@ use axum::response::{IntoResponse, Response};
 use clef_pro_schema::domain::{HealthStatus, Severity};
 use std::fmt;
 
-/// Text escaped for HTML element content and quoted attribute values.
+/// Text escaped for HTML element content and quoted attribute values (`&`, `<`, `>`,
+/// `"` and `'`).
 pub struct Esc<'a>(pub &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut last = 0;
-        for (i, b) in self.0.bytes().enumerate() {
-            let entity = match b {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                b'\'' => "&#39;",
-                _ => continue,
-            };
-            f.write_str(&self.0[last..i])?;
-            f.write_str(entity)?;
-            last = i + 1;
-        }
-        f.write_str(&self.0[last..])
+        f.write_str(&html_escape::encode_quoted_attribute(self.0))
     }
 }
 
+/// Everything but RFC 3986's unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A query-string value: everything but RFC 3986 unreserved characters percent-encoded.
 pub fn url_part(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// A report's branch as people read it; a backfilled report may have none.
@@ -173,7 +160,7 @@ mod tests {
     fn escaping_covers_markup_and_quotes() {
         assert_eq!(
             Esc(r#"<a href="x">Tom & 'Jerry'</a>"#).to_string(),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/a&gt;"
         );
         assert_eq!(Esc("plain ✓").to_string(), "plain ✓");
     }

@@ -15,10 +15,8 @@ const FRAME_BLOCKS: usize = 4;
 const MAX_SECTION: usize = 3000;
 
 /// `&`, `<` and `>` are Slack's control characters in mrkdwn.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    html_escape::encode_text(s)
 }
 
 pub(super) fn message(i: &Intent, public_url: &str) -> Value {

@@ -36,7 +36,7 @@ pub(super) fn body(i: &Intent, public_url: &str) -> Value {
         .collect();
     json!({
         "type": kind,
-        "timestamp": rfc3339(i.created_at),
+        "timestamp": clef_pro_schema::time::rfc3339(i.created_at),
         "data": {
             "notificationId": i.id.as_str(),
             "integration": {"id": i.integration.as_str(), "name": i.integration_name, "url": integration_url(public_url, i)},
@@ -76,17 +76,6 @@ fn sign(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> String {
         "v1,{}",
         base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     )
-}
-
-fn rfc3339(ms: u64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
