@@ -1,0 +1,206 @@
+//! Handler tests in process: the router driven with `tower::ServiceExt::oneshot` over an
+//! embedded log and stores in a temporary directory, with the projectors running, and no
+//! process or port. They read as given / when / then. The process-level suite in
+//! `tests/` keeps what needs a real process: kill -9, disks, NATS, SMTP, browsers.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use clef_pro_api::{AppState, Settings, router};
+use clef_pro_log::Log;
+use clef_pro_projections::Projections;
+use clef_pro_schema::keys::DeploymentKey;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const ADMIN: &str = "handler-test-admin-token";
+
+/// A service in this process on a fresh embedded log.
+struct App {
+    router: Router,
+    log: Log,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl App {
+    fn new() -> App {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = DeploymentKey::random();
+        let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).expect("log");
+        let projections = Arc::new(Projections::open(&dir.path().join("stores")).expect("stores"));
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let _tasks = projections.spawn(&log, &shutdown);
+        let settings = Settings {
+            admin_token: Some(ADMIN.into()),
+            ..Settings::default()
+        };
+        let state = AppState::new(log.clone(), projections, settings);
+        App {
+            router: router(state),
+            log,
+            _dir: dir,
+            _stop: stop,
+        }
+    }
+
+    /// One request; the answer's status and JSON body (`Null` when it has none).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: (&str, &str),
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if !auth.0.is_empty() {
+            req = req.header(auth.0, auth.1);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("an answer");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let bearer = format!("Bearer {ADMIN}");
+        self.call(method, path, ("authorization", &bearer), body)
+            .await
+    }
+
+    /// Given: an integration and a CI key for it.
+    async fn integration_with_key(&self) -> (String, String) {
+        let (status, created) = self
+            .admin(
+                "POST",
+                "/api/v1/admin/integrations",
+                Some(json!({"name": "payments"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().expect("id").to_owned();
+        let (status, key) = self
+            .admin(
+                "POST",
+                &format!("/api/v1/admin/integrations/{id}/keys"),
+                Some(json!({"label": "ci"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{key}");
+        (id, key["apiKey"].as_str().expect("apiKey").to_owned())
+    }
+}
+
+fn report(commit: &str, passed: bool) -> Value {
+    json!({
+        "commitSha": commit, "branch": "main", "commitTimestamp": 1_700_000_000_000u64,
+        "cliVersion": "0.1.30",
+        "summary": {"filesScanned": 1, "namespaces": ["oauth"], "environments": ["production"],
+            "cells": [{"namespace": "oauth", "environment": "production",
+                       "healthStatus": if passed {"healthy"} else {"critical"}, "description": "4 keys"}],
+            "violations": u32::from(!passed), "passed": passed},
+        "drift": [],
+        "policyResults": [{"ruleId": "missing_keys", "ruleName": "Missing keys", "passed": passed,
+                           "severity": "critical", "message": "2 keys missing", "scope": "oauth/production"}]
+    })
+}
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_report_is_stored_and_opens_an_alert() {
+    let app = App::new();
+    let (id, key) = app.integration_with_key().await;
+
+    let (status, accepted) = app
+        .call(
+            "POST",
+            "/api/v1/reports",
+            ("x-api-key", &key),
+            Some(report(COMMIT, false)),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    assert_eq!(accepted["commitSha"], COMMIT);
+    let (status, matrix) = app
+        .admin("GET", &format!("/api/v1/integrations/{id}/matrix"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{matrix}");
+    assert_eq!(matrix["commitSha"], COMMIT);
+    let (_, alerts) = app
+        .admin("GET", &format!("/api/v1/integrations/{id}/alerts"), None)
+        .await;
+    let open = alerts["alerts"].as_array().expect("alerts");
+    assert_eq!(open.len(), 1, "{alerts}");
+    assert_eq!(open[0]["ruleId"], "missing_keys");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_without_a_valid_key_is_refused_and_leaves_nothing() {
+    let app = App::new();
+    let (_, _key) = app.integration_with_key().await;
+    let head = app.log.head().await.expect("head");
+
+    for auth in [("", ""), ("x-api-key", "clef_not-a-key")] {
+        let (status, error) = app
+            .call("POST", "/api/v1/reports", auth, Some(report(COMMIT, true)))
+            .await;
+
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+        assert!(error["error"]["code"].is_string(), "{error}");
+    }
+    assert_eq!(
+        app.log.head().await.expect("head"),
+        head,
+        "nothing was appended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_cannot_configure() {
+    let app = App::new();
+    let (status, token) = app
+        .admin(
+            "POST",
+            "/api/v1/admin/tokens",
+            Some(json!({"role": "viewer", "label": "auditor"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{token}");
+    let viewer = format!("Bearer {}", token["token"].as_str().expect("token"));
+
+    let (status, error) = app
+        .call(
+            "POST",
+            "/api/v1/admin/integrations",
+            ("authorization", &viewer),
+            Some(json!({"name": "x"})),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    let (status, list) = app
+        .call(
+            "GET",
+            "/api/v1/integrations",
+            ("authorization", &viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["integrations"], json!([]));
+}
