@@ -326,6 +326,19 @@ impl Client {
         .await
     }
 
+    /// Submits the example report of `commit` (a label, see [`crate::fixtures::sha`]) on `main` with
+    /// `results`, expects 201, and waits until everything it causes is settled.
+    pub async fn submit(&self, key: &str, commit: &str, results: &[crate::fixtures::Result_]) {
+        let r = self
+            .report(
+                key,
+                &crate::fixtures::report(&crate::fixtures::sha(commit), "main", results),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        self.settle().await;
+    }
+
     pub async fn report(&self, key: &str, report: &Value) -> Resp {
         self.with_key(key, "POST", "/api/v1/reports", report).await
     }

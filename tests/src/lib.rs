@@ -4,12 +4,14 @@
 
 pub mod browser;
 pub mod client;
+pub mod destinations;
 pub mod fixtures;
 pub mod history;
 pub mod load;
 pub mod metrics;
 pub mod moving;
 pub mod nats;
+pub mod plants;
 pub mod process;
 pub mod receiver;
 pub mod service;

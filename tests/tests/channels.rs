@@ -5,109 +5,28 @@
 //! keeping the `webhook-id`, signatures checked by the `standardwebhooks` crate, 410,
 //! 2xx refusals, two instances on one stream, and no credential in any written byte.
 
-use clef_pro_tests::client::Client;
+use clef_pro_tests::destinations::{
+    ROUTING_KEY, SIGNING_SECRET, SLACK, SLACK_TOKEN, TEAMS, TEAMS_TOKEN, destinations, rule_ids,
+    set_channels, start,
+};
 use clef_pro_tests::fixtures::{report, sha};
 use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::receiver::{Answer, Received, Receiver};
-use clef_pro_tests::service::{Backend, Service};
+use clef_pro_tests::service::Backend;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 const CRIT: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", false, "critical");
 const WARN: (&str, &str, bool, &str) = ("rotation_max_age", "database", false, "warning");
 const CRIT_OK: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", true, "critical");
 
-/// Planted credentials: none of them may appear in any byte the service writes.
-const SLACK_TOKEN: &str = "T0PLANTED/B0PLANTED/slackplantedsecret";
-const TEAMS_TOKEN: &str = "teamsplantedsig0123456789";
-const ROUTING_KEY: &str = "R0UTINGKEYPLANTED0123456789abcdef";
-const SIGNING_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The destinations file for `r`, in a directory that lives as long as the test.
-fn destinations(r: &Receiver, dir: &tempfile::TempDir) -> PathBuf {
-    let path = dir.path().join("destinations.toml");
-    let text = format!(
-        r#"
-[destinations.security-slack]
-kind = "slack"
-url = "{slack}"
-[destinations.critical-slack]
-kind = "slack"
-url = "{slack_crit}"
-[destinations.teams]
-kind = "teams"
-url = "{teams}"
-[destinations.oncall]
-kind = "pagerduty"
-routing_key = "{ROUTING_KEY}"
-url = "{pd}"
-[destinations.siem]
-kind = "webhook"
-url = "{hook}"
-secret = "{SIGNING_SECRET}"
-"#,
-        slack = r.url(&format!("/services/{SLACK_TOKEN}")),
-        slack_crit = r.url("/critical"),
-        teams = r.url(&format!("/teams/{TEAMS_TOKEN}")),
-        pd = r.url("/pagerduty"),
-        hook = r.url("/hook"),
-    );
-    std::fs::write(&path, text).expect("write destinations");
-    path
-}
-
-const SLACK: &str = "/services/T0PLANTED/B0PLANTED/slackplantedsecret";
-const TEAMS: &str = "/teams/teamsplantedsig0123456789";
-
-async fn start(backend: Backend, file: &std::path::Path) -> Service {
-    Service::start_with(
-        backend,
-        None,
-        &["--destinations", file.to_str().expect("path")],
-        |_| {},
-    )
-    .await
-}
-
-async fn set_channels(c: &Client, id: &str, channels: Value) -> clef_pro_tests::client::Resp {
-    c.admin(
-        "PUT",
-        &format!("/api/v1/admin/integrations/{id}/notifications"),
-        json!({ "notifications": channels }),
-    )
-    .await
-}
-
-async fn submit(
-    c: &Client,
-    key: &str,
-    commit: &str,
-    results: &[(&'static str, &'static str, bool, &'static str)],
-) {
-    let r = c.report(key, &report(&sha(commit), "main", results)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    c.settle().await;
-}
 
 fn verify_signature(r: &Received) {
     let wh = standardwebhooks::Webhook::new(SIGNING_SECRET).expect("secret");
     wh.verify(&r.body, &r.headers)
         .expect("the signature verifies with the standardwebhooks crate");
-}
-
-fn rule_ids(alerts: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = alerts
-        .as_array()
-        .expect("alerts")
-        .iter()
-        .map(|a| a["ruleId"].as_str().expect("ruleId").to_owned())
-        .collect();
-    ids.sort();
-    ids
 }
 
 async fn every_kind(backend: Backend) {
@@ -151,7 +70,7 @@ async fn every_kind(backend: Backend) {
     assert_eq!(r.body["notifications"][4]["sendResolved"], true);
 
     // Report 1: a critical and a warning alert open.
-    submit(&c, &key, "r1", &[CRIT, WARN]).await;
+    c.submit(&key, "r1", &[CRIT, WARN]).await;
     let slack = rx.wait_for(SLACK, 1, WAIT).await;
     let m = slack[0].json();
     assert!(
@@ -251,7 +170,7 @@ async fn every_kind(backend: Backend) {
     // Report 2: the critical acknowledged, both still failing: the reminder lists the
     // warning only, and the critical-only channel gets nothing.
     assert_eq!(c.acknowledge(&id, &crit_id).await.status, 200);
-    submit(&c, &key, "r2", &[CRIT, WARN]).await;
+    c.submit(&key, "r2", &[CRIT, WARN]).await;
     let slack = rx.wait_for(SLACK, 2, WAIT).await[1].json().to_string();
     assert!(
         !slack.contains("missing_keys") && slack.contains("rotation_max_age"),
@@ -266,7 +185,7 @@ async fn every_kind(backend: Backend) {
 
     // Report 3: the acknowledged critical resolves. PagerDuty resolves it anyway; the
     // webhook (sendResolved) gets a resolved notice; Slack (not sendResolved) does not.
-    submit(&c, &key, "r3", &[CRIT_OK, WARN]).await;
+    c.submit(&key, "r3", &[CRIT_OK, WARN]).await;
     let pd = rx.wait_for("/pagerduty", 5, WAIT).await;
     let resolves: Vec<Value> = pd
         .iter()
@@ -343,7 +262,7 @@ async fn retries(backend: Backend) {
             Answer::status(200, ""),
         ],
     );
-    submit(&c, &key, "a1", &[CRIT]).await;
+    c.submit(&key, "a1", &[CRIT]).await;
     let got = rx.wait_for("/hook", 3, WAIT).await;
     let ids: Vec<&str> = got
         .iter()
@@ -411,7 +330,7 @@ async fn refusals(backend: Backend) {
     rx.script(SLACK, [Answer::status(200, "invalid_blocks")]);
     rx.script("/hook", [Answer::status(410, "gone")]);
     rx.script("/pagerduty", [Answer::status(400, "Invalid routing key")]);
-    submit(&c, &key, "c1", &[CRIT]).await;
+    c.submit(&key, "c1", &[CRIT]).await;
     for path in [SLACK, "/hook", "/pagerduty"] {
         rx.wait_for(path, 1, WAIT).await;
     }
@@ -446,7 +365,7 @@ async fn refusals(backend: Backend) {
     }
 
     // The disabled webhook gets no request for the next report.
-    submit(&c, &key, "c2", &[CRIT]).await;
+    c.submit(&key, "c2", &[CRIT]).await;
     rx.wait_for(SLACK, 2, WAIT).await;
     c.settle().await;
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -496,7 +415,7 @@ async fn two_instances_on_one_stream_send_each_once() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     for n in 0..8 {
         let results = if n % 2 == 0 { [CRIT] } else { [WARN] };
-        submit(&c, &key, &format!("two{n}"), &results).await;
+        c.submit(&key, &format!("two{n}"), &results).await;
     }
     rx.wait_for("/hook", 8, WAIT).await;
     b.client().settle().await;
@@ -509,38 +428,4 @@ async fn two_instances_on_one_stream_send_each_once() {
     }
     assert_eq!(by_id.len(), 8);
     assert!(by_id.values().all(|n| *n == 1), "{by_id:?}");
-}
-
-/// `clef-pro destinations check` validates a file without printing a credential.
-#[tokio::test]
-async fn destinations_check_names_entries_and_faults() {
-    let rx = Receiver::start(Answer::status(200, "")).await;
-    let dir = tempfile::tempdir().expect("dir");
-    let good = destinations(&rx, &dir);
-    let check = |file: PathBuf| async move {
-        tokio::process::Command::new(clef_pro_tests::service::binary())
-            .args(["destinations", "check"])
-            .arg(file)
-            .output()
-            .await
-            .expect("run clef-pro")
-    };
-    let out = check(good).await;
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("oncall\tpagerduty") && text.contains("5 destination(s), valid"),
-        "{text}"
-    );
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, format!("[destinations.siem]\nkind = \"webhook\"\nurl = \"https://x.example\"\nsecret = \"{ROUTING_KEY}\"\n")).expect("write");
-    let out = check(bad).await;
-    let text = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success());
-    assert!(text.contains("destinations.siem.secret"), "{text}");
-    assert!(!text.contains(ROUTING_KEY), "{text}");
-    for secret in [SLACK_TOKEN, TEAMS_TOKEN, ROUTING_KEY] {
-        assert!(!String::from_utf8_lossy(&out.stdout).contains(secret));
-    }
 }

@@ -40,17 +40,6 @@ async fn channels(c: &Client, id: &str) {
     assert_eq!(r.status, 200, "{:?}", r.body);
 }
 
-async fn submit(
-    c: &Client,
-    key: &str,
-    commit: &str,
-    results: &[(&'static str, &'static str, bool, &'static str)],
-) {
-    let r = c.report(key, &report(&sha(commit), "main", results)).await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    c.settle().await;
-}
-
 async fn notification_table(backend: Backend, smtp: &SmtpServer) {
     let s = Service::start(backend, Some(smtp.url())).await;
     let c = s.client();
@@ -58,7 +47,7 @@ async fn notification_table(backend: Backend, smtp: &SmtpServer) {
     channels(&c, &id).await;
 
     // New alerts: one email per channel; the critical channel sees only the critical one.
-    submit(&c, &key, "abc", &[CRIT, WARN]).await;
+    c.submit(&key, "abc", &[CRIT, WARN]).await;
     let m = smtp.messages();
     let (sec, dev) = (to(&m, "security@acme.com"), to(&m, "dev-lead@acme.com"));
     assert_eq!((sec.len(), dev.len()), (1, 1), "{m:#?}");
@@ -85,7 +74,7 @@ async fn notification_table(backend: Backend, smtp: &SmtpServer) {
     );
 
     // Still failing, unacknowledged: one more email per report.
-    submit(&c, &key, "def", &[CRIT, WARN]).await;
+    c.submit(&key, "def", &[CRIT, WARN]).await;
     let m = smtp.messages();
     assert_eq!(
         (
@@ -109,7 +98,7 @@ async fn notification_table(backend: Backend, smtp: &SmtpServer) {
         .unwrap();
     let aid = crit["id"].as_str().unwrap();
     assert_eq!(c.acknowledge(&id, aid).await.status, 200);
-    submit(&c, &key, "ghi", &[CRIT, WARN]).await;
+    c.submit(&key, "ghi", &[CRIT, WARN]).await;
     let m = smtp.messages();
     assert_eq!(
         to(&m, "security@acme.com").len(),
@@ -124,7 +113,7 @@ async fn notification_table(backend: Backend, smtp: &SmtpServer) {
     );
 
     // Resolved: nothing.
-    submit(&c, &key, "jkl", &[CRIT_OK, WARN_OK]).await;
+    c.submit(&key, "jkl", &[CRIT_OK, WARN_OK]).await;
     assert_eq!(smtp.messages().len(), 5, "resolved alerts send nothing");
 
     // A batch backfill notifies once, for HEAD.
@@ -199,7 +188,7 @@ async fn permanent_failures_are_recorded(backend: Backend, smtp: SmtpServer) {
     let (id, key) = c.integration("acme", json!({})).await;
     let r = c.channels(&id, &[("reject@acme.com", "info")]).await;
     assert_eq!(r.status, 200);
-    submit(&c, &key, "p1", &[CRIT]).await;
+    c.submit(&key, "p1", &[CRIT]).await;
     let alert = &c.alerts(&id, "open").await[0];
     assert_eq!(alert["notifications"][0]["status"], "failed", "{alert:#}");
     assert_eq!(
@@ -220,8 +209,8 @@ async fn replay_from_an_empty_data_dir_sends_nothing() {
     let c = first.client();
     let (id, key) = c.integration("acme", json!({})).await;
     channels(&c, &id).await;
-    submit(&c, &key, "r1", &[CRIT, WARN]).await;
-    submit(&c, &key, "r2", &[CRIT]).await;
+    c.submit(&key, "r1", &[CRIT, WARN]).await;
+    c.submit(&key, "r2", &[CRIT]).await;
     let sent = smtp.messages().len();
     assert_eq!(sent, 4);
     first.stop().await;
