@@ -50,7 +50,14 @@ mod tests {
             replayed: 0,
             notifications: [1, 2, 3],
         });
-        let parsed = parse(&text);
+        // What `/metrics` serves by default: the classic text format, same samples.
+        let classic = clef_pro_api::metrics::classic(&text);
+        assert!(text.contains("# TYPE clef_pro_reports_accepted counter\n"));
+        assert!(classic.contains("# TYPE clef_pro_reports_accepted_total counter\n"));
+        assert!(classic.contains("# HELP clef_pro_reports_accepted_total Single reports accepted"));
+        assert!(!classic.contains("# EOF") && text.ends_with("# EOF\n"));
+        assert_eq!(parse(&classic), parse(&text));
+        let parsed = parse(&classic);
         assert_eq!(parsed["clef_pro_reports_accepted_total"], 1.0);
         assert_eq!(parsed["clef_pro_log_head"], 7.0);
         assert_eq!(parsed["clef_pro_projector_lag{projector=\"matrix\"}"], 2.0);

@@ -204,3 +204,30 @@ async fn a_viewer_cannot_configure() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["integrations"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_are_prometheus_text_unless_openmetrics_is_asked_for() {
+    let app = App::new();
+    for (accept, wanted) in [
+        ("", "text/plain; version=0.0.4"),
+        (
+            "application/openmetrics-text; version=1.0.0",
+            "application/openmetrics-text",
+        ),
+    ] {
+        let mut req = Request::builder().uri("/metrics");
+        if !accept.is_empty() {
+            req = req.header("accept", accept);
+        }
+        let resp = app
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).expect("request"))
+            .await
+            .expect("an answer");
+
+        assert_eq!(resp.status(), StatusCode::OK);
+        let content_type = resp.headers()["content-type"].to_str().expect("ascii");
+        assert!(content_type.starts_with(wanted), "{content_type}");
+    }
+}

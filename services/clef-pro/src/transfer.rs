@@ -24,21 +24,14 @@ pub async fn export(args: ExportArgs) -> Result<ExitCode, String> {
     let mut out = ArchiveWriter::create(&args.out, &key.events()).map_err(|e| e.to_string())?;
     let bar = crate::progress::bar(cut, "export", "seq")?;
     let started = Instant::now();
-    let mut through = 0;
-    if cut > 0 {
-        let mut tail = log.tail(1).await.map_err(|e| e.to_string())?;
-        while through < cut {
-            let (records, last) = tail
-                .next_records(CHUNK)
-                .await
-                .map_err(|e| format!("cannot read the log: {e}"))?;
-            for r in records.iter().filter(|r| r.seq <= cut) {
-                out.push(r).map_err(|e| e.to_string())?;
-            }
-            through = last;
-            bar.set_position(through.min(cut));
+    read_through(&log, cut, |records, through| {
+        for r in records {
+            out.push(r).map_err(|e| e.to_string())?;
         }
-    }
+        bar.set_position(through);
+        Ok(())
+    })
+    .await?;
     bar.finish_and_clear();
     let header = out.finish(source(&log), cut).map_err(|e| e.to_string())?;
     eprintln!(
@@ -156,20 +149,36 @@ async fn write_batch(log: &Log, batch: &mut Vec<Record>) -> Result<u64, String> 
 async fn held_ids(log: &Log) -> Result<Vec<[u8; 32]>, String> {
     let head = log.head().await.map_err(|e| e.to_string())?;
     let mut ids = Vec::new();
-    if head == 0 {
-        return Ok(ids);
+    read_through(log, head, |records, _| {
+        ids.extend(records.iter().map(|r| r.id));
+        Ok(())
+    })
+    .await?;
+    Ok(ids)
+}
+
+/// Reads the records the log trusts, in order, up to sequence `cut` (those appended
+/// after it are left out), passing each chunk and the sequence it reached to `each`.
+async fn read_through(
+    log: &Log,
+    cut: u64,
+    mut each: impl FnMut(&[Record], u64) -> Result<(), String>,
+) -> Result<(), String> {
+    if cut == 0 {
+        return Ok(());
     }
     let mut tail = log.tail(1).await.map_err(|e| e.to_string())?;
     let mut through = 0;
-    while through < head {
-        let (records, last) = tail
+    while through < cut {
+        let (mut records, last) = tail
             .next_records(CHUNK)
             .await
             .map_err(|e| format!("cannot read the log: {e}"))?;
-        ids.extend(records.iter().map(|r| r.id));
+        records.retain(|r| r.seq <= cut);
         through = last;
+        each(&records, through.min(cut))?;
     }
-    Ok(ids)
+    Ok(())
 }
 
 /// What the import appends for each record of the file, in order: the record itself;

@@ -3,7 +3,7 @@
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use clef_pro_projections::Kind;
 use serde::Serialize;
@@ -56,21 +56,26 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
 
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text exposition (404 here when `--metrics-listen` serves it on its own address).", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> axum::response::Response {
     if state.settings().metrics_elsewhere {
         return crate::error::ApiError::NotFound("route").into_response();
     }
-    exposition(&state).await.into_response()
+    exposition(&state, &headers).await.into_response()
 }
 
 /// `GET /metrics` on the metrics address (`--metrics-listen`).
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text exposition.", content_type = "text/plain")))]
-pub async fn metrics_only(State(state): State<AppState>) -> impl IntoResponse {
-    exposition(&state).await
+pub async fn metrics_only(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    exposition(&state, &headers).await
 }
 
-async fn exposition(state: &AppState) -> impl IntoResponse + use<> {
+/// The metrics in the classic Prometheus text format (CONTRACT section 5), or in
+/// OpenMetrics when the scraper's `Accept` asks for it.
+async fn exposition(state: &AppState, headers: &HeaderMap) -> impl IntoResponse + use<> {
     let p = state.projections();
     let counts = p.outbox(|o| o.counts()).ok();
     let reading = crate::metrics::Reading {
@@ -83,8 +88,17 @@ async fn exposition(state: &AppState) -> impl IntoResponse + use<> {
         replayed: p.replays().unwrap_or(0),
         notifications: counts.map_or([0; 3], |c| [c.pending, c.sent, c.failed]),
     };
-    (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        state.metrics().render(&reading),
-    )
+    let text = state.metrics().render(&reading);
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    if openmetrics {
+        ([(header::CONTENT_TYPE, crate::metrics::OPENMETRICS)], text)
+    } else {
+        (
+            [(header::CONTENT_TYPE, crate::metrics::PROMETHEUS_TEXT)],
+            crate::metrics::classic(&text),
+        )
+    }
 }
