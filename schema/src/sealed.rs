@@ -34,6 +34,16 @@ impl Sealed {
         &self.redactions
     }
 
+    /// The reports the event carries, as redacted: one for a single report, each of a
+    /// batch, none for any other event.
+    pub fn reports(&self) -> &[Report] {
+        match &self.event {
+            Event::ReportSubmitted { report, .. } => std::slice::from_ref(report),
+            Event::BatchSubmitted { reports, .. } => reports,
+            _ => &[],
+        }
+    }
+
     /// The authenticated encoding that the log stores, tagged under the deployment's
     /// event key.
     pub fn encode(&self, key: &PurposeKey) -> Vec<u8> {

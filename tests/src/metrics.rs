@@ -41,8 +41,9 @@ mod tests {
 
     #[test]
     fn the_exposition_parses_by_name_and_labels() {
-        let m = Metrics::new(None);
-        m.reports_accepted.inc();
+        let counters = clef_pro_app::Counters::default();
+        let m = Metrics::new(&counters, None);
+        counters.reports_accepted.inc();
         let text = m.render(&Reading {
             head: Some(7),
             checkpoints: vec![("matrix", 5)],

@@ -5,7 +5,7 @@
 //! Each row is sent from its own loopback address (127.0.0.0/8 is all loopback), so the
 //! failure limit of one address is never reached by the table itself.
 
-use clef_pro_api::session;
+use clef_pro_api::credential;
 use clef_pro_tests::client::{Client, Resp, Session};
 use clef_pro_tests::fixtures::{report, sha};
 use clef_pro_tests::service::{Backend, Service};
@@ -177,7 +177,7 @@ impl Fixture {
             Cred::AdminCookie => session(&self.admin_session),
             Cred::ForgedCookie => one(
                 "cookie",
-                format!("{}=cps_{}", session::COOKIE, "x".repeat(40)),
+                format!("{}=cps_{}", credential::COOKIE, "x".repeat(40)),
             ),
             Cred::SignedOutCookie => one("cookie", self.signed_out.clone()),
         }

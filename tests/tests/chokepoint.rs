@@ -79,7 +79,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
             "services/log/src/lib.rs",
             "services/log/src/embedded.rs",
             "services/log/src/nats.rs",
-            "services/api/src/state.rs",
+            "services/app/src/lib.rs",
         ],
         "appends go through Log::append",
     ),

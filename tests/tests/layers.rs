@@ -121,7 +121,9 @@ fn no_crate_has_an_import_circle_between_its_files() {
         "services/log",
         "services/projections",
         "services/notifier",
+        "services/app",
         "services/api",
+        "services/dashboard",
         "services/clef-pro",
         "tests",
     ];
@@ -170,4 +172,58 @@ fn no_crate_has_an_import_circle_between_its_files() {
     assert!(files_seen > 50, "read too few files: {files_seen}");
     let shown: Vec<String> = circles.iter().map(|c| c.join(" → ")).collect();
     assert!(shown.is_empty(), "import circles:\n{}", shown.join("\n"));
+}
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources_under(dir: &str) -> Vec<(String, String)> {
+    let root = root();
+    files_under(&root.join(dir))
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        .map(|f| {
+            let name = f
+                .strip_prefix(&root)
+                .expect("under the root")
+                .display()
+                .to_string();
+            (name, std::fs::read_to_string(&f).expect("read"))
+        })
+        .collect()
+}
+
+/// The layers of `docs/architecture.md`: the application layer knows nothing of HTTP;
+/// the edges (JSON API, OTLP, dashboard) call its commands and queries, and neither
+/// build events, seal them, nor read a store themselves (the operations routes read the
+/// stores' checkpoints for `/readyz` and `/metrics`); the dashboard calls none of the
+/// JSON API's handlers.
+#[test]
+fn the_edges_sit_on_the_application_layer() {
+    let manifest = std::fs::read_to_string(root().join("services/app/Cargo.toml")).expect("read");
+    for http in ["axum", "hyper", "tower", "utoipa-axum"] {
+        assert!(
+            !manifest
+                .lines()
+                .any(|l| l.starts_with(&format!("{http}.")) || l.starts_with(&format!("{http} "))),
+            "the application layer depends on {http}"
+        );
+    }
+    let mut found = Vec::new();
+    for dir in ["services/api/src", "services/dashboard/src"] {
+        for (name, text) in sources_under(dir) {
+            let text = code(&text);
+            for (needle, why) in [
+                ("Event::", "builds an event"),
+                (".seal(", "seals an event"),
+                ("clef_pro_api::routes", "calls another edge's handlers"),
+            ] {
+                if text.contains(needle) {
+                    found.push(format!("{name} {why}"));
+                }
+            }
+            if text.contains(".projections()") && !name.ends_with("routes/ops.rs") {
+                found.push(format!("{name} reads a store around the queries"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }

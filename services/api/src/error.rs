@@ -48,6 +48,36 @@ pub enum ApiError {
     Unavailable(#[source] LogError),
     #[error("internal error")]
     Internal(String),
+    /// A command or query failed inside (the log, a store); logged with its sources.
+    #[error("internal error")]
+    Failed(#[source] clef_pro_app::Error),
+}
+
+impl From<clef_pro_app::Error> for ApiError {
+    fn from(e: clef_pro_app::Error) -> Self {
+        use clef_pro_app::Error as E;
+        match e {
+            E::Invalid(f) => Self::Invalid(f),
+            E::Unauthorized => Self::Unauthorized,
+            E::Forbidden => Self::Forbidden,
+            E::NotFound(what) => Self::NotFound(what),
+            E::Conflict(why) => Self::Conflict(why),
+            E::Unavailable(e) => Self::Unavailable(e),
+            other => Self::Failed(other),
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated, for the log.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 impl From<LogError> for ApiError {
@@ -61,7 +91,7 @@ impl From<LogError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        Self::Failed(e.into())
     }
 }
 
@@ -86,7 +116,7 @@ impl ApiError {
             Self::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Internal(_) | Self::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -96,6 +126,7 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         match &self {
             Self::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            Self::Failed(e) => tracing::error!(error = %chain(e), "request failed"),
             Self::Unavailable(e) => tracing::warn!(error = %e, "log unavailable"),
             _ => tracing::debug!(code, "request rejected"),
         }

@@ -1,11 +1,14 @@
 //! clef-pro's HTTP surface: the client-compatible ingest API, the admin and read API,
-//! metrics, and the dashboard. [`router`] builds it apart from serving it, so tests can
-//! drive it with `oneshot` or serve it on port 0.
+//! OTLP and metrics, and what the dashboard's pages share with them (authentication
+//! extractors, CSRF, errors, limits). Every handler calls the application layer
+//! (`clef_pro_app`). [`router_and_document`] builds the surface, with the pages it is
+//! given, apart from serving it, so tests can drive it with `oneshot` or serve it on
+//! port 0.
 
 pub mod auth;
 pub mod body;
+pub mod credential;
 pub mod csrf;
-pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod failures;
@@ -13,8 +16,6 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
-pub mod secret;
-pub mod session;
 pub mod state;
 
 use axum::Router;
@@ -25,14 +26,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
+pub use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Every route of CONTRACT sections 3 and 5, and the OpenAPI document that describes
-/// them. Routes are only ever added with `routes!`, which takes the description from
+/// Every route of CONTRACT sections 3 and 5, with `pages` (the dashboard's), and the
+/// OpenAPI document that describes them. Routes are only ever added with `routes!`, which takes the description from
 /// each handler's `#[utoipa::path]`, so no route can exist undescribed (the
 /// `openapi_lists_every_route` test also checks this source for other ways of adding one).
-pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+pub fn router_and_document(
+    state: AppState,
+    pages: OpenApiRouter<AppState>,
+) -> (Router, utoipa::openapi::OpenApi) {
     let otlp = || {
         OpenApiRouter::new()
             .routes(routes!(otlp::logs))
@@ -62,7 +66,7 @@ pub fn router_and_document(state: AppState) -> (Router, utoipa::openapi::OpenApi
         .routes(routes!(ops::metrics))
         .merge(otlp())
         .nest("/otlp", otlp())
-        .merge(dashboard::routes())
+        .merge(pages)
         .split_for_parts();
     openapi::unique_operation_ids(&mut doc);
     let json = doc.to_json().expect("the OpenAPI document serializes");
@@ -114,9 +118,9 @@ pub fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The service's routes; see [`router_and_document`].
-pub fn router(state: AppState) -> Router {
-    router_and_document(state).0
+/// The service's routes with `pages`; see [`router_and_document`].
+pub fn router(state: AppState, pages: OpenApiRouter<AppState>) -> Router {
+    router_and_document(state, pages).0
 }
 
 /// Largest form body (the sign-in form and the dashboard's forms): 64 KiB. JSON bodies
@@ -131,19 +135,11 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a whole request may take, body and appends included (408).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Serves `router(state)` over HTTP/1.1 on `listener` until `shutdown` completes, then
-/// lets in-flight requests (and their appends) finish. Each request carries its peer
+/// Serves `app` (the [`router`], or the [`metrics_router`]) over HTTP/1.1 on
+/// `listener` until `shutdown` completes, then lets in-flight requests (and their
+/// appends) finish. Each request carries its peer
 /// address as `ConnectInfo<SocketAddr>`, for the limits of [`limits`].
 pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_app(listener, router(state), shutdown).await
-}
-
-/// Serves `app` (e.g. [`metrics_router`]) like [`serve`] does the whole service.
-pub async fn serve_app(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,

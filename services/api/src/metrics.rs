@@ -46,10 +46,6 @@ fn latency_histogram() -> Histogram {
 
 /// What the HTTP surface counts, and the registry every metric is in.
 pub struct Metrics {
-    pub reports_accepted: Counter,
-    pub batches_accepted: Counter,
-    pub secrets_redacted: Counter,
-    pub auth_failures: Counter,
     requests: Latencies,
     scraped: Scraped,
     registry: Registry,
@@ -82,31 +78,42 @@ pub struct Reading {
 }
 
 impl Metrics {
-    /// The HTTP surface's metrics in a new registry, after `more` has added its own.
-    pub fn new(more: Option<&(dyn Fn(&mut Registry) + Send + Sync)>) -> Self {
+    /// The HTTP surface's metrics and the application's `counters` in a new registry,
+    /// after `more` has added its own.
+    pub fn new(
+        counters: &clef_pro_app::Counters,
+        more: Option<&(dyn Fn(&mut Registry) + Send + Sync)>,
+    ) -> Self {
         let mut registry = Registry::default();
         if let Some(more) = more {
             more(&mut registry);
         }
         let r = &mut registry;
-        let [
-            reports_accepted,
-            batches_accepted,
-            secrets_redacted,
-            auth_failures,
-            refused,
-            replayed,
-        ] = [
-            ("clef_pro_reports_accepted", "Single reports accepted"),
-            ("clef_pro_batches_accepted", "Batches accepted"),
+        for (name, help, counter) in [
+            (
+                "clef_pro_reports_accepted",
+                "Single reports accepted",
+                &counters.reports_accepted,
+            ),
+            (
+                "clef_pro_batches_accepted",
+                "Batches accepted",
+                &counters.batches_accepted,
+            ),
             (
                 "clef_pro_secrets_redacted",
                 "Matches the redaction chokepoint replaced",
+                &counters.secrets_redacted,
             ),
             (
                 "clef_pro_auth_failures",
                 "Requests with an unknown or revoked credential",
+                &counters.auth_failures,
             ),
+        ] {
+            add(r, name, help, counter.clone());
+        }
+        let [refused, replayed] = [
             (
                 "clef_pro_events_refused",
                 "Log records refused since start: forged, altered, unauthenticated or malformed",
@@ -153,10 +160,6 @@ impl Metrics {
             latencies,
         );
         Self {
-            reports_accepted,
-            batches_accepted,
-            secrets_redacted,
-            auth_failures,
             requests,
             scraped: Scraped {
                 lock: Mutex::new(()),

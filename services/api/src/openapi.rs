@@ -4,8 +4,8 @@
 //! holds what the routes do not say: the title, the security schemes, and the error
 //! answers shared by many routes.
 
+use crate::credential::COOKIE;
 use crate::error::ErrorBody;
-use crate::session::COOKIE;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 

@@ -6,7 +6,8 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use clef_pro_api::{AppState, Settings, router};
+use clef_pro_api::{AppState, OpenApiRouter, Settings, router};
+use clef_pro_app::Config;
 use clef_pro_log::Log;
 use clef_pro_projections::Projections;
 use clef_pro_schema::keys::DeploymentKey;
@@ -32,13 +33,14 @@ impl App {
         let projections = Arc::new(Projections::open(&dir.path().join("stores")).expect("stores"));
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let _tasks = projections.spawn(&log, &shutdown);
-        let settings = Settings {
+        let config = Config {
             admin_token: Some(ADMIN.into()),
-            ..Settings::default()
+            ..Config::default()
         };
-        let state = AppState::new(log.clone(), projections, settings);
+        let app = clef_pro_app::App::new(log.clone(), projections, config);
+        let state = AppState::new(app, Settings::default());
         App {
-            router: router(state),
+            router: router(state, OpenApiRouter::new()),
             log,
             _dir: dir,
             _stop: stop,

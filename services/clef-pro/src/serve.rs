@@ -3,6 +3,7 @@
 
 use crate::cli::ServeArgs;
 use clef_pro_api::{AppState, Settings};
+use clef_pro_app::{App, Config};
 use clef_pro_notifier::{Notifier, Stats, Transport};
 use clef_pro_projections::{Kind, Projections};
 use clef_pro_schema::event::Role;
@@ -44,21 +45,27 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .unwrap_or_else(|| format!("http://{}", args.listen));
     let stats = Arc::new(Stats::default());
     let destinations = crate::destinations::watch(args.destinations.clone(), shutdown.clone())?;
+    let app = App::new(
+        log.clone(),
+        projections.clone(),
+        Config {
+            admin_token: args.admin_token.clone(),
+            session_key: *key.sessions().bytes(),
+            redactor: Redactor::new(key.fingerprints()),
+            destinations: Some(destinations.clone()),
+            ..Config::default()
+        },
+    );
     let settings = Settings {
         public_url: public_url.clone(),
-        admin_token: args.admin_token.clone(),
-        session_key: *key.sessions().bytes(),
-        redactor: Redactor::new(key.fingerprints()),
         auth_failures_per_minute: args.auth_failures_per_minute,
         register_metrics: Some({
             let stats = stats.clone();
             Arc::new(move |registry| stats.register(registry))
         }),
         metrics_elsewhere: args.metrics_listen.is_some(),
-        destinations: Some(destinations.clone()),
-        ..Settings::default()
     };
-    let state = AppState::new(log.clone(), projections.clone(), settings);
+    let state = AppState::new(app.clone(), settings);
 
     let transport = match &args.smtp {
         Some(url) => Transport::smtp(url)?,
@@ -86,7 +93,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     if args.admin_token.is_none() {
-        bootstrap_admin(&state).await?;
+        bootstrap_admin(&app).await?;
     }
     // Install the signal handlers before announcing readiness, so that a SIGTERM sent
     // right after the announcement stops us gracefully instead of by default action.
@@ -116,12 +123,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
             let until = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = clef_pro_api::serve_app(metrics, app, until).await {
+            if let Err(e) = clef_pro_api::serve(metrics, app, until).await {
                 tracing::error!(error = %e, "metrics server failed");
             }
         }));
     }
-    let server = tokio::spawn(clef_pro_api::serve(listener, state, signal));
+    let router = clef_pro_api::router(state, clef_pro_dashboard::routes());
+    let server = tokio::spawn(clef_pro_api::serve(listener, router, signal));
     // The server finishes in-flight requests (and their appends) before it returns.
     match server.await {
         Ok(Ok(())) => {}
@@ -137,23 +145,22 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, String> {
 }
 
 /// Issues the first admin token when the log has none, and prints it once.
-async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
-    let head = state.log().head().await.map_err(|e| e.to_string())?;
-    state
-        .projections()
+async fn bootstrap_admin(app: &App) -> Result<(), String> {
+    let head = app.log().head().await.map_err(|e| e.to_string())?;
+    app.projections()
         .wait_for(Kind::Registry, head, Duration::from_secs(600))
         .await;
-    let has_admin = state
+    let has_admin = app
         .projections()
         .registry(|r| r.has_admin_token())
         .map_err(|e| e.to_string())?;
     if has_admin {
         return Ok(());
     }
-    let (id, token) =
-        clef_pro_api::routes::tokens::issue_token(state, None, Role::Admin, "bootstrap".into())
-            .await
-            .map_err(|e| format!("cannot issue the first admin token: {e}"))?;
+    let (id, token) = app
+        .issue_token(None, Role::Admin, "bootstrap".into())
+        .await
+        .map_err(|e| format!("cannot issue the first admin token: {e}"))?;
     println!();
     println!("  First start: an admin token was created ({id}). It is shown only now:");
     println!();

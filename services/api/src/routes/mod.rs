@@ -5,7 +5,5 @@ pub mod audit;
 pub mod ingest;
 pub mod ops;
 pub mod otlp;
-pub mod paging;
 pub mod read;
 pub mod tokens;
-pub mod views;

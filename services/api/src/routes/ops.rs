@@ -22,7 +22,7 @@ pub struct Health {
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
-        log: state.log().kind(),
+        log: state.app().log().kind(),
     })
 }
 
@@ -39,7 +39,7 @@ pub struct Readiness {
     responses((status = 200, description = "Ready: every projection serves its current version, caught up with the log as it was at the start.", body = Readiness),
               (status = 503, description = "Starting: reads are served, from stores that may lag or be an earlier release's.", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let p = state.projections();
+    let p = state.app().projections();
     let (code, status) = if p.ready() {
         (StatusCode::OK, "ready")
     } else {
@@ -76,15 +76,15 @@ pub async fn metrics_only(State(state): State<AppState>, headers: HeaderMap) -> 
 /// The metrics in the classic Prometheus text format (CONTRACT section 5), or in
 /// OpenMetrics when the scraper's `Accept` asks for it.
 async fn exposition(state: &AppState, headers: &HeaderMap) -> impl IntoResponse + use<> {
-    let p = state.projections();
+    let p = state.app().projections();
     let counts = p.outbox(|o| o.counts()).ok();
     let reading = crate::metrics::Reading {
-        head: state.log().head().await.ok(),
+        head: state.app().log().head().await.ok(),
         checkpoints: Kind::ALL
             .iter()
             .map(|&k| (k.name(), p.checkpoint(k)))
             .collect(),
-        refused: state.log().authenticity().refused(),
+        refused: state.app().log().authenticity().refused(),
         replayed: p.replays().unwrap_or(0),
         notifications: counts.map_or([0; 3], |c| [c.pending, c.sent, c.failed]),
     };

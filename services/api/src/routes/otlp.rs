@@ -2,16 +2,15 @@
 //! OTLP/HTTP JSON: `GET …/v1/checkpoint` and `POST …/v1/logs` under `/` and `/otlp`.
 //! Requests map to the same report events as the REST API (`schema::otlp`).
 
+use crate::auth::Key;
 use crate::body;
 use crate::error::ApiError;
-use crate::routes::ingest::ReportAccepted;
-use crate::routes::{ingest, views};
+use crate::routes::ingest::REPORT_LIMIT;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use clef_pro_schema::otlp::{self, FilePattern};
+use clef_pro_app::commands::reports::ReportAccepted;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -41,25 +40,12 @@ pub struct Checkpoint {
     responses((status = 200, body = OtlpAccepted), crate::openapi::WriteErrors))]
 pub async fn logs(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Key(key): Key,
     body: Body,
 ) -> Result<Json<OtlpAccepted>, ApiError> {
-    let key = state.authenticate_key(&headers)?;
-    let integration = views::integration(&state, &key.integration)?;
-    let req: Value = body::json(body, ingest::REPORT_LIMIT).await?;
-    let id = key.integration.clone();
-    let sealed = state
-        .blocking(move |state| {
-            let pattern = integration
-                .file_pattern
-                .as_deref()
-                .and_then(FilePattern::compile);
-            let report = otlp::report(&req, pattern.as_ref())?;
-            Ok::<_, ApiError>(ingest::seal_report(state, id, report))
-        })
-        .await?;
+    let req: Value = body::json(body, REPORT_LIMIT).await?;
     Ok(Json(OtlpAccepted {
-        report: ingest::accept_report(&state, &key.integration, sealed).await?,
+        report: state.app().submit_otlp(&key, req).await?,
         partial_success: Value::Object(Default::default()),
     }))
 }
@@ -70,11 +56,12 @@ pub async fn logs(
     responses((status = 200, description = "The newest commit on a tracked branch.", body = Checkpoint), crate::openapi::ReadErrors))]
 pub async fn checkpoint(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Key(key): Key,
 ) -> Result<Json<Checkpoint>, ApiError> {
-    let key = state.authenticate_key(&headers)?;
-    let heads = state.projections().matrix(|m| m.heads(&key.integration))?;
-    let head = heads.latest_tracked.ok_or(ApiError::NotFound("report"))?;
+    let head = state
+        .app()
+        .last_tracked(&key.integration.id)?
+        .ok_or(ApiError::NotFound("report"))?;
     Ok(Json(Checkpoint {
         last_commit_sha: head.commit.to_string(),
         last_timestamp: clef_pro_schema::time::rfc3339(head.received_at),

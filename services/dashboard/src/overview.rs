@@ -5,13 +5,16 @@ use super::failure::Failure;
 use super::html::{self, Esc, page};
 use super::time::ago;
 use super::visitor::Visitor;
-use crate::routes::read::{MatrixQuery, matrix_report};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use clef_pro_projections::registry::Integration;
+use clef_pro_api::error::ApiError;
+use clef_pro_api::state::AppState;
+use clef_pro_app::App;
+use clef_pro_app::queries::history::MatrixQuery;
+use clef_pro_app::views::IntegrationView;
 use clef_pro_schema::domain::{HealthStatus, Severity};
+use clef_pro_schema::ids::IntegrationId;
 
 /// The worst health of a report's cells; `Unknown` without a report.
 fn worst(cells: &[clef_pro_schema::report::Cell]) -> HealthStatus {
@@ -28,13 +31,12 @@ fn worst(cells: &[clef_pro_schema::report::Cell]) -> HealthStatus {
         .unwrap_or(HealthStatus::Unknown)
 }
 
-fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
-    let all = MatrixQuery {
-        branch: None,
-        commit: None,
-    };
-    let latest = matrix_report(state, &i.id, &all)?.map(|(r, _)| r);
-    let counts = state.projections().alerts(|a| a.open_counts(&i.id))?;
+fn row(app: &App, i: &IntegrationView, now: u64) -> Result<String, Failure> {
+    let id = IntegrationId::parse(&i.id).map_err(|_| ApiError::NotFound("integration"))?;
+    let latest = app
+        .matrix_report(&id, &MatrixQuery::default())?
+        .map(|(r, _)| r);
+    let counts = &i.open_alerts;
     let open: String = Severity::ALL
         .iter()
         .filter_map(|s| {
@@ -65,7 +67,7 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     };
     Ok(format!(
         r#"<tr><th scope="row"><a href="/integrations/{}">{}</a></th><td>{health}</td><td>{commit}</td><td>{when}</td><td class="counts">{open}</td></tr>"#,
-        Esc(i.id.as_str()),
+        Esc(&i.id),
         Esc(&i.name)
     ))
 }
@@ -74,17 +76,16 @@ fn row(state: &AppState, i: &Integration, now: u64) -> Result<String, Failure> {
     responses((status = 200, description = "Every integration with its latest report and open alerts.", content_type = "text/html"),
         (status = 303, description = "Signed out: sent to `/sign-in`.")))]
 pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {
-    state.blocking(move |state| render(state, visitor)).await
+    crate::off_runtime(state.app(), move |app| render(app, visitor)).await
 }
 
 /// The overview (store reads and HTML: run off the async runtime).
-fn render(state: &AppState, visitor: Visitor) -> Result<Response, Failure> {
-    let state = state.clone();
-    let integrations = state.projections().registry(|r| r.integrations())?;
+fn render(app: &App, visitor: Visitor) -> Result<Response, Failure> {
+    let integrations = app.integration_views()?;
     let now = clef_pro_schema::now_ms();
     let rows = integrations
         .iter()
-        .map(|i| row(&state, i, now))
+        .map(|i| row(app, i, now))
         .collect::<Result<String, _>>()?;
     let body = if integrations.is_empty() {
         r#"<p>No integrations yet. An admin creates one with <code>POST /api/v1/admin/integrations</code>.</p>"#.to_owned()

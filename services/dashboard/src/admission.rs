@@ -4,12 +4,13 @@
 
 use super::failure::Failure;
 use super::visitor::Visitor;
-use crate::csrf;
-use crate::error::ApiError;
-use crate::extract::Form;
-use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use clef_pro_api::auth::{Caller, Resolved};
+use clef_pro_api::csrf;
+use clef_pro_api::error::ApiError;
+use clef_pro_api::extract::Form;
+use clef_pro_api::state::AppState;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -28,13 +29,15 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let (person, value) = state
-            .session_person(&parts.headers)?
-            .ok_or(Failure::SignedOut)?;
+        let resolved = Resolved::of(parts, state)?;
+        let (Some(Caller::Person(person)), Some(session)) = (resolved.caller, resolved.session)
+        else {
+            return Err(Failure::SignedOut);
+        };
         Ok(Visitor {
             person,
-            csrf: csrf::token(&state.settings().session_key, value),
-            session: value.to_owned(),
+            csrf: csrf::token(&state.app().config().session_key, &session),
+            session,
         })
     }
 }
@@ -62,7 +65,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
             Form::<Envelope<T>>::from_request(Request::from_parts(parts, body), state)
                 .await
                 .map_err(Failure::from)?;
-        let key = &state.settings().session_key;
+        let key = &state.app().config().session_key;
         match envelope.csrf {
             Some(t) if csrf::holds(key, &visitor.session, &t) => Ok(Posted {
                 visitor,

@@ -7,7 +7,7 @@ use super::html::{self, Esc, csrf_field, parse_severity, short};
 use super::page_query::PageQuery;
 use super::time::time;
 use super::visitor::Visitor;
-use crate::routes::views::AlertView;
+use clef_pro_app::views::AlertView;
 use clef_pro_schema::ids::IntegrationId;
 
 fn commit_link(id: &IntegrationId, q: &PageQuery, commit: &str) -> String {

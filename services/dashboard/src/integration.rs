@@ -8,16 +8,17 @@ use super::html::{Esc, page};
 use super::page_query::PageQuery;
 use super::visitor::Visitor;
 use super::{alerts, history, report};
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::extract::{Path, Query};
-use crate::routes::read::{self, MatrixQuery, ReportsQuery};
-use crate::routes::views;
-use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use clef_pro_api::error::ApiError;
+use clef_pro_api::extract::{Path, Query};
+use clef_pro_api::state::AppState;
+use clef_pro_app::App;
+use clef_pro_app::principal::Caller;
+use clef_pro_app::queries::alerts::AlertsQuery;
+use clef_pro_app::queries::history::{MatrixQuery, ReportsQuery};
 use clef_pro_schema::ids::IntegrationId;
 use serde_json::{Value, json};
 
@@ -26,26 +27,8 @@ pub const HISTORY_PAGE: usize = 20;
 /// Alerts per page of the alerts section.
 pub const ALERTS_PAGE: usize = 50;
 
-fn person_integration(state: &AppState, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
-    Ok(views::visible_integration(
-        state,
-        &Caller::Person(v.person.clone()),
-        id,
-    )?)
-}
-
-/// Changes whenever what the page shows changes: a report arrives (or is replaced), or
-/// an alert opens, resolves or is acknowledged.
-fn version(state: &AppState, id: &IntegrationId) -> Result<String, ApiError> {
-    let heads = state.projections().matrix(|m| m.heads(id))?;
-    let alerts = state.projections().alerts(|a| a.revision(id))?;
-    let mut h = blake3::Hasher::new();
-    h.update(&heads.reports.to_le_bytes());
-    if let Some(l) = &heads.latest {
-        h.update(l.position.cursor().as_bytes());
-    }
-    h.update(&alerts.to_le_bytes());
-    Ok(h.finalize().to_hex()[..16].to_owned())
+fn person_integration(app: &App, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
+    Ok(app.visible_integration(&Caller::Person(v.person.clone()), id)?)
 }
 
 #[utoipa::path(get, path = "/integrations/{id}/live", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
@@ -55,8 +38,8 @@ pub async fn live(
     Path(id): Path<String>,
     visitor: Visitor,
 ) -> Result<Json<Value>, Failure> {
-    let id = person_integration(&state, &visitor, &id)?;
-    Ok(Json(json!({ "version": version(&state, &id)? })))
+    let id = person_integration(state.app(), &visitor, &id)?;
+    Ok(Json(json!({ "version": state.app().revision(&id)? })))
 }
 
 #[utoipa::path(get, path = "/integrations/{id}", operation_id = "integration", tag = "dashboard", security(("session" = [])),
@@ -73,19 +56,15 @@ pub async fn show(
     Query(q): Query<PageQuery>,
     visitor: Visitor,
 ) -> Result<Response, Failure> {
-    state
-        .blocking(move |state| render(state, &id, q, visitor))
-        .await
+    crate::off_runtime(state.app(), move |app| render(app, &id, q, visitor)).await
 }
 
 /// The integration page (store reads and HTML: run off the async runtime).
-fn render(state: &AppState, id: &str, q: PageQuery, visitor: Visitor) -> Result<Response, Failure> {
-    let state = state.clone();
-    let id = person_integration(&state, &visitor, id)?;
-    let integration = views::integration(&state, &id)?;
-    let version = version(&state, &id)?;
-    let shown = read::matrix_report(
-        &state,
+fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Response, Failure> {
+    let id = person_integration(app, &visitor, id)?;
+    let integration = app.integration(&id)?;
+    let version = app.revision(&id)?;
+    let shown = app.matrix_report(
         &id,
         &MatrixQuery {
             branch: q.branch.clone(),
@@ -95,8 +74,7 @@ fn render(state: &AppState, id: &str, q: PageQuery, visitor: Visitor) -> Result<
     if shown.is_none() && q.commit.as_deref().is_some_and(|c| !c.is_empty()) {
         return Err(ApiError::NotFound("report").into());
     }
-    let (page_reports, next) = read::reports_page(
-        &state,
+    let (page_reports, next) = app.reports_page(
         &id,
         &ReportsQuery {
             branch: q.branch.clone(),
@@ -104,10 +82,9 @@ fn render(state: &AppState, id: &str, q: PageQuery, visitor: Visitor) -> Result<
             before: q.before.clone(),
         },
     )?;
-    let (alert_list, alerts_next) = read::alert_page(
-        &state,
+    let (alert_list, alerts_next) = app.alert_page(
         &id,
-        &read::AlertsQuery {
+        &AlertsQuery {
             status: q.status.clone(),
             limit: None,
             before: q.alerts.clone(),
@@ -176,7 +153,10 @@ pub async fn acknowledge(
     Path((id, alert)): Path<(String, String)>,
     posted: Posted<PageQuery>,
 ) -> Result<Response, Failure> {
-    let id = person_integration(&state, &posted.visitor, &id)?;
-    read::acknowledge_alert(&state, &id, &alert, &posted.visitor.person).await?;
+    let id = person_integration(state.app(), &posted.visitor, &id)?;
+    state
+        .app()
+        .acknowledge(&id, &alert, &posted.visitor.person)
+        .await?;
     Ok(Redirect::to(&format!("{}#alerts", posted.form.href(&id))).into_response())
 }

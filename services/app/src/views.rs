@@ -2,11 +2,8 @@
 //! API serves them, the dashboard renders them, and the OpenAPI document describes them
 //! from the same types, so the three cannot disagree.
 
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::state::AppState;
 use clef_pro_projections::alerts::OpenCounts;
-use clef_pro_projections::matrix::{HeadRef, ReportSummary, StoredReport};
+use clef_pro_projections::matrix::{HeadRef, Heads, ReportSummary, StoredReport};
 use clef_pro_projections::registry::Integration;
 use clef_pro_schema::domain::{ChannelKind, CommitSha, HealthStatus, Severity};
 use clef_pro_schema::ids::{IntegrationId, ReportId};
@@ -15,39 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+mod access;
 mod alerts;
+pub use access::{AuditPage, AuditView, KeyList, KeyView, TokenList, TokenView};
 pub use alerts::{AlertList, AlertView, NotificationView};
-
-/// Parses an id from a path and checks that it exists and that the caller may see it.
-/// A key of another integration gets the same 404 as an unknown id.
-pub fn visible_integration(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<IntegrationId, ApiError> {
-    let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
-    if let Caller::Key(k) = caller
-        && k.integration != id
-    {
-        return Err(ApiError::NotFound("integration"));
-    }
-    integration(state, &id)?;
-    Ok(id)
-}
-
-pub fn integration(state: &AppState, id: &IntegrationId) -> Result<Integration, ApiError> {
-    state
-        .projections()
-        .registry(|r| r.integration(id))?
-        .ok_or(ApiError::NotFound("integration"))
-}
-
-pub fn collects_ci(state: &AppState, id: &IntegrationId) -> Result<bool, ApiError> {
-    // A key always belongs to an integration; a missing one means the registry lags.
-    Ok(integration(state, id)
-        .map(|i| i.collect_ci_context)
-        .unwrap_or(false))
-}
 
 /// A pointer to a report.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,7 +29,7 @@ pub struct HeadView {
 }
 
 impl HeadView {
-    fn of(h: &HeadRef) -> Self {
+    pub(crate) fn of(h: &HeadRef) -> Self {
         Self {
             commit_sha: h.commit.to_string(),
             branch: h.branch.as_ref().map(ToString::to_string),
@@ -129,48 +97,48 @@ pub struct IntegrationView {
     pub created_at: u64,
 }
 
-pub fn integration_view(state: &AppState, id: &IntegrationId) -> Result<IntegrationView, ApiError> {
-    let i = integration(state, id)?;
-    let heads = state.projections().matrix(|m| m.heads(id))?;
-    let counts = state.projections().alerts(|a| a.open_counts(id))?;
-    let tracked: Vec<String> = i.tracked_branches.iter().map(ToString::to_string).collect();
-    Ok(IntegrationView {
-        id: i.id.to_string(),
-        name: i.name,
-        last_commit_sha: heads.latest_tracked.as_ref().map(|h| h.commit.to_string()),
-        config: ConfigView {
+impl IntegrationView {
+    /// An integration with its heads and its open alerts' counts.
+    pub fn of(i: Integration, heads: &Heads, counts: OpenCounts) -> Self {
+        let tracked: Vec<String> = i.tracked_branches.iter().map(ToString::to_string).collect();
+        IntegrationView {
+            id: i.id.to_string(),
+            name: i.name,
+            last_commit_sha: heads.latest_tracked.as_ref().map(|h| h.commit.to_string()),
+            config: ConfigView {
+                collect_ci_context: i.collect_ci_context,
+                tracked_branches: tracked.clone(),
+                file_pattern: i.file_pattern,
+            },
             collect_ci_context: i.collect_ci_context,
-            tracked_branches: tracked.clone(),
-            file_pattern: i.file_pattern,
-        },
-        collect_ci_context: i.collect_ci_context,
-        tracked_branches: tracked,
-        policies: i
-            .policies
-            .iter()
-            .map(|p| PolicyView {
-                rule_id: p.rule_id.to_string(),
-                rule_name: p.rule_name.clone(),
-                severity: p.severity,
-                params: serde_json::from_str(&p.params).unwrap_or(Value::Null),
-            })
-            .collect(),
-        notifications: i
-            .channels
-            .iter()
-            .map(|c| ChannelView {
-                channel: c.target.kind(),
-                target: c.target.name().to_owned(),
-                min_severity: c.min_severity,
-                send_resolved: c.send_resolved,
-            })
-            .collect(),
-        latest_report: heads.latest.as_ref().map(HeadView::of),
-        latest_tracked_report: heads.latest_tracked.as_ref().map(HeadView::of),
-        report_count: heads.reports,
-        open_alerts: counts,
-        created_at: i.created_at,
-    })
+            tracked_branches: tracked,
+            policies: i
+                .policies
+                .iter()
+                .map(|p| PolicyView {
+                    rule_id: p.rule_id.to_string(),
+                    rule_name: p.rule_name.clone(),
+                    severity: p.severity,
+                    params: serde_json::from_str(&p.params).unwrap_or(Value::Null),
+                })
+                .collect(),
+            notifications: i
+                .channels
+                .iter()
+                .map(|c| ChannelView {
+                    channel: c.target.kind(),
+                    target: c.target.name().to_owned(),
+                    min_severity: c.min_severity,
+                    send_resolved: c.send_resolved,
+                })
+                .collect(),
+            latest_report: heads.latest.as_ref().map(HeadView::of),
+            latest_tracked_report: heads.latest_tracked.as_ref().map(HeadView::of),
+            report_count: heads.reports,
+            open_alerts: counts,
+            created_at: i.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

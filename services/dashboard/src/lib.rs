@@ -1,5 +1,7 @@
-//! The dashboard (CONTRACT section 5, issue 6): HTML rendered by the binary itself from
-//! the same projections and functions as the read and admin API. Pages need a session
+//! The dashboard (CONTRACT section 5): HTML pages rendered from the application layer's
+//! queries (`clef_pro_app`), the same typed views the JSON API serves, and changed
+//! through its commands. It shares the HTTP surface's authentication, CSRF and errors
+//! (`clef_pro_api`) and calls none of its handlers. Pages need a session
 //! cookie (signed-out visitors are sent to `/sign-in`); every state-changing form carries
 //! the session's CSRF token ([`admission::Posted`] checks it), and the cookie is
 //! SameSite=Strict. The integration page polls `…/live` and swaps in new sections when a
@@ -21,11 +23,12 @@ mod signin;
 mod time;
 mod visitor;
 
-use crate::state::AppState;
+use clef_pro_api::state::AppState;
+use clef_pro_app::App;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The dashboard's routes, merged into [`crate::router_and_document`].
+/// The dashboard's routes, for `clef_pro_api::router_and_document`.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(overview::show))
@@ -43,4 +46,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::set_config))
         .routes(routes!(assets::css))
         .routes(routes!(assets::js))
+}
+
+/// Runs `f` (store reads and HTML) on a thread for blocking work, so that a large page
+/// never holds up the async runtime.
+async fn off_runtime<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&App) -> Result<T, failure::Failure> + Send + 'static,
+) -> Result<T, failure::Failure> {
+    let app = app.clone();
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| {
+            failure::Failure::from(clef_pro_api::error::ApiError::Internal(format!(
+                "blocking task failed: {e}"
+            )))
+        })?
 }

@@ -7,13 +7,12 @@ use super::failure::Failure;
 use super::html::{self, Esc, csrf_field, page};
 use super::time::time;
 use super::visitor::Visitor;
-use crate::error::ApiError;
-use crate::extract::{Path, Query};
-use crate::routes::admin;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use clef_pro_api::error::ApiError;
+use clef_pro_api::extract::{Path, Query};
+use clef_pro_api::state::AppState;
 use clef_pro_projections::registry::Integration;
 use clef_pro_schema::domain::{ChannelKind, Severity};
 use clef_pro_schema::ids::IntegrationId;
@@ -56,7 +55,7 @@ impl Notice {
 }
 
 fn keys(state: &AppState, id: &IntegrationId, v: &Visitor) -> Result<String, ApiError> {
-    let keys = state.projections().registry(|r| r.keys(id))?;
+    let keys = state.app().keys(id)?;
     let rows: String = keys
         .iter()
         .map(|k| {
@@ -189,7 +188,7 @@ fn render(
     status: StatusCode,
     notice: &Notice,
 ) -> Result<Response, Failure> {
-    let i = crate::routes::views::integration(state, id)?;
+    let i = state.app().integration(id)?;
     let main = format!(
         r#"<div class="title"><h1>{} <span class="sub">settings</span></h1> <a class="button" href="/integrations/{}">Back to the integration</a></div>
 {}
@@ -217,7 +216,9 @@ fn render(
 /// The admin's integration, or the 403/404 page.
 fn admin_integration(state: &AppState, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
     v.require_admin()?;
-    Ok(admin::integration_id(state, id)?)
+    let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
+    state.app().integration(&id)?;
+    Ok(id)
 }
 
 #[derive(Deserialize)]
@@ -289,7 +290,7 @@ pub async fn create_key(
     let req = NewKeyIn {
         label: label.clone(),
     };
-    match admin::issue_key(&state, &v.person, &id, req).await {
+    match state.app().issue_key(&v.person, &id, req).await {
         Ok((_, key)) => render(
             &state,
             &id,
@@ -297,7 +298,7 @@ pub async fn create_key(
             StatusCode::CREATED,
             &Notice::NewKey { label, key },
         ),
-        Err(e) => answer(&state, &id, v, Err(e), "keys"),
+        Err(e) => answer(&state, &id, v, Err(e.into()), "keys"),
     }
 }
 
@@ -312,9 +313,12 @@ pub async fn revoke_key(
     posted: Posted<()>,
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
-    let result = admin::revoke(&state, &posted.visitor.person, &id, &key)
+    let result = state
+        .app()
+        .revoke_key(&posted.visitor.person, &id, &key)
         .await
-        .map(drop);
+        .map(drop)
+        .map_err(ApiError::from);
     answer(&state, &id, &posted.visitor, result, "revoked")
 }
 
@@ -330,7 +334,11 @@ pub async fn set_policies(
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
     let result = match policies_in(&posted.form) {
-        Ok(req) => admin::apply_policies(&state, &posted.visitor.person, &id, req).await,
+        Ok(req) => (state
+            .app()
+            .set_policies(&posted.visitor.person, &id, req)
+            .await)
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     answer(&state, &id, &posted.visitor, result, "policies")
@@ -348,7 +356,11 @@ pub async fn set_notifications(
 ) -> Result<Response, Failure> {
     let id = admin_integration(&state, &posted.visitor, &id)?;
     let result = match notifications_in(&posted.form) {
-        Ok(req) => admin::apply_notifications(&state, &posted.visitor.person, &id, req).await,
+        Ok(req) => (state
+            .app()
+            .set_notifications(&posted.visitor.person, &id, req)
+            .await)
+            .map_err(ApiError::from),
         Err(e) => Err(e),
     };
     answer(&state, &id, &posted.visitor, result, "notifications")
@@ -386,6 +398,10 @@ pub async fn set_config(
         ),
         file_pattern: None,
     };
-    let result = admin::apply_config(&state, &posted.visitor.person, &id, req).await;
+    let result = (state
+        .app()
+        .set_config(&posted.visitor.person, &id, req)
+        .await)
+        .map_err(ApiError::from);
     answer(&state, &id, &posted.visitor, result, "config")
 }

@@ -1,5 +1,5 @@
 //! Signing in with a viewer or admin token, and out. Sign-in starts a session kept in
-//! the log (`crate::session`); its cookie is HttpOnly, SameSite=Strict, Path=/, and
+//! the log (`clef_pro_app::commands::sessions`); its cookie is HttpOnly, SameSite=Strict, Path=/, and
 //! Secure when the service is reached over HTTPS. The token itself is never stored or
 //! logged.
 //!
@@ -8,21 +8,23 @@
 //! present both, so a page of another site (or of another port of this host, which
 //! SameSite does not tell apart) cannot sign a browser into the attacker's session:
 //! it can read neither the cookie nor the form. The request's origin is checked too
-//! (`crate::csrf`).
+//! (`clef_pro_api::csrf`).
 
 use super::admission::Posted;
 use super::failure::Failure;
 use super::html::{Esc, page};
-use crate::auth::{hash, new_secret};
-use crate::csrf;
-use crate::error::ApiError;
-use crate::extract::Form;
-use crate::session::{COOKIE, LIFETIME_MS, cookie};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use clef_pro_schema::event::Event;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use clef_pro_api::credential::COOKIE;
+use clef_pro_api::csrf;
+use clef_pro_api::error::ApiError;
+use clef_pro_api::extract::Form;
+use clef_pro_api::state::AppState;
+use clef_pro_app::commands::sessions::{LIFETIME_MS, SignIn as Outcome};
+use clef_pro_app::secret::new_secret;
 use serde::Deserialize;
 
 /// The cookie holding the sign-in form's nonce, and how long a form stays usable.
@@ -30,7 +32,10 @@ const SIGN_IN_COOKIE: &str = "clef_pro_signin";
 const SIGN_IN_SECS: u64 = 900;
 
 fn form_token(state: &AppState, nonce: &str) -> String {
-    csrf::token(&state.settings().session_key, &format!("sign-in:{nonce}"))
+    csrf::token(
+        &state.app().config().session_key,
+        &format!("sign-in:{nonce}"),
+    )
 }
 
 /// The sign-in page with a fresh nonce (its cookie is set on the answer).
@@ -65,7 +70,7 @@ fn sign_in_page(
     let mut resp = page(status, "Sign in", None, "", &main);
     resp.headers_mut().append(
         header::SET_COOKIE,
-        cookie_header(state, SIGN_IN_COOKIE, &nonce, "/sign-in", SIGN_IN_SECS)?,
+        cookie_header(state, SIGN_IN_COOKIE, nonce, "/sign-in", SIGN_IN_SECS)?,
     );
     Ok(resp)
 }
@@ -83,23 +88,26 @@ pub struct SignIn {
     csrf: String,
 }
 
-/// `Set-Cookie` for `name`; an empty value with `max_age_secs` 0 clears it.
+/// `Set-Cookie` for `name`: HttpOnly, SameSite=Strict, and Secure when the service is
+/// reached over HTTPS; an empty value with `max_age_secs` 0 clears it.
 fn cookie_header(
     state: &AppState,
-    name: &str,
-    value: &str,
-    path: &str,
+    name: &'static str,
+    value: String,
+    path: &'static str,
     max_age_secs: u64,
 ) -> Result<HeaderValue, Failure> {
-    let secure = if state.settings().public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Max-Age={max_age_secs}; Path={path}; HttpOnly; SameSite=Strict{secure}"
-    ))
-    .map_err(|_| ApiError::Internal("a cookie is not a header value".into()).into())
+    let cookie = Cookie::build((name, value))
+        .path(path)
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies())
+        .build();
+    HeaderValue::from_str(&cookie.to_string())
+        .map_err(|_| ApiError::Internal("a cookie is not a header value".into()).into())
 }
 
 #[utoipa::path(post, path = "/sign-in", tag = "dashboard",
@@ -107,18 +115,19 @@ fn cookie_header(
     responses((status = 303, description = "Signed in: sets the session cookie and goes to `/`."),
         (status = 401, description = "The token is not valid.", content_type = "text/html"),
         (status = 403, description = "The form's sign-in token is missing or stale, or the request came from another site.", content_type = "text/html"),
-        (status = 413, description = "The form is larger than 64 KiB.", body = crate::error::ErrorBody),
-        (status = 415, description = "Not a form.", body = crate::error::ErrorBody),
-        (status = 422, description = "The `token` field is missing.", body = crate::error::ErrorBody)))]
+        (status = 413, description = "The form is larger than 64 KiB.", body = clef_pro_api::error::ErrorBody),
+        (status = 415, description = "Not a form.", body = clef_pro_api::error::ErrorBody),
+        (status = 422, description = "The `token` field is missing.", body = clef_pro_api::error::ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(f): Form<SignIn>,
 ) -> Result<Response, Failure> {
-    let nonce = cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
+    let jar = CookieJar::from_headers(&headers);
+    let nonce = jar.get(SIGN_IN_COOKIE).map_or("", |c| c.value());
     if nonce.is_empty()
         || !csrf::holds(
-            &state.settings().session_key,
+            &state.app().config().session_key,
             &format!("sign-in:{nonce}"),
             &f.csrf,
         )
@@ -130,33 +139,23 @@ pub async fn submit(
             Some("The sign-in form expired or did not come from this site. Please try again."),
         );
     }
-    let secret = f.token.trim();
-    let Some(person) = state.token_person(secret)? else {
-        state.metrics().auth_failures.inc();
-        let failed = state.seal(Event::SignInFailed {
-            at: clef_pro_schema::now_ms(),
-        });
-        state
-            .append(&failed, &[clef_pro_projections::Kind::Registry])
-            .await?;
+    let Outcome::Started { session, .. } = state.app().sign_in(&f.token).await? else {
         return sign_in_page(
             &state,
             StatusCode::UNAUTHORIZED,
             Some("That token is not valid."),
         );
     };
-    let value = state.start_session(&person, &hash(secret)).await?;
     let mut resp = Redirect::to("/").into_response();
     let h = resp.headers_mut();
     h.append(
         header::SET_COOKIE,
-        cookie_header(&state, COOKIE, &value, "/", LIFETIME_MS / 1000)?,
+        cookie_header(&state, COOKIE, session, "/", LIFETIME_MS / 1000)?,
     );
     h.append(
         header::SET_COOKIE,
-        cookie_header(&state, SIGN_IN_COOKIE, "", "/sign-in", 0)?,
+        cookie_header(&state, SIGN_IN_COOKIE, String::new(), "/sign-in", 0)?,
     );
-    tracing::info!(role = ?person.role, "dashboard sign-in");
     Ok(resp)
 }
 
@@ -168,11 +167,11 @@ pub async fn sign_out(
     State(state): State<AppState>,
     posted: Posted<()>,
 ) -> Result<Response, Failure> {
-    state.end_session(posted.visitor.session()).await?;
+    state.app().sign_out(posted.visitor.session()).await?;
     let mut resp = Redirect::to("/sign-in").into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        cookie_header(&state, COOKIE, "", "/", 0)?,
+        cookie_header(&state, COOKIE, String::new(), "/", 0)?,
     );
     Ok(resp)
 }

@@ -5,12 +5,12 @@ use super::failure::Failure;
 use super::html::{Esc, page, url_part};
 use super::time::time;
 use super::visitor::Visitor;
-use crate::extract::Query;
-use crate::routes::audit::{self, AuditQuery};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use clef_pro_api::extract::Query;
+use clef_pro_api::state::AppState;
+use clef_pro_app::queries::access::AuditQuery;
 
 #[utoipa::path(get, path = "/audit", tag = "dashboard", security(("session" = [])),
     params(("before" = Option<String>, Query, description = "The page cursor.")),
@@ -26,7 +26,7 @@ pub async fn show(
         limit: Some(PAGE),
         before: q.before,
     };
-    let entries = state.blocking(move |state| audit::page(state, &q)).await?;
+    let entries = state.app().blocking(move |app| app.audit_page(&q)).await?;
     let rows: String = entries
         .entries
         .iter()

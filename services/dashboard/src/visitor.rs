@@ -1,7 +1,7 @@
 //! Who is looking at the dashboard: the person of a valid session cookie, with the CSRF
 //! token of that session (`admission` extracts it from a request).
 
-use crate::auth::Person;
+use clef_pro_app::principal::Person;
 use clef_pro_schema::event::Role;
 
 pub struct Visitor {

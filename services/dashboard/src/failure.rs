@@ -3,8 +3,8 @@
 //! mapping, so a viewer on settings gets 403 and a bad form 422).
 
 use super::html::{Esc, page};
-use crate::error::ApiError;
 use axum::response::{IntoResponse, Redirect, Response};
+use clef_pro_api::error::ApiError;
 
 #[derive(Debug)]
 pub enum Failure {
@@ -18,8 +18,8 @@ impl From<ApiError> for Failure {
     }
 }
 
-impl From<clef_pro_projections::store::StoreError> for Failure {
-    fn from(e: clef_pro_projections::store::StoreError) -> Self {
+impl From<clef_pro_app::Error> for Failure {
+    fn from(e: clef_pro_app::Error) -> Self {
         Self::Api(e.into())
     }
 }

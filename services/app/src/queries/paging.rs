@@ -1,16 +1,13 @@
 //! Pagination shared by every listing (history, alerts, audit): a `before` cursor
 //! parsed once, and a page read one item past its limit to know whether another follows.
 
-use crate::error::ApiError;
+use crate::error::{Error, Result};
 
 /// The `before` parameter, parsed by `parse`; empty or absent means the first page.
-pub fn cursor<T>(
-    before: Option<&str>,
-    parse: impl Fn(&str) -> Option<T>,
-) -> Result<Option<T>, ApiError> {
+pub fn cursor<T>(before: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>> {
     before
         .filter(|b| !b.is_empty())
-        .map(|b| parse(b).ok_or_else(|| ApiError::invalid("before", "must be a `next` cursor")))
+        .map(|b| parse(b).ok_or_else(|| Error::invalid("before", "must be a `next` cursor")))
         .transpose()
 }
 

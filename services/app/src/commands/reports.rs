@@ -1,0 +1,173 @@
+//! Accepting reports: one (REST or OTLP) or a batch, all or nothing. Validation and
+//! redaction are CPU work and run off the async runtime.
+
+use crate::App;
+use crate::error::Result;
+use crate::principal::KeyCaller;
+use crate::views::report_id;
+use clef_pro_projections::Kind;
+use clef_pro_schema::event::Event;
+use clef_pro_schema::otlp::{self, FilePattern};
+use clef_pro_schema::report::Report;
+use clef_pro_schema::sealed::Sealed;
+use clef_pro_schema::wire::{BatchIn, ReportIn};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Projections a report must be visible in before the command returns.
+const REPORT_VIEWS: &[Kind] = &[Kind::Matrix, Kind::Alerts];
+
+/// What the redaction chokepoint replaced in a request: a count and fingerprints.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Redacted {
+    pub secrets_redacted: usize,
+    /// `<REDACTED:fingerprint=…>` markers' fingerprints, in order.
+    pub fingerprints: Vec<String>,
+}
+
+impl Redacted {
+    fn of(sealed: &Sealed) -> Self {
+        let fingerprints: Vec<String> = sealed
+            .redactions()
+            .iter()
+            .map(|r| r.fingerprint.as_str().to_owned())
+            .collect();
+        Self {
+            secrets_redacted: fingerprints.len(),
+            fingerprints,
+        }
+    }
+}
+
+/// One report accepted.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "rpt_9a1b2c3d4e5f6a7b", "commitSha": "3f786850e387550fdab836ed7e6dc881de23001b",
+    "branch": "main", "integrationId": "int_4f7c2a19d03e5b86", "duplicate": false, "secretsRedacted": 0, "fingerprints": []}))]
+pub struct ReportAccepted {
+    pub id: String,
+    pub commit_sha: String,
+    /// `null` for a report sent without a branch.
+    pub branch: Option<String>,
+    pub integration_id: String,
+    /// True when the same content was already in the log.
+    pub duplicate: bool,
+    #[serde(flatten)]
+    pub redacted: Redacted,
+}
+
+/// A batch accepted.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"accepted": 2, "reportIds": ["rpt_11aa22bb33cc44dd", "rpt_22bb33cc44dd55ee"], "duplicate": false,
+    "secretsRedacted": 0, "fingerprints": []}))]
+pub struct BatchAccepted {
+    pub accepted: usize,
+    pub report_ids: Vec<String>,
+    pub duplicate: bool,
+    #[serde(flatten)]
+    pub redacted: Redacted,
+}
+
+impl App {
+    /// `POST /api/v1/reports`: validates one report, redacts and appends it.
+    pub async fn submit_report(&self, key: &KeyCaller, wire: ReportIn) -> Result<ReportAccepted> {
+        let collect_ci = key.integration.collect_ci_context;
+        let integration = key.integration.id.clone();
+        let sealed = self
+            .blocking(move |app| {
+                let report = Report::from_wire(wire, "", collect_ci)?;
+                Ok(app.seal_report(integration, report))
+            })
+            .await?;
+        self.accept_report(key, sealed).await
+    }
+
+    /// `POST …/v1/logs`: one commit's report as the Clef CLI pushes it over OTLP; the
+    /// integration's file pattern places file-level issues in cells.
+    pub async fn submit_otlp(
+        &self,
+        key: &KeyCaller,
+        request: serde_json::Value,
+    ) -> Result<ReportAccepted> {
+        let pattern = key.integration.file_pattern.clone();
+        let integration = key.integration.id.clone();
+        let sealed = self
+            .blocking(move |app| {
+                let pattern = pattern.as_deref().and_then(FilePattern::compile);
+                let report = otlp::report(&request, pattern.as_ref())?;
+                Ok(app.seal_report(integration, report))
+            })
+            .await?;
+        self.accept_report(key, sealed).await
+    }
+
+    /// `POST /api/v1/reports/batch`: every report, or none; the last one is HEAD.
+    pub async fn submit_batch(&self, key: &KeyCaller, wire: BatchIn) -> Result<BatchAccepted> {
+        let collect_ci = key.integration.collect_ci_context;
+        let integration = key.integration.id.clone();
+        let sealed = self
+            .blocking(move |app| {
+                Ok(app.seal(Event::BatchSubmitted {
+                    integration,
+                    reports: Report::batch_from_wire(wire.reports, collect_ci)?,
+                    at: clef_pro_schema::now_ms(),
+                }))
+            })
+            .await?;
+        let appended = self.append(&sealed, REPORT_VIEWS).await?;
+        self.counters().batches_accepted.inc();
+        self.count_redactions(&sealed);
+        let id = &key.integration.id;
+        let reports = sealed.reports();
+        tracing::info!(integration = %id, reports = reports.len(), seq = appended.seq, duplicate = appended.duplicate, "batch accepted");
+        Ok(BatchAccepted {
+            accepted: reports.len(),
+            report_ids: reports
+                .iter()
+                .map(|r| report_id(id, &r.commit).to_string())
+                .collect(),
+            duplicate: appended.duplicate,
+            redacted: Redacted::of(&sealed),
+        })
+    }
+
+    /// The event of one validated report, through the redaction chokepoint.
+    fn seal_report(
+        &self,
+        integration: clef_pro_schema::ids::IntegrationId,
+        report: Report,
+    ) -> Sealed {
+        self.seal(Event::ReportSubmitted {
+            integration,
+            report,
+            at: clef_pro_schema::now_ms(),
+        })
+    }
+
+    /// Appends one sealed report and says what was stored.
+    async fn accept_report(&self, key: &KeyCaller, sealed: Sealed) -> Result<ReportAccepted> {
+        let appended = self.append(&sealed, REPORT_VIEWS).await?;
+        self.counters().reports_accepted.inc();
+        self.count_redactions(&sealed);
+        let id = &key.integration.id;
+        // A sealed report event carries exactly its one report.
+        let report = &sealed.reports()[0];
+        tracing::info!(integration = %id, commit = %report.commit, seq = appended.seq, duplicate = appended.duplicate, "report accepted");
+        Ok(ReportAccepted {
+            id: report_id(id, &report.commit).to_string(),
+            commit_sha: report.commit.to_string(),
+            branch: report.branch.as_ref().map(ToString::to_string),
+            integration_id: id.to_string(),
+            duplicate: appended.duplicate,
+            redacted: Redacted::of(&sealed),
+        })
+    }
+
+    fn count_redactions(&self, sealed: &Sealed) {
+        self.counters()
+            .secrets_redacted
+            .inc_by(sealed.redactions().len() as u64);
+    }
+}
