@@ -1,11 +1,15 @@
-//! A real headless Chromium, driven through WebDriver by a `chromedriver` on a dynamic
-//! port (Debian's `chromium` and `chromium-driver`; `just deps` installs them). Each
-//! browser has a fresh profile directory. `close` ends the session; dropping the
-//! browser kills chromedriver's process group, so a failed test leaves nothing behind.
+//! A real headless Chromium, driven through WebDriver (the `fantoccini` client, over
+//! plain HTTP) by a `chromedriver` on a dynamic port (Debian's `chromium` and
+//! `chromium-driver`; `just deps` installs them). Each browser has a fresh profile
+//! directory. `close` ends the session; dropping the browser kills chromedriver's process
+//! group, so a failed test leaves nothing behind.
 
 use crate::process::Proc;
-use base64::Engine;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
+use std::fmt::Display;
 use std::path::PathBuf;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -14,12 +18,23 @@ use tokio::process::Command;
 /// How long a page may take to show what a test waits for.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+/// How long chromedriver may take to answer one command.
+const COMMAND: Duration = Duration::from_secs(60);
+
 pub struct Browser {
-    http: reqwest::Client,
-    /// `http://127.0.0.1:<port>/session/<id>`.
-    session: String,
+    client: Client,
     driver: Proc,
     _profile: TempDir,
+}
+
+/// Awaits one WebDriver command within [`COMMAND`]; panics, naming `what`, on a WebDriver
+/// error or no answer.
+async fn wd<T, E: Display>(what: &str, cmd: impl Future<Output = Result<T, E>>) -> T {
+    match tokio::time::timeout(COMMAND, cmd).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => panic!("webdriver {what}: {e}"),
+        Err(_) => panic!("webdriver {what}: no answer within {COMMAND:?}"),
+    }
 }
 
 /// The Chromium binary: `$CLEF_PRO_TEST_CHROMIUM`, else `chromium` on `$PATH` (an
@@ -56,10 +71,6 @@ impl Browser {
                     .ok()
             })
             .await;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .expect("client");
         let args = [
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -76,107 +87,55 @@ impl Browser {
                 profile.path().join("profile").display()
             ),
         ];
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium(), "args": args},
-        }}});
-        let r: Value = http
-            .post(format!("http://127.0.0.1:{port}/session"))
-            .json(&caps)
-            .send()
-            .await
-            .expect("new session")
-            .json()
-            .await
-            .expect("session json");
-        let id = r["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("chromedriver refused a session: {r}"));
+        let mut caps = Capabilities::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium(), "args": args}),
+        );
+        // Plain HTTP to chromedriver on 127.0.0.1: no TLS stack.
+        let client = wd(
+            "new session",
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}")),
+        )
+        .await;
         Browser {
-            http,
-            session: format!("http://127.0.0.1:{port}/session/{id}"),
+            client,
             driver,
             _profile: profile,
         }
     }
 
-    /// One WebDriver command; its `value`. Panics on a WebDriver error.
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}{path}", self.session));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r: Value = req
-            .send()
-            .await
-            .expect("webdriver")
-            .json()
-            .await
-            .expect("webdriver json");
-        if r["value"]["error"].is_string() {
-            panic!("webdriver {method} {path}: {}", r["value"]);
-        }
-        r["value"].clone()
-    }
-
     pub async fn goto(&self, url: &str) {
-        self.cmd(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
+        wd("goto", self.client.goto(url)).await;
     }
 
     pub async fn url(&self) -> String {
-        let v = self.cmd(reqwest::Method::GET, "/url", None).await;
-        v.as_str().unwrap_or_default().to_owned()
+        wd("url", self.client.current_url()).await.into()
     }
 
-    /// Runs `script` (a function body; `arguments` holds `args`) and returns its result.
+    /// Runs `script` (a function body; `arguments` holds `args`, a JSON array) and returns
+    /// its result.
     pub async fn js(&self, script: &str, args: Value) -> Value {
-        self.cmd(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        let Value::Array(args) = args else {
+            panic!("js arguments must be a JSON array, not {args}")
+        };
+        wd("execute", self.client.execute(script, args)).await
     }
 
-    /// The WebDriver element id of the first element matching `css`.
-    async fn element(&self, css: &str) -> String {
-        let v = self
-            .cmd(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v.as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .expect("element id")
-            .to_owned()
-    }
-
-    /// Clicks the element, as a user would (scrolled into view, real input events).
+    /// Clicks the first element matching `css`, as a user would (scrolled into view, real
+    /// input events).
     pub async fn click(&self, css: &str) {
-        let e = self.element(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &format!("/element/{e}/click"),
-            Some(json!({})),
-        )
-        .await;
+        let e = wd(css, self.client.find(Locator::Css(css))).await;
+        wd("click", e.click()).await;
     }
 
-    /// Types `text` into the element.
+    /// Types `text` into the first element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
-        let e = self.element(css).await;
-        self.cmd(
-            reqwest::Method::POST,
-            &format!("/element/{e}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
+        let e = wd(css, self.client.find(Locator::Css(css))).await;
+        wd("send keys", e.send_keys(text)).await;
     }
 
     /// The text of the first element matching `css`, or `None` if there is none.
@@ -224,42 +183,31 @@ impl Browser {
 
     /// Saves a PNG of the whole page, `width` px wide, and returns its path: the window
     /// takes that width and the page's height for the shot, then returns to 1280 × 900.
-    pub async fn screenshot_at(&self, name: &str, width: u64) -> PathBuf {
-        let rect = |w: u64, h: u64| json!({"width": w, "height": h});
-        self.cmd(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(rect(width, 900)),
-        )
-        .await;
+    pub async fn screenshot_at(&self, name: &str, width: u32) -> PathBuf {
+        wd("window size", self.client.set_window_size(width, 900)).await;
         let height = self
             .js("return document.documentElement.scrollHeight;", json!([]))
             .await
             .as_u64()
             .unwrap_or(900)
-            .clamp(900, 6000);
-        self.cmd(
-            reqwest::Method::POST,
-            "/window/rect",
-            Some(rect(width, height + 100)),
+            .clamp(900, 6000) as u32;
+        wd(
+            "window size",
+            self.client.set_window_size(width, height + 100),
         )
         .await;
-        let png = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        self.cmd(reqwest::Method::POST, "/window/rect", Some(rect(1280, 900)))
-            .await;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(png.as_str().expect("screenshot data"))
-            .expect("screenshot base64");
+        let png = wd("screenshot", self.client.screenshot()).await;
+        wd("window size", self.client.set_window_size(1280, 900)).await;
         let dir = screenshots();
         std::fs::create_dir_all(&dir).expect("screenshots dir");
         let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, bytes).expect("write screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
         path
     }
 
     /// Ends the session (chromedriver closes the browser) and stops chromedriver.
     pub async fn close(mut self) {
-        self.cmd(reqwest::Method::DELETE, "", None).await;
+        wd("close", self.client.clone().close()).await;
         self.driver.kill9().await;
     }
 }
