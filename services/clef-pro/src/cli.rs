@@ -1,5 +1,6 @@
 //! Command-line flags. Every flag also reads `CLEF_PRO_<FLAG>` from the environment.
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use clef_pro_log::redact_url;
 
@@ -199,15 +200,15 @@ impl LogArgs {
 
     /// Creates the data dir (owner-only) and reads or creates the deployment key;
     /// also says whether the key was created just now.
-    pub fn prepare(&self) -> Result<(DeploymentKey, bool), String> {
+    pub fn prepare(&self) -> anyhow::Result<(DeploymentKey, bool)> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&self.data_dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", self.data_dir.display()))?;
+            .with_context(|| format!("cannot create data dir {}", self.data_dir.display()))?;
         let path = self.key_path();
         let created = !path.exists();
-        let key = DeploymentKey::load_or_create(&path).map_err(|e| e.to_string())?;
+        let key = DeploymentKey::load_or_create(&path)?;
         if created {
             eprintln!(
                 "created a new deployment key at {} (mode 0600): back it up; every instance on this log needs the same file",
@@ -219,25 +220,25 @@ impl LogArgs {
 
     /// The deployment key, which must exist: rebuilding with a new key would refuse
     /// every event of the log and leave empty stores.
-    pub fn existing_key(&self) -> Result<DeploymentKey, String> {
+    pub fn existing_key(&self) -> anyhow::Result<DeploymentKey> {
         let path = self.key_path();
         if !path.exists() {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "no deployment key at {}: pass --deployment-key with the key `serve` uses",
                 path.display()
             ));
         }
-        DeploymentKey::load_or_create(&path).map_err(|e| e.to_string())
+        Ok(DeploymentKey::load_or_create(&path)?)
     }
 
     /// Opens the configured log, printing any warning about its durability settings.
-    pub async fn open(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
+    pub async fn open(&self, key: &DeploymentKey) -> anyhow::Result<clef_pro_log::Log> {
         self.open_with(key, false).await
     }
 
     /// Opens the configured log to read it while `serve` may be writing it: the
     /// embedded log as a read-only view of its current records.
-    pub async fn open_reader(&self, key: &DeploymentKey) -> Result<clef_pro_log::Log, String> {
+    pub async fn open_reader(&self, key: &DeploymentKey) -> anyhow::Result<clef_pro_log::Log> {
         self.open_with(key, true).await
     }
 
@@ -245,11 +246,11 @@ impl LogArgs {
         &self,
         key: &DeploymentKey,
         read_only: bool,
-    ) -> Result<clef_pro_log::Log, String> {
+    ) -> anyhow::Result<clef_pro_log::Log> {
         let url = &self.log.0;
         let log = if url == "embedded" {
             if self.nats.any() {
-                return Err("the --nats-* flags need a NATS --log (nats://… or tls://…)".into());
+                anyhow::bail!("the --nats-* flags need a NATS --log (nats://… or tls://…)");
             }
             let dir = self.data_dir.join("log");
             if read_only {
@@ -264,12 +265,12 @@ impl LogArgs {
             opts.auth = self.nats.auth()?;
             clef_pro_log::Log::connect_nats(opts, key.events()).await
         } else {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--log must be `embedded`, nats://host:port or tls://host:port, not {:?}",
                 redact_url(url)
             ));
         }
-        .map_err(|e| format!("cannot open the log: {e}"))?;
+        .context("cannot open the log")?;
         for w in log.warnings() {
             tracing::warn!("{w}");
         }
@@ -351,7 +352,7 @@ mod tests {
             else {
                 unreachable!()
             };
-            let e = args.nats.auth().unwrap_err();
+            let e = format!("{:#}", args.nats.auth().unwrap_err());
             assert!(e.starts_with(flag) && !e.contains("SECRET"), "{e}");
         }
         std::fs::remove_dir_all(&dir).unwrap();

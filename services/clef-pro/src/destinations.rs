@@ -1,6 +1,7 @@
 //! The destinations file at run time: `clef-pro destinations check`, the load at start,
 //! and the reload on SIGHUP.
 
+use anyhow::Context;
 use clef_pro_notifier::destinations::{Destinations, Shared};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,8 +9,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 /// `clef-pro destinations check FILE`.
-pub fn check(file: &Path) -> Result<ExitCode, String> {
-    let d = Destinations::load(file)?;
+pub fn check(file: &Path) -> anyhow::Result<ExitCode> {
+    let d = Destinations::load(file).map_err(anyhow::Error::msg)?;
     let mut n = 0;
     for (name, kind) in d.summary() {
         println!("{name}\t{kind}");
@@ -21,15 +22,15 @@ pub fn check(file: &Path) -> Result<ExitCode, String> {
 
 /// Loads the file (none: no destinations) and, when there is one, reloads it on
 /// every SIGHUP until `shutdown`.
-pub fn watch(file: Option<PathBuf>, mut shutdown: watch::Receiver<bool>) -> Result<Shared, String> {
+pub fn watch(file: Option<PathBuf>, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<Shared> {
     let Some(file) = file else {
         return Ok(watch::channel(Arc::new(Destinations::default())).1);
     };
-    let first = Destinations::load(&file)?;
+    let first = Destinations::load(&file).map_err(anyhow::Error::msg)?;
     announce(&first, &file, "loaded");
     let (tx, rx) = watch::channel(Arc::new(first));
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+        .context("cannot handle SIGHUP")?;
     tokio::spawn(async move {
         loop {
             tokio::select! {

@@ -3,13 +3,12 @@
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A bar from 0 to `len` labelled `what`, counting `unit`s.
-pub fn bar(len: u64, what: &str, unit: &str) -> Result<ProgressBar, String> {
+pub fn bar(len: u64, what: &str, unit: &str) -> anyhow::Result<ProgressBar> {
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template(&format!(
             "{{msg}} [{{bar:30}}] {unit} {{pos}}/{{len}} · {{per_sec}} · ETA {{eta}}"
-        ))
-        .map_err(|e| e.to_string())?
+        ))?
         .progress_chars("=> "),
     );
     bar.set_message(what.to_owned());

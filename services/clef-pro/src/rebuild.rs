@@ -1,6 +1,7 @@
 //! `clef-pro replay` and `clef-pro verify`: fold the whole log into fresh stores.
 
 use crate::cli::{LogArgs, ReplayArgs};
+use anyhow::Context;
 use clef_pro_log::Log;
 use clef_pro_projections::Projections;
 use clef_pro_projections::replay::rebuild;
@@ -9,14 +10,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 /// Folds the log up to `head` into the stores at `dir`, with a progress bar on stderr.
-async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> Result<Projections, String> {
+async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> anyhow::Result<Projections> {
     let p = Projections::open_with_cache(dir, clef_pro_projections::store::REBUILD_CACHE)
-        .map_err(|e| format!("cannot open stores in {}: {e}", dir.display()))?;
+        .with_context(|| format!("cannot open stores in {}", dir.display()))?;
     let bar = crate::progress::bar(head, what, "seq")?;
     let started = Instant::now();
     let events = rebuild(&p, log, head, |_, through| bar.set_position(through))
         .await
-        .map_err(|e| format!("{what} failed: {e}"))?;
+        .with_context(|| format!("{what} failed"))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
@@ -26,20 +27,18 @@ async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> Result<Projection
     Ok(p)
 }
 
-fn print_digests(p: &Projections) -> Result<Vec<(&'static str, u64, String)>, String> {
-    let d = p
-        .digests()
-        .map_err(|e| format!("cannot digest the stores: {e}"))?;
+fn print_digests(p: &Projections) -> anyhow::Result<Vec<(&'static str, u64, String)>> {
+    let d = p.digests().context("cannot digest the stores")?;
     for (name, checkpoint, digest) in &d {
         println!("{name:<9} checkpoint {checkpoint:>10}  digest {digest}");
     }
     Ok(d)
 }
 
-pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
+pub async fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     // A read-only view: replay never writes the log, so it may run beside `serve`.
     let log = args.log.open_reader(&args.log.existing_key()?).await?;
-    let head = log.head().await.map_err(|e| e.to_string())?;
+    let head = log.head().await?;
     let live = args.log.stores_dir();
     let target = args
         .into
@@ -47,7 +46,7 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
         .unwrap_or_else(|| args.log.data_dir.join("stores.rebuild"));
     if target.exists() {
         std::fs::remove_dir_all(&target)
-            .map_err(|e| format!("cannot clear {}: {e}", target.display()))?;
+            .with_context(|| format!("cannot clear {}", target.display()))?;
     }
     let p = fold(&target, &log, head, "replay").await?;
     print_digests(&p)?;
@@ -58,20 +57,18 @@ pub async fn replay(args: ReplayArgs) -> Result<ExitCode, String> {
                 .log
                 .data_dir
                 .join(format!("stores.old-{}", clef_pro_schema::now_ms()));
-            std::fs::rename(&live, &old)
-                .map_err(|e| format!("cannot move the old stores aside: {e}"))?;
+            std::fs::rename(&live, &old).context("cannot move the old stores aside")?;
             eprintln!("previous stores kept in {}", old.display());
         }
-        std::fs::rename(&target, &live)
-            .map_err(|e| format!("cannot install the rebuilt stores: {e}"))?;
+        std::fs::rename(&target, &live).context("cannot install the rebuilt stores")?;
         eprintln!("rebuilt stores installed in {}", live.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn verify(args: LogArgs) -> Result<ExitCode, String> {
+pub async fn verify(args: LogArgs) -> anyhow::Result<ExitCode> {
     let log = args.open(&args.existing_key()?).await?;
-    let head = log.head().await.map_err(|e| e.to_string())?;
+    let head = log.head().await?;
     // Bring the live stores to the same head first: what `serve` would do next anyway.
     let live = fold(&args.stores_dir(), &log, head, "catch up live stores").await?;
     let aside = tempfile_dir(&args.data_dir)?;
@@ -97,8 +94,8 @@ pub async fn verify(args: LogArgs) -> Result<ExitCode, String> {
     }
 }
 
-fn tempfile_dir(data_dir: &Path) -> Result<std::path::PathBuf, String> {
+fn tempfile_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     let dir = data_dir.join(format!("stores.verify-{}", clef_pro_schema::now_ms()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }

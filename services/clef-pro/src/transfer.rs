@@ -2,6 +2,7 @@
 //! backends as one file ([`clef_pro_log::archive`]).
 
 use crate::cli::{ExportArgs, ImportArgs};
+use anyhow::Context;
 use clef_pro_log::archive::{ArchiveReader, ArchiveWriter};
 use clef_pro_log::{Log, Record};
 use clef_pro_schema::event::{Provenance, open};
@@ -17,23 +18,23 @@ const CHUNK: usize = 1024;
 /// Without a terminal for the progress bar, a line every so many events imported.
 const PLAIN_EVERY: u64 = 10 * CHUNK as u64;
 
-pub async fn export(args: ExportArgs) -> Result<ExitCode, String> {
+pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let key = args.log.existing_key()?;
     let log = args.log.open_reader(&key).await?;
-    let cut = log.head().await.map_err(|e| e.to_string())?;
-    let mut out = ArchiveWriter::create(&args.out, &key.events()).map_err(|e| e.to_string())?;
+    let cut = log.head().await?;
+    let mut out = ArchiveWriter::create(&args.out, &key.events())?;
     let bar = crate::progress::bar(cut, "export", "seq")?;
     let started = Instant::now();
     read_through(&log, cut, |records, through| {
         for r in records {
-            out.push(r).map_err(|e| e.to_string())?;
+            out.push(r)?;
         }
         bar.set_position(through);
         Ok(())
     })
     .await?;
     bar.finish_and_clear();
-    let header = out.finish(source(&log), cut).map_err(|e| e.to_string())?;
+    let header = out.finish(source(&log), cut)?;
     eprintln!(
         "exported {} events (the log through sequence {cut}) to {} in {:.1}s; digest {}",
         header.events,
@@ -53,16 +54,16 @@ fn source(log: &Log) -> String {
 }
 
 /// Why an import stops before it writes anything.
-fn refuse(why: String) -> Result<ExitCode, String> {
+fn refuse(why: String) -> anyhow::Result<ExitCode> {
     eprintln!("import refused: {why}");
     Ok(ExitCode::FAILURE)
 }
 
-pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
+pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let key = args.log.existing_key()?;
     let events_key = key.events();
     let started = Instant::now();
-    let header = ArchiveReader::check(&args.from, &events_key).map_err(|e| e.to_string())?;
+    let header = ArchiveReader::check(&args.from, &events_key)?;
     eprintln!(
         "{}: {} events from {} (through sequence {}), digest checked",
         args.from.display(),
@@ -81,11 +82,11 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
     }
 
     let mut plan = Plan::new(&key, &events_key);
-    let mut reader = ArchiveReader::open(&args.from).map_err(|e| e.to_string())?;
+    let mut reader = ArchiveReader::open(&args.from)?;
     let bar = crate::progress::bar(header.events, "import", "event")?;
     let mut batch = Vec::with_capacity(CHUNK);
     let (mut compared, mut appended) = (0usize, 0u64);
-    while let Some(record) = reader.next_record().map_err(|e| e.to_string())? {
+    while let Some(record) = reader.next_record()? {
         bar.set_position(record.seq);
         let Some(record) = plan.next(record)? else {
             continue;
@@ -133,21 +134,21 @@ pub async fn import(args: ImportArgs) -> Result<ExitCode, String> {
 }
 
 /// Appends and empties `batch`; how many records it held.
-async fn write_batch(log: &Log, batch: &mut Vec<Record>) -> Result<u64, String> {
+async fn write_batch(log: &Log, batch: &mut Vec<Record>) -> anyhow::Result<u64> {
     if batch.is_empty() {
         return Ok(0);
     }
-    log.append_records(batch).await.map_err(|e| {
-        format!("cannot append to the log: {e} (run the same import again to resume)")
-    })?;
+    log.append_records(batch)
+        .await
+        .context("cannot append to the log (run the same import again to resume)")?;
     let n = batch.len() as u64;
     batch.clear();
     Ok(n)
 }
 
 /// The dedupe keys of the events the log holds now, in order.
-async fn held_ids(log: &Log) -> Result<Vec<[u8; 32]>, String> {
-    let head = log.head().await.map_err(|e| e.to_string())?;
+async fn held_ids(log: &Log) -> anyhow::Result<Vec<[u8; 32]>> {
+    let head = log.head().await?;
     let mut ids = Vec::new();
     read_through(log, head, |records, _| {
         ids.extend(records.iter().map(|r| r.id));
@@ -162,18 +163,18 @@ async fn held_ids(log: &Log) -> Result<Vec<[u8; 32]>, String> {
 async fn read_through(
     log: &Log,
     cut: u64,
-    mut each: impl FnMut(&[Record], u64) -> Result<(), String>,
-) -> Result<(), String> {
+    mut each: impl FnMut(&[Record], u64) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     if cut == 0 {
         return Ok(());
     }
-    let mut tail = log.tail(1).await.map_err(|e| e.to_string())?;
+    let mut tail = log.tail(1).await?;
     let mut through = 0;
     while through < cut {
         let (mut records, last) = tail
             .next_records(CHUNK)
             .await
-            .map_err(|e| format!("cannot read the log: {e}"))?;
+            .context("cannot read the log")?;
         records.retain(|r| r.seq <= cut);
         through = last;
         each(&records, through.min(cut))?;
@@ -205,7 +206,7 @@ impl<'k> Plan<'k> {
         }
     }
 
-    fn next(&mut self, record: Record) -> Result<Option<Record>, String> {
+    fn next(&mut self, record: Record) -> anyhow::Result<Option<Record>> {
         let record = match open(&record.bytes, self.key) {
             Ok((_, Provenance::Authenticated)) => record,
             Ok((event, Provenance::Legacy)) => {
@@ -217,7 +218,7 @@ impl<'k> Plan<'k> {
                     bytes: sealed.encode(self.key),
                 }
             }
-            Err(e) => return Err(format!("record {} does not open: {e}", record.seq)),
+            Err(e) => return Err(anyhow::anyhow!("record {} does not open: {e}", record.seq)),
         };
         if !self.seen.insert(record.id) {
             self.repeated += 1;

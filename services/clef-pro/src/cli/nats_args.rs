@@ -1,5 +1,6 @@
 //! The `--nats-*` flags: how clef-pro authenticates to NATS and checks its certificate.
 
+use anyhow::Context;
 use clap::Args;
 use clef_pro_log::{NatsAuth, NatsCredentials, NatsTls, Secret};
 use std::path::PathBuf;
@@ -71,11 +72,11 @@ pub struct NatsAuthArgs {
 impl NatsAuthArgs {
     /// The settings, with every file checked now so that a mistake is reported by its
     /// flag rather than as a connection that keeps failing. No message shows a secret.
-    pub fn auth(&self) -> Result<NatsAuth, String> {
+    pub fn auth(&self) -> anyhow::Result<NatsAuth> {
         let credentials = if let Some(path) = &self.nats_creds {
             let text = read("--nats-creds", path)?;
             if !text.contains("NATS USER JWT") || !text.contains("USER NKEY SEED") {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "--nats-creds {}: not a NATS credentials file (a user JWT and an nkey seed)",
                     path.display()
                 ));
@@ -83,10 +84,10 @@ impl NatsAuthArgs {
             NatsCredentials::CredsFile(path.clone())
         } else if let Some(path) = &self.nats_nkey {
             NatsCredentials::nkey_seed(&read("--nats-nkey", path)?)
-                .map_err(|why| format!("--nats-nkey {}: {why}", path.display()))?
+                .map_err(|why| anyhow::anyhow!("--nats-nkey {}: {why}", path.display()))?
         } else if let (Some(user), Some(password)) = (&self.nats_user, &self.nats_password) {
             if user.is_empty() || password.expose().is_empty() {
-                return Err("--nats-user and --nats-password must not be empty".into());
+                anyhow::bail!("--nats-user and --nats-password must not be empty");
             }
             NatsCredentials::UserPassword {
                 user: user.clone(),
@@ -99,7 +100,10 @@ impl NatsAuthArgs {
             if read(flag, path)?.contains(label) {
                 Ok(path.clone())
             } else {
-                Err(format!("{flag} {}: no PEM `{label}` in it", path.display()))
+                Err(anyhow::anyhow!(
+                    "{flag} {}: no PEM `{label}` in it",
+                    path.display()
+                ))
             }
         };
         let ca = self
@@ -130,7 +134,7 @@ impl NatsAuthArgs {
 }
 
 /// A file's text; the error names the flag and the path, never the content.
-fn read(flag: &str, path: &std::path::Path) -> Result<String, String> {
+fn read(flag: &str, path: &std::path::Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path)
-        .map_err(|e| format!("{flag} {}: cannot read it: {e}", path.display()))
+        .with_context(|| format!("{flag} {}: cannot read it", path.display()))
 }

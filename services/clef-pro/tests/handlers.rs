@@ -1,49 +1,50 @@
-//! Handler tests in process: the router driven with `tower::ServiceExt::oneshot` over an
-//! embedded log and stores in a temporary directory, with the projectors running, and no
-//! process or port. They read as given / when / then. The process-level suite in
+//! Handler tests in process: the service built by `Application::build` (the wiring of
+//! `clef-pro serve`) over an embedded log and stores in a temporary directory, its router
+//! driven with `tower::ServiceExt::oneshot`, with no process or port. They read as given / when / then. The process-level suite in
 //! `tests/` keeps what needs a real process: kill -9, disks, NATS, SMTP, browsers.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use clef_pro_api::{AppState, OpenApiRouter, Settings, router};
-use clef_pro_app::Config;
-use clef_pro_log::Log;
-use clef_pro_projections::Projections;
-use clef_pro_schema::keys::DeploymentKey;
+use clap::Parser;
+use clef_pro::Application;
+use clef_pro::cli::{Cli, Command};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 const ADMIN: &str = "handler-test-admin-token";
 
-/// A service in this process on a fresh embedded log.
+/// A service built in this process by the same `Application::build` as `clef-pro
+/// serve`, on a fresh embedded log, with the projectors and the notifier running.
 struct App {
     router: Router,
-    log: Log,
+    application: Application,
     _dir: tempfile::TempDir,
-    _stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
-    fn new() -> App {
+    async fn new() -> App {
         let dir = tempfile::tempdir().expect("tempdir");
-        let key = DeploymentKey::random();
-        let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).expect("log");
-        let projections = Arc::new(Projections::open(&dir.path().join("stores")).expect("stores"));
-        let (stop, shutdown) = tokio::sync::watch::channel(false);
-        let _tasks = projections.spawn(&log, &shutdown);
-        let config = Config {
-            admin_token: Some(ADMIN.into()),
-            ..Config::default()
+        let data = dir.path().to_str().expect("utf-8 path");
+        let cli = Cli::try_parse_from([
+            "clef-pro",
+            "serve",
+            "--data-dir",
+            data,
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+        ])
+        .expect("flags");
+        let Command::Serve(args) = cli.command else {
+            panic!("parsed serve")
         };
-        let app = clef_pro_app::App::new(log.clone(), projections, config);
-        let state = AppState::new(app, Settings::default());
+        let application = Application::build(args).await.expect("built");
         App {
-            router: router(state, OpenApiRouter::new()),
-            log,
+            router: application.router(),
+            application,
             _dir: dir,
-            _stop: stop,
         }
     }
 
@@ -124,7 +125,7 @@ const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_report_is_stored_and_opens_an_alert() {
-    let app = App::new();
+    let app = App::new().await;
     let (id, key) = app.integration_with_key().await;
 
     let (status, accepted) = app
@@ -153,9 +154,9 @@ async fn a_failing_report_is_stored_and_opens_an_alert() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_report_without_a_valid_key_is_refused_and_leaves_nothing() {
-    let app = App::new();
+    let app = App::new().await;
     let (_, _key) = app.integration_with_key().await;
-    let head = app.log.head().await.expect("head");
+    let head = app.application.app().log().head().await.expect("head");
 
     for auth in [("", ""), ("x-api-key", "clef_not-a-key")] {
         let (status, error) = app
@@ -166,7 +167,7 @@ async fn a_report_without_a_valid_key_is_refused_and_leaves_nothing() {
         assert!(error["error"]["code"].is_string(), "{error}");
     }
     assert_eq!(
-        app.log.head().await.expect("head"),
+        app.application.app().log().head().await.expect("head"),
         head,
         "nothing was appended"
     );
@@ -174,7 +175,7 @@ async fn a_report_without_a_valid_key_is_refused_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_viewer_cannot_configure() {
-    let app = App::new();
+    let app = App::new().await;
     let (status, token) = app
         .admin(
             "POST",
@@ -209,7 +210,7 @@ async fn a_viewer_cannot_configure() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_are_prometheus_text_unless_openmetrics_is_asked_for() {
-    let app = App::new();
+    let app = App::new().await;
     for (accept, wanted) in [
         ("", "text/plain; version=0.0.4"),
         (
@@ -231,5 +232,39 @@ async fn metrics_are_prometheus_text_unless_openmetrics_is_asked_for() {
         assert_eq!(resp.status(), StatusCode::OK);
         let content_type = resp.headers()["content-type"].to_str().expect("ascii");
         assert!(content_type.starts_with(wanted), "{content_type}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_send_signed_out_visitors_to_sign_in_and_carry_the_security_headers() {
+    let app = App::new().await;
+    for (path, status) in [("/", StatusCode::SEE_OTHER), ("/sign-in", StatusCode::OK)] {
+        let resp = app
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+            .await
+            .expect("an answer");
+
+        assert_eq!(resp.status(), status, "{path}");
+        let h = resp.headers();
+        if status == StatusCode::SEE_OTHER {
+            assert_eq!(h["location"], "/sign-in");
+            continue;
+        }
+        assert!(
+            h["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/html")
+        );
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .expect("ascii")
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["cache-control"], "no-store");
     }
 }
