@@ -19,7 +19,7 @@ pub mod routes;
 pub mod state;
 
 use axum::Router;
-use routes::{admin, audit, ingest, ops, otlp, read, tokens};
+use routes::{admin, audit, ingest, ops, otlp, read, tokens, triage};
 pub use state::{AppState, Settings};
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +51,9 @@ pub fn router_and_document(
         .routes(routes!(read::reports))
         .routes(routes!(read::alerts))
         .routes(routes!(read::acknowledge))
+        .routes(routes!(triage::inbox))
+        .routes(routes!(triage::insights))
+        .routes(routes!(triage::integration_insights))
         .routes(routes!(admin::create_integration))
         .routes(routes!(admin::create_key, admin::list_keys))
         .routes(routes!(admin::revoke_key))

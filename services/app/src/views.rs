@@ -14,8 +14,10 @@ use utoipa::ToSchema;
 
 mod access;
 mod alerts;
+mod triage;
 pub use access::{AuditPage, AuditView, KeyList, KeyView, TokenList, TokenView};
 pub use alerts::{AlertList, AlertView, NotificationView};
+pub use triage::{InboxAlertView, InboxPage, InsightsView, TimeToResolveView, TrendPointView};
 
 /// A pointer to a report.
 #[derive(Debug, Serialize, ToSchema)]

@@ -3,14 +3,15 @@
 //! integration has: alerts by opening order (all, and per status), and open counts by
 //! severity kept up to date on every change.
 
+pub use crate::counts::OpenCounts;
 use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts, Status};
 use crate::runtime::Projector;
 use crate::store::{StoreError, Table, dec, enc, get};
+use crate::triage::{self, InboxFilter, Sums, TrendPoint, Triage};
 use clef_pro_schema::domain::{CommitSha, Severity};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
 use redb::{ReadTransaction, TableDefinition, WriteTransaction};
-use serde::{Deserialize, Serialize};
 
 /// integration → [`IntegrationAlerts`]
 const STATE: Table = TableDefinition::new("alert_state");
@@ -29,39 +30,21 @@ const REVISIONS: Table = TableDefinition::new("alert_revisions");
 
 pub(crate) const TABLES: [Table; 7] = [STATE, ALERTS, INDEX, SEEN, BY_STATUS, COUNTS, REVISIONS];
 
-/// Open alerts of an integration by severity (acknowledged ones included: acknowledging
-/// never un-counts). The read API serves it as it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct OpenCounts {
-    pub critical: u64,
-    pub error: u64,
-    pub warning: u64,
-    pub info: u64,
-}
-
-impl OpenCounts {
-    fn slot(&mut self, s: Severity) -> &mut u64 {
-        match s {
-            Severity::Critical => &mut self.critical,
-            Severity::Error => &mut self.error,
-            Severity::Warning => &mut self.warning,
-            Severity::Info => &mut self.info,
-        }
-    }
-
-    pub fn get(&self, s: Severity) -> u64 {
-        match s {
-            Severity::Critical => self.critical,
-            Severity::Error => self.error,
-            Severity::Warning => self.warning,
-            Severity::Info => self.info,
-        }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.critical + self.error + self.warning + self.info
-    }
-}
+/// The alerts store: the lifecycle's tables and the triage tables.
+const STORE_TABLES: [Table; 12] = [
+    STATE,
+    ALERTS,
+    INDEX,
+    SEEN,
+    BY_STATUS,
+    COUNTS,
+    REVISIONS,
+    triage::TABLES[0],
+    triage::TABLES[1],
+    triage::TABLES[2],
+    triage::TABLES[3],
+    triage::TABLES[4],
+];
 
 /// Where a page of alerts ends: the opening sequence and id of its last alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +86,9 @@ pub struct RedbAlerts<'t> {
     by_status: redb::Table<'t, &'static [u8], &'static [u8]>,
     counts: redb::Table<'t, &'static [u8], &'static [u8]>,
     revisions: redb::Table<'t, &'static [u8], &'static [u8]>,
+    /// The inbox, times to resolve and trends: the alerts projection's own, not the
+    /// outbox's copy of the lifecycle.
+    triage: Option<Triage<'t>>,
 }
 
 impl<'t> RedbAlerts<'t> {
@@ -115,11 +101,38 @@ impl<'t> RedbAlerts<'t> {
             by_status: tx.open_table(BY_STATUS)?,
             counts: tx.open_table(COUNTS)?,
             revisions: tx.open_table(REVISIONS)?,
+            triage: None,
+        })
+    }
+
+    fn with_triage(tx: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Self {
+            triage: Some(Triage::open(tx)?),
+            ..Self::open(tx)?
         })
     }
 
     pub(crate) fn apply(&mut self, seq: u64, event: &Event) -> Result<Option<Head>, StoreError> {
-        lifecycle::apply(self, seq, event)
+        let head = lifecycle::apply(self, seq, event)?;
+        if let (Some(triage), Some(h)) = (&mut self.triage, &head) {
+            let (reports, at) = match event {
+                Event::ReportSubmitted { report, at, .. } => (std::slice::from_ref(report), *at),
+                Event::BatchSubmitted { reports, at, .. } => (reports.as_slice(), *at),
+                _ => (&[][..], 0),
+            };
+            let failing = reports.last().map_or(0, |r| r.failures().len() as u64);
+            let open = get(&self.counts, h.integration.as_str().as_bytes())?.unwrap_or_default();
+            triage.on_report(
+                &h.integration,
+                TrendPoint {
+                    seq,
+                    at,
+                    open,
+                    failing,
+                },
+            )?;
+        }
+        Ok(head)
     }
 }
 
@@ -199,13 +212,11 @@ impl AlertState for RedbAlerts<'_> {
         if was_open != is_open {
             let key = a.integration.as_str().as_bytes();
             let mut c: OpenCounts = get(&self.counts, key)?.unwrap_or_default();
-            if let Some(s) = was_open {
-                *c.slot(s) -= 1;
-            }
-            if let Some(s) = is_open {
-                *c.slot(s) += 1;
-            }
+            c.change(was_open, is_open);
             self.counts.insert(key, enc(&c).as_slice())?;
+        }
+        if let Some(t) = &mut self.triage {
+            t.on_alert(old.as_ref(), a)?;
         }
         let key = a.integration.as_str().as_bytes();
         let revision: u64 = get(&self.revisions, key)?.unwrap_or_default();
@@ -233,16 +244,18 @@ pub struct Alerts;
 
 impl Projector for Alerts {
     const NAME: &'static str = "alerts";
-    const TABLES: &'static [Table] = &TABLES;
-    /// 2: the replay guard, alerts by status, open counts. 3: revisions.
-    const VERSION: u32 = 3;
-    /// A version-2 store reads as one whose revisions are all 0 (open creates the
-    /// table), so pages simply do not refresh by themselves until the swap.
+    const TABLES: &'static [Table] = &STORE_TABLES;
+    /// 2: the replay guard, alerts by status, open counts. 3: revisions. 4: the
+    /// inbox, times to resolve and trends (`triage`).
+    const VERSION: u32 = 4;
+    /// An older store reads as one whose revisions are all 0 and whose triage tables
+    /// are empty (open creates them): pages do not refresh by themselves, and the
+    /// inbox, times to resolve and trends are empty, until the new store is swapped in.
     const READS_SINCE: u32 = 2;
     type Tables<'t> = RedbAlerts<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {
-        RedbAlerts::open(tx)
+        RedbAlerts::with_triage(tx)
     }
 
     fn apply(t: &mut RedbAlerts<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
@@ -277,6 +290,34 @@ impl AlertsView<'_> {
             integration.as_str().as_bytes(),
         )?
         .unwrap_or_default())
+    }
+
+    /// The inbox: see [`triage::inbox`].
+    pub fn inbox(
+        &self,
+        filter: &InboxFilter,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<Alert>, Option<String>), StoreError> {
+        let alerts = self.0.open_table(ALERTS)?;
+        triage::inbox(self.0, filter, after, limit, |id| get(&alerts, id))
+    }
+
+    /// Times to resolve: see [`triage::time_to_resolve`].
+    pub fn time_to_resolve(
+        &self,
+        integration: Option<&IntegrationId>,
+    ) -> Result<Vec<(Severity, Sums, Option<u64>)>, StoreError> {
+        triage::time_to_resolve(self.0, integration)
+    }
+
+    /// A trend: see [`triage::trend`].
+    pub fn trend(
+        &self,
+        integration: Option<&IntegrationId>,
+        points: usize,
+    ) -> Result<Vec<TrendPoint>, StoreError> {
+        triage::trend(self.0, integration, points)
     }
 
     /// Up to `limit` alerts of an integration with `status` (any when `None`), newest

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod counts;
 pub mod lifecycle;
 pub mod matrix;
 pub mod outbox;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod replay;
 pub mod runtime;
 pub mod store;
+pub mod triage;
 
 use clef_pro_log::Log;
 use std::path::Path;

@@ -38,6 +38,9 @@ pub enum StoreError {
     Closed,
     #[error("store holds events up to {stored} only, not up to {from}: read on from there")]
     Behind { stored: u64, from: u64 },
+    /// An index names a value its table does not hold.
+    #[error("store misses {0}")]
+    Missing(&'static str),
 }
 
 macro_rules! from_redb {

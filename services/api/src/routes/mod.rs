@@ -7,3 +7,4 @@ pub mod ops;
 pub mod otlp;
 pub mod read;
 pub mod tokens;
+pub mod triage;

@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod history;
 pub mod integrations;
 pub mod paging;
+pub mod triage;
 
 use crate::error::{Error, Result};
 use clef_pro_schema::domain::Branch;
