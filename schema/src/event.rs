@@ -215,6 +215,12 @@ pub enum Event {
         channels: Vec<Channel>,
         at: u64,
     },
+    /// The integration's name changed (its id never does).
+    IntegrationRenamed {
+        id: IntegrationId,
+        name: String,
+        at: u64,
+    },
 }
 
 /// Why stored bytes could not be read as an event.
@@ -247,7 +253,8 @@ impl Event {
         match self {
             Self::IntegrationCreated { id, .. }
             | Self::IntegrationConfigured { id, .. }
-            | Self::IntegrationConfiguredV2 { id, .. } => Some(id),
+            | Self::IntegrationConfiguredV2 { id, .. }
+            | Self::IntegrationRenamed { id, .. } => Some(id),
             Self::KeyIssued { integration, .. }
             | Self::KeyRevoked { integration, .. }
             | Self::PoliciesSet { integration, .. }

@@ -217,6 +217,7 @@ fn visit_text(event: &mut Event, f: &mut dyn FnMut(&'static str, Slot<'_>)) {
                 f("filePattern", Text(p));
             }
         }
+        Event::IntegrationRenamed { name, .. } => f("name", Text(name)),
         Event::KeyIssued { label, .. }
         | Event::TokenIssued { label, .. }
         | Event::SessionStarted { label, .. } => f("label", Text(label)),

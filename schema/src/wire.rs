@@ -144,6 +144,13 @@ pub struct NewIntegrationIn {
     pub tracked_branches: Option<Vec<String>>,
 }
 
+/// `PATCH /api/v1/admin/integrations/{id}`: a new name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameIn {
+    pub name: String,
+}
+
 /// `PUT /api/v1/admin/integrations/{id}/config`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -169,6 +169,11 @@ fn one_of_each() -> Vec<Event> {
             ],
             at,
         },
+        Event::IntegrationRenamed {
+            id: int(),
+            name: "payments-api".into(),
+            at,
+        },
     ]
 }
 

@@ -46,7 +46,7 @@ pub fn router_and_document(
         .routes(routes!(ingest::post_report))
         .routes(routes!(ingest::post_batch))
         .routes(routes!(read::list_integrations))
-        .routes(routes!(ingest::get_integration))
+        .routes(routes!(ingest::get_integration, admin::rename_integration))
         .routes(routes!(read::matrix))
         .routes(routes!(read::reports))
         .routes(routes!(read::alerts))

@@ -174,6 +174,7 @@ impl<'t> AccessTables<'t> {
             Event::IntegrationConfiguredV2 { id, at, .. } => {
                 ("integration.configure", id.to_string(), at)
             }
+            Event::IntegrationRenamed { id, at, .. } => ("integration.rename", id.to_string(), at),
             Event::PoliciesSet {
                 integration, at, ..
             } => ("policies.set", integration.to_string(), at),

@@ -113,6 +113,9 @@ impl Projector for Registry {
                 };
                 ints.insert(id.as_str().as_bytes(), enc(&i).as_slice())?;
             }
+            Event::IntegrationRenamed { id, name, .. } => {
+                update(id, &mut |i| i.name = name.clone())?;
+            }
             Event::IntegrationConfiguredV2 {
                 id,
                 collect_ci_context,

@@ -13,7 +13,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use clef_pro_app::views::{IntegrationView, KeyList};
 use clef_pro_schema::ids::IntegrationId;
-use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn};
+use clef_pro_schema::wire::{
+    ConfigIn, NewIntegrationIn, NewKeyIn, NotificationsIn, PoliciesIn, RenameIn,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
@@ -70,6 +72,20 @@ pub async fn create_integration(
         StatusCode::CREATED,
         Json(state.app().integration_view(&id)?),
     ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/integrations/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),
+    request_body = clef_pro_schema::wire::RenameIn,
+    responses((status = 200, description = "Renamed; the id, keys and history stay.", body = IntegrationView), crate::openapi::WriteErrors))]
+pub async fn rename_integration(
+    State(state): State<AppState>,
+    Admin(by): Admin,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<IntegrationView>, ApiError> {
+    let (id, req) = change::<RenameIn>(&state, &id, body).await?;
+    state.app().rename_integration(&by, &id, req).await?;
+    Ok(Json(state.app().integration_view(&id)?))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/integrations/{id}/keys", tag = "admin", security(("bearer" = [])), params(("id" = String, Path, description = "The integration id.")),

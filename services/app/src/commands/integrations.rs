@@ -10,7 +10,7 @@ use clef_pro_schema::domain::{Branch, ChannelKind, DestinationName, EmailAddress
 use clef_pro_schema::event::{Channel, Event, Policy, Target};
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::report::{FieldError, text};
-use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NotificationsIn, PoliciesIn};
+use clef_pro_schema::wire::{ConfigIn, NewIntegrationIn, NotificationsIn, PoliciesIn, RenameIn};
 
 fn branches(field: &str, v: Option<Vec<String>>) -> Result<Option<Vec<Branch>>> {
     let Some(v) = v else { return Ok(None) };
@@ -58,6 +58,22 @@ impl App {
         self.append(&sealed, EVERYWHERE).await?;
         tracing::info!(integration = %id, "integration created");
         Ok(id)
+    }
+
+    /// Renames the integration; its id, keys and history stay.
+    pub async fn rename_integration(
+        &self,
+        by: &Person,
+        id: &IntegrationId,
+        req: RenameIn,
+    ) -> Result<()> {
+        let sealed = self.seal(by.did(Event::IntegrationRenamed {
+            id: id.clone(),
+            name: name("name", req.name, true)?,
+            at: clef_pro_schema::now_ms(),
+        }));
+        self.append(&sealed, &[Kind::Registry]).await?;
+        Ok(())
     }
 
     /// Replaces the integration's policies.

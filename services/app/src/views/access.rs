@@ -74,7 +74,7 @@ pub struct AuditView {
     /// The actor's token id; `null` for the operator and failed sign-ins.
     pub actor_token_id: Option<String>,
     pub actor_label: String,
-    /// `integration.create`, `integration.configure`, `policies.set`,
+    /// `integration.create`, `integration.rename`, `integration.configure`, `policies.set`,
     /// `notifications.set`, `key.issue`, `key.revoke`, `token.issue`, `token.revoke`,
     /// `alert.acknowledge`, `sign-in`, `sign-out` or `sign-in.failed`.
     pub action: String,
