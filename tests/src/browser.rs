@@ -125,11 +125,53 @@ impl Browser {
         wd("execute", self.client.execute(script, args)).await
     }
 
+    /// The page's accessibility violations of serious or critical impact, as axe-core
+    /// (installed by `just deps` from the npm registry) finds them inside this Chromium:
+    /// each as `rule id: help (selectors)`. WebDriver's scripts run outside the page's
+    /// Content-Security-Policy, so the page needs no change to be checked.
+    pub async fn axe(&self) -> Vec<String> {
+        let path = crate::root().join(".tools/npm/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `just deps`)", path.display()));
+        self.js(&source, json!([])).await;
+        let found = wd(
+            "axe",
+            self.client.execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                axe.run(document, {resultTypes: ["violations"]}).then(r => done(r.violations
+                    .filter(v => v.impact === "serious" || v.impact === "critical")
+                    .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(" ")).join(", ")})`)),
+                    e => done([`axe failed: ${e}`]));"#,
+                vec![],
+            ),
+        )
+        .await;
+        serde_json::from_value(found).expect("a list of violations")
+    }
+
     /// Clicks the first element matching `css`, as a user would (scrolled into view, real
     /// input events).
     pub async fn click(&self, css: &str) {
         let e = wd(css, self.client.find(Locator::Css(css))).await;
         wd("click", e.click()).await;
+    }
+
+    /// Sends `keys` to whatever has the focus, as a keyboard would (`\u{e004}` is Tab,
+    /// `\u{e007}` Enter).
+    pub async fn keys(&self, keys: &str) {
+        let focused = wd("active element", self.client.active_element()).await;
+        wd("send keys", focused.send_keys(keys)).await;
+    }
+
+    /// The `id` (or else the tag name) of the element that has the focus.
+    pub async fn focused(&self) -> String {
+        let v = self
+            .js(
+                "const e = document.activeElement; return e.id || e.tagName.toLowerCase();",
+                json!([]),
+            )
+            .await;
+        v.as_str().unwrap_or_default().to_owned()
     }
 
     /// Types `text` into the first element matching `css`.
