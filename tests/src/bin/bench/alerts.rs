@@ -60,8 +60,7 @@ pub async fn alerts(rows: &mut Vec<Row>) {
         fill.elapsed().as_secs_f64()
     );
     let cookie = c.sign_in(&s.admin).await.cookie;
-    let admin = format!("Bearer {}", s.admin);
-    let pages: [(&str, String, Option<String>); 3] = [
+    let pages = [
         (
             "alerts JSON (status=all, first page of 200)",
             format!("{}/api/v1/integrations/{id}/alerts?status=all", s.url),
@@ -78,6 +77,20 @@ pub async fn alerts(rows: &mut Vec<Row>) {
             Some(cookie),
         ),
     ];
+    read_while_healthz(rows, &s, "10,000 alerts", pages).await;
+}
+
+/// Each page read by two clients for 5 s while `/healthz` is asked 100 times a second:
+/// the page's p99 against the same run's `/healthz`, and `/healthz`'s own p99. A page
+/// with a cookie is read signed in; one without, with the admin token.
+pub async fn read_while_healthz<const N: usize>(
+    rows: &mut Vec<Row>,
+    s: &Service,
+    what: &str,
+    pages: [(&str, String, Option<String>); N],
+) {
+    let http = client();
+    let admin = format!("Bearer {}", s.admin);
     for (name, url, cookie) in pages {
         let h = http.clone();
         let auth = admin.clone();
@@ -100,7 +113,7 @@ pub async fn alerts(rows: &mut Vec<Row>) {
         record(
             rows,
             Row::new(
-                format!("{name}, 10,000 alerts: p99 (p50 {:.1} ms)", page.ms(0.5)),
+                format!("{name}, {what}: p99 (p50 {:.1} ms)", page.ms(0.5)),
                 "ms",
                 page.ms(0.99),
             )

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod dashboard;
+mod inbox;
 mod engines;
 mod load;
 mod results;
@@ -423,6 +424,9 @@ async fn main() {
     }
     if wanted("alerts") {
         alerts::alerts(&mut rows).await;
+    }
+    if wanted("inbox") {
+        inbox::inbox(&mut rows).await;
     }
     if wanted("upgrade") {
         upgrade::upgrade(&mut rows).await;
