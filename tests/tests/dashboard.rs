@@ -342,3 +342,44 @@ async fn the_live_version_changes_with_reports_and_acknowledgements_only() {
     assert_eq!(c.acknowledge(&id, &alert).await.status, 200);
     assert_ne!(live().await, reported, "an alert was acknowledged");
 }
+
+/// Every dashboard answer carries the security headers (set by a layer of the
+/// dashboard's router, not by each page): pages, the sign-in form, error pages and the
+/// sign-in redirect. The static assets keep their own cache lifetime.
+#[tokio::test]
+async fn pages_and_error_pages_carry_the_security_headers() {
+    let (s, c, id, _key) = setup().await;
+    let session = c.sign_in(&s.admin).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let get = |path: String, cookie: Option<&str>| {
+        let mut req = http.get(format!("{}{path}", s.url));
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.send()
+    };
+    let cookie = Some(session.cookie.as_str());
+    for (path, cookie, status) in [
+        ("/sign-in".to_owned(), None, 200),
+        ("/".to_owned(), None, 303),
+        ("/".to_owned(), cookie, 200),
+        (format!("/integrations/{id}"), cookie, 200),
+        ("/integrations/int_0000000000000000".to_owned(), cookie, 404),
+    ] {
+        let r = get(path.clone(), cookie).await.expect("answer");
+        assert_eq!(r.status(), status, "{path}");
+        let h = r.headers();
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            "{path}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+    }
+    let css = get("/assets/app.css".to_owned(), None).await.expect("css");
+    assert_eq!(css.headers()["cache-control"], "public, max-age=300");
+}

@@ -239,12 +239,12 @@ async fn a_secret_in_a_report_is_stored_only_as_its_fingerprint() {
         .expect("accepted");
 
     assert_eq!(accepted.redacted.secrets_redacted, 1);
-    let (stored, _) = g
+    let stored = g
         .app
-        .matrix_report(&id, &MatrixQuery::default())
+        .matrix_view(&id, &MatrixQuery::default())
         .expect("read")
         .expect("stored");
-    let text = format!("{:?}", stored.report);
+    let text = format!("{stored:?}");
     assert!(!text.contains(secret));
     assert!(text.contains(&accepted.redacted.fingerprints[0]));
 }

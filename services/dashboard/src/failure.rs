@@ -2,9 +2,10 @@
 //! error becomes an HTML page with the status the API would give (the same `ApiError`
 //! mapping, so a viewer on settings gets 403 and a bad form 422).
 
-use super::html::{Esc, page};
+use super::layout::layout;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_api::error::ApiError;
+use maud::html;
 
 #[derive(Debug)]
 pub enum Failure {
@@ -32,12 +33,12 @@ impl IntoResponse for Failure {
                 // `ApiError`'s Display never carries internal details.
                 let message = e.to_string();
                 let status = e.into_response().status();
-                let main = format!(
-                    r#"<h1>{}</h1><p class="notice error" role="alert">{}</p><p><a href="/">Back to the integrations</a></p>"#,
-                    status.as_u16(),
-                    Esc(&message)
-                );
-                page(status, "Error", None, "", &main)
+                let main = html! {
+                    h1 { (status.as_u16()) }
+                    p class="notice error" role="alert" { (message) }
+                    p { a href="/" { "Back to the integrations" } }
+                };
+                (status, layout("Error", None, None, main)).into_response()
             }
         }
     }

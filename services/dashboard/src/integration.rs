@@ -4,13 +4,12 @@
 
 use super::admission::Posted;
 use super::failure::Failure;
-use super::html::{Esc, page};
+use super::layout::{Live, layout};
 use super::page_query::PageQuery;
 use super::visitor::Visitor;
 use super::{alerts, history, report};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_api::error::ApiError;
 use clef_pro_api::extract::{Path, Query};
@@ -19,7 +18,9 @@ use clef_pro_app::App;
 use clef_pro_app::principal::Caller;
 use clef_pro_app::queries::alerts::AlertsQuery;
 use clef_pro_app::queries::history::{MatrixQuery, ReportsQuery};
+use clef_pro_app::views::MatrixView;
 use clef_pro_schema::ids::IntegrationId;
+use maud::{Markup, html};
 use serde_json::{Value, json};
 
 /// Reports per history page; the page never loads more than this many.
@@ -59,12 +60,32 @@ pub async fn show(
     crate::off_runtime(state.app(), move |app| render(app, &id, q, visitor)).await
 }
 
+/// The shown report's section, or the note that there is none yet.
+fn report_section(id: &IntegrationId, q: &PageQuery, shown: Option<&MatrixView>) -> Markup {
+    html! {
+        @match shown {
+            Some(m) => section id="report" data-region aria-labelledby="report-h" {
+                h2 id="report-h" { "Matrix" }
+                (report::marker(id, q, m))
+                (report::summary(m))
+                (report::matrix(m))
+                h2 { "Policy results" }
+                (report::results(m))
+            },
+            None => section id="report" data-region {
+                h2 { "Matrix" }
+                p id="no-report" { "No report yet. Reports appear here as soon as CI sends them." }
+            },
+        }
+    }
+}
+
 /// The integration page (store reads and HTML: run off the async runtime).
 fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Response, Failure> {
     let id = person_integration(app, &visitor, id)?;
-    let integration = app.integration(&id)?;
+    let integration = app.integration_view(&id)?;
     let version = app.revision(&id)?;
-    let shown = app.matrix_report(
+    let shown = app.matrix_view(
         &id,
         &MatrixQuery {
             branch: q.branch.clone(),
@@ -74,7 +95,7 @@ fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Respons
     if shown.is_none() && q.commit.as_deref().is_some_and(|c| !c.is_empty()) {
         return Err(ApiError::NotFound("report").into());
     }
-    let (page_reports, next) = app.reports_page(
+    let history = app.reports_page(
         &id,
         &ReportsQuery {
             branch: q.branch.clone(),
@@ -91,56 +112,30 @@ fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Respons
         },
         ALERTS_PAGE,
     )?;
-    let report_html = match &shown {
-        Some((s, latest)) => format!(
-            r#"<section id="report" data-region aria-labelledby="report-h">
-<h2 id="report-h">Matrix</h2>{}{}{}
-<h2>Policy results</h2>{}
-</section>"#,
-            report::marker(&id, &q, s, *latest),
-            report::summary(s),
-            report::matrix(&s.report),
-            report::results(&s.report)
-        ),
-        None => r#"<section id="report" data-region><h2>Matrix</h2><p id="no-report">No report yet. Reports appear here as soon as CI sends them.</p></section>"#.to_owned(),
+    let main = html! {
+        div class="title" {
+            h1 { (integration.name) }
+            @if visitor.is_admin() {
+                " " a class="button" href={ "/integrations/" (id) "/settings" } { "Settings" }
+            }
+        }
+        (report_section(&id, &q, shown.as_ref()))
+        div class="columns" {
+            (alerts::section(&id, &q, &visitor, &alert_list, alerts_next.as_deref()))
+            (history::section(
+                &id,
+                &q,
+                &history,
+                shown.as_ref().map(|m| m.commit.as_str()),
+                &integration.tracked_branches,
+            ))
+        }
     };
-    let settings = if visitor.is_admin() {
-        format!(
-            r#" <a class="button" href="/integrations/{}/settings">Settings</a>"#,
-            Esc(id.as_str())
-        )
-    } else {
-        String::new()
+    let live = Live {
+        url: format!("/integrations/{id}/live"),
+        version,
     };
-    let main = format!(
-        r#"<div class="title"><h1>{}</h1>{settings}</div>
-{report_html}
-<div class="columns">
-{}
-{}
-</div>"#,
-        Esc(&integration.name),
-        alerts::section(&id, &q, &visitor, &alert_list, alerts_next.as_deref()),
-        history::section(
-            &id,
-            &q,
-            &page_reports,
-            next.as_deref(),
-            shown.as_ref().map(|(s, _)| s.report.commit.as_str()),
-            &integration.tracked_branches
-        ),
-    );
-    let hooks = format!(
-        r#" data-live="/integrations/{}/live" data-version="{version}""#,
-        Esc(id.as_str())
-    );
-    Ok(page(
-        StatusCode::OK,
-        &integration.name,
-        Some(&visitor),
-        &hooks,
-        &main,
-    ))
+    Ok(layout(&integration.name, Some(&visitor), Some(&live), main).into_response())
 }
 
 #[utoipa::path(post, path = "/integrations/{id}/alerts/{alert}/acknowledge", tag = "dashboard", security(("session" = [])),

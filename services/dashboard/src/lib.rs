@@ -1,20 +1,25 @@
 //! The dashboard (CONTRACT section 5): HTML pages rendered from the application layer's
 //! queries (`clef_pro_app`), the same typed views the JSON API serves, and changed
-//! through its commands. It shares the HTTP surface's authentication, CSRF and errors
-//! (`clef_pro_api`) and calls none of its handlers. Pages need a session
-//! cookie (signed-out visitors are sent to `/sign-in`); every state-changing form carries
-//! the session's CSRF token ([`admission::Posted`] checks it), and the cookie is
-//! SameSite=Strict. The integration page polls `…/live` and swaps in new sections when a
-//! report arrives.
+//! through its commands. Pages are `maud` templates, which escape every spliced value:
+//! one [`layout::layout`] built from small [`components`]. The security headers are
+//! layers of the router ([`headers`]), so no answer can miss them.
+//!
+//! It shares the HTTP surface's authentication, CSRF and errors (`clef_pro_api`) and
+//! calls none of its handlers. Pages need a session cookie (signed-out visitors are sent
+//! to `/sign-in`); every state-changing form carries the session's CSRF token
+//! ([`admission::Posted`] checks it), and the cookie is SameSite=Strict. The integration
+//! page polls `…/live` and swaps in new sections when a report arrives.
 
 mod admission;
 mod alerts;
 mod assets;
 mod audit;
+mod components;
 mod failure;
+mod headers;
 mod history;
-mod html;
 mod integration;
+mod layout;
 mod overview;
 mod page_query;
 mod report;
@@ -28,9 +33,10 @@ use clef_pro_app::App;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The dashboard's routes, for `clef_pro_api::router_and_document`.
+/// The dashboard's routes, for `clef_pro_api::router_and_document`, each answer with
+/// the security headers of [`headers`].
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let routes = OpenApiRouter::new()
         .routes(routes!(overview::show))
         .routes(routes!(audit::show))
         .routes(routes!(signin::form, signin::submit))
@@ -45,7 +51,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::set_notifications))
         .routes(routes!(settings::set_config))
         .routes(routes!(assets::css))
-        .routes(routes!(assets::js))
+        .routes(routes!(assets::js));
+    headers::secured(routes)
 }
 
 /// Runs `f` (store reads and HTML) on a thread for blocking work, so that a large page

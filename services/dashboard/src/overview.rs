@@ -1,23 +1,24 @@
 //! `GET /`: every integration with its latest commit, branch, age of the last report,
 //! open alerts by severity (acknowledged ones count) and a health badge.
 
+use super::components::{branch, health, severity, short, table};
 use super::failure::Failure;
-use super::html::{self, Esc, page};
+use super::layout::layout;
 use super::time::ago;
 use super::visitor::Visitor;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use clef_pro_api::error::ApiError;
 use clef_pro_api::state::AppState;
 use clef_pro_app::App;
 use clef_pro_app::queries::history::MatrixQuery;
-use clef_pro_app::views::IntegrationView;
+use clef_pro_app::views::{CellView, IntegrationView};
 use clef_pro_schema::domain::{HealthStatus, Severity};
 use clef_pro_schema::ids::IntegrationId;
+use maud::{Markup, html};
 
 /// The worst health of a report's cells; `Unknown` without a report.
-fn worst(cells: &[clef_pro_schema::report::Cell]) -> HealthStatus {
+fn worst(cells: &[CellView]) -> HealthStatus {
     let rank = |h: HealthStatus| match h {
         HealthStatus::Healthy => 0,
         HealthStatus::Unknown => 1,
@@ -26,50 +27,45 @@ fn worst(cells: &[clef_pro_schema::report::Cell]) -> HealthStatus {
     };
     cells
         .iter()
-        .map(|c| c.health)
+        .map(|c| c.health_status)
         .max_by_key(|h| rank(*h))
         .unwrap_or(HealthStatus::Unknown)
 }
 
-fn row(app: &App, i: &IntegrationView, now: u64) -> Result<String, Failure> {
-    let id = IntegrationId::parse(&i.id).map_err(|_| ApiError::NotFound("integration"))?;
-    let latest = app
-        .matrix_report(&id, &MatrixQuery::default())?
-        .map(|(r, _)| r);
-    let counts = &i.open_alerts;
-    let open: String = Severity::ALL
-        .iter()
-        .filter_map(|s| {
-            let n = Some(counts.get(*s)).filter(|n| *n > 0)?;
-            Some(format!("{} {n} ", html::severity(*s)))
-        })
+/// Open alerts by severity, or `none`.
+fn open_counts(i: &IntegrationView) -> Markup {
+    let counts: Vec<(Severity, u64)> = Severity::ALL
+        .into_iter()
+        .map(|s| (s, i.open_alerts.get(s)))
+        .filter(|(_, n)| *n > 0)
         .collect();
-    let open = if open.is_empty() {
-        "none".to_owned()
-    } else {
-        open
-    };
-    let (health, commit, when) = match &latest {
-        Some(r) => (
-            html::health(worst(&r.report.summary.cells)),
-            format!(
-                "<code>{}</code> on {}",
-                html::short(r.report.commit.as_str()),
-                Esc(html::branch(r.report.branch.as_ref()))
-            ),
-            ago(r.received_at, now),
-        ),
-        None => (
-            html::health(HealthStatus::Unknown),
-            "no reports yet".to_owned(),
-            "—".to_owned(),
-        ),
-    };
-    Ok(format!(
-        r#"<tr><th scope="row"><a href="/integrations/{}">{}</a></th><td>{health}</td><td>{commit}</td><td>{when}</td><td class="counts">{open}</td></tr>"#,
-        Esc(&i.id),
-        Esc(&i.name)
-    ))
+    html! {
+        @for (s, n) in &counts { (severity(*s)) " " (n) " " }
+        @if counts.is_empty() { "none" }
+    }
+}
+
+fn row(app: &App, i: &IntegrationView, now: u64) -> Result<Markup, Failure> {
+    let id = IntegrationId::parse(&i.id).map_err(|_| ApiError::NotFound("integration"))?;
+    let latest = app.matrix_view(&id, &MatrixQuery::default())?;
+    Ok(html! {
+        tr {
+            th scope="row" { a href={ "/integrations/" (i.id) } { (i.name) } }
+            @match &latest {
+                Some(m) => {
+                    td { (health(worst(&m.cells))) }
+                    td { code { (short(&m.commit)) } " on " (branch(m.report.branch.as_deref())) }
+                    td { (ago(m.report.received_at, now)) }
+                }
+                None => {
+                    td { (health(HealthStatus::Unknown)) }
+                    td { "no reports yet" }
+                    td { "—" }
+                }
+            }
+            td class="counts" { (open_counts(i)) }
+        }
+    })
 }
 
 #[utoipa::path(get, path = "/", operation_id = "overview", tag = "dashboard", security(("session" = [])),
@@ -86,22 +82,21 @@ fn render(app: &App, visitor: Visitor) -> Result<Response, Failure> {
     let rows = integrations
         .iter()
         .map(|i| row(app, i, now))
-        .collect::<Result<String, _>>()?;
-    let body = if integrations.is_empty() {
-        r#"<p>No integrations yet. An admin creates one with <code>POST /api/v1/admin/integrations</code>.</p>"#.to_owned()
-    } else {
-        format!(
-            r#"<div class="scroll"><table class="overview">
-<thead><tr><th scope="col">Integration</th><th scope="col">Health</th><th scope="col">Latest commit</th><th scope="col">Last report</th><th scope="col">Open alerts</th></tr></thead>
-<tbody>{rows}</tbody></table></div>"#
-        )
+        .collect::<Result<Vec<_>, _>>()?;
+    let main = html! {
+        h1 { "Integrations" }
+        @if integrations.is_empty() {
+            p {
+                "No integrations yet. An admin creates one with "
+                code { "POST /api/v1/admin/integrations" } "."
+            }
+        } @else {
+            (table(
+                Some("overview"),
+                &["Integration", "Health", "Latest commit", "Last report", "Open alerts"],
+                html! { @for r in &rows { (r) } },
+            ))
+        }
     };
-    let main = format!(r#"<h1>Integrations</h1>{body}"#);
-    Ok(page(
-        StatusCode::OK,
-        "Integrations",
-        Some(&visitor),
-        "",
-        &main,
-    ))
+    Ok(layout("Integrations", Some(&visitor), None, main).into_response())
 }

@@ -1,70 +1,65 @@
 //! The shown report: the not-latest marker, its summary, the namespace × environment
-//! matrix with a drift indicator per namespace row, and its policy results.
+//! matrix with a drift indicator per namespace row, and its policy results. It renders
+//! the same view model the matrix API returns (`MatrixView`).
 
-use super::html::{self, Esc, short};
+use super::components::{branch, fail_badge, health, pass_badge, severity, short, table, verdict};
 use super::page_query::PageQuery;
 use super::time::time;
-use clef_pro_projections::matrix::StoredReport;
+use clef_pro_app::views::{CellView, DriftView, MatrixView, ResultView};
 use clef_pro_schema::domain::HealthStatus;
 use clef_pro_schema::ids::IntegrationId;
-use clef_pro_schema::report::{Cell, Drift, PolicyResult, Report};
+use maud::{Markup, html};
 use std::collections::HashMap;
 
 /// Says plainly when the shown report is not the newest one, with a way back to it.
-pub fn marker(id: &IntegrationId, q: &PageQuery, s: &StoredReport, latest: bool) -> String {
-    if latest {
-        return String::new();
-    }
+pub fn marker(id: &IntegrationId, q: &PageQuery, m: &MatrixView) -> Markup {
     let back = PageQuery {
         commit: None,
         ..q.clone()
     };
-    format!(
-        r#"<p class="notice old" id="not-latest" role="status"><strong>Not the latest report.</strong> You are viewing commit <code>{}</code> on {}, received {}. <a href="{}">Show the latest report</a></p>"#,
-        short(s.report.commit.as_str()),
-        Esc(html::branch(s.report.branch.as_ref())),
-        time(s.received_at),
-        Esc(&back.href(id))
-    )
+    html! {
+        @if !m.latest {
+            p class="notice old" id="not-latest" role="status" {
+                strong { "Not the latest report." }
+                " You are viewing commit " code { (short(&m.commit)) }
+                " on " (branch(m.report.branch.as_deref()))
+                ", received " (time(m.report.received_at)) ". "
+                a href=(back.href(id)) { "Show the latest report" }
+            }
+        }
+    }
 }
 
-pub fn summary(s: &StoredReport) -> String {
-    let r = &s.report;
-    let verdict = if r.summary.passed {
-        r#"<span class="badge pass"><span aria-hidden="true">✓</span> Passed</span>"#.to_owned()
-    } else {
-        format!(
-            r#"<span class="badge fail"><span aria-hidden="true">✖</span> {} violation(s)</span>"#,
-            r.summary.violations
-        )
-    };
-    let ci = r
-        .ci_context
-        .as_ref()
-        .map(|c| {
-            let provider = Esc(&c.provider);
-            match c.pipeline_url.as_deref().filter(|u| u.starts_with("https://")) {
-                Some(u) => format!(r#"<div><dt>CI</dt><dd><a href="{}" rel="noreferrer">{provider}</a></dd></div>"#, Esc(u)),
-                None => format!("<div><dt>CI</dt><dd>{provider}</dd></div>"),
+pub fn summary(m: &MatrixView) -> Markup {
+    // Only an https pipeline URL becomes a link.
+    let ci = m.ci_context.as_ref().map(|c| {
+        let url = c
+            .pipeline_url
+            .as_deref()
+            .filter(|u| u.starts_with("https://"));
+        (&c.provider, url)
+    });
+    html! {
+        dl class="facts" id="shown-report" data-commit=(m.commit) {
+            div { dt { "Commit" } dd { code title=(m.commit) { (short(&m.commit)) } } }
+            div { dt { "Branch" } dd { (branch(m.report.branch.as_deref())) } }
+            div { dt { "Received" } dd { (time(m.report.received_at)) } }
+            div { dt { "Result" } dd { (verdict("Passed", m.summary.passed, m.summary.violations)) } }
+            div { dt { "Files scanned" } dd { (m.summary.files_scanned) } }
+            div { dt { "CLI" } dd { (m.report.cli_version) } }
+            @if let Some((provider, url)) = ci {
+                div {
+                    dt { "CI" }
+                    dd {
+                        @match url {
+                            Some(u) => a href=(u) rel="noreferrer" { (provider) },
+                            None => (provider),
+                        }
+                    }
+                }
             }
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<dl class="facts" id="shown-report" data-commit="{commit}">
-<div><dt>Commit</dt><dd><code title="{commit}">{}</code></dd></div>
-<div><dt>Branch</dt><dd>{}</dd></div>
-<div><dt>Received</dt><dd>{}</dd></div>
-<div><dt>Result</dt><dd>{verdict}</dd></div>
-<div><dt>Files scanned</dt><dd>{}</dd></div>
-<div><dt>CLI</dt><dd>{}</dd></div>{ci}
-</dl>"#,
-        short(r.commit.as_str()),
-        Esc(html::branch(r.branch.as_ref())),
-        time(s.received_at),
-        r.summary.files_scanned,
-        Esc(&r.cli_version),
-        commit = Esc(r.commit.as_str()),
-    )
+        }
+    }
 }
 
 /// Names in first-seen order: the summary's list, then any only the cells or drift name.
@@ -81,135 +76,123 @@ fn ordered<'a>(
     out
 }
 
-fn drift_cell(d: Option<&Drift>) -> String {
-    let Some(d) = d else {
-        return r#"<td class="drift none">—<span class="sr-only"> no drift data</span></td>"#
-            .to_owned();
-    };
-    if !d.is_drifted {
-        return r#"<td class="drift ok"><span aria-hidden="true">✓</span> In sync</td>"#.to_owned();
-    }
-    let count = d
-        .drift_count
-        .map(|n| format!(": {n} key(s)"))
-        .unwrap_or_default();
-    let severity = d.severity.map(html::severity).unwrap_or_default();
-    let summary = d
-        .summary
-        .as_deref()
-        .map(|s| format!(r#"<span class="desc">{}</span>"#, Esc(s)))
-        .unwrap_or_default();
-    format!(
-        r#"<td class="drift drifted"><span aria-hidden="true">⇄</span> Drifted{count} {severity}{summary}</td>"#
-    )
-}
-
-fn health_cell(c: Option<&&Cell>) -> String {
-    match c {
-        Some(c) => format!(
-            r#"<td class="cell health-{}">{}<span class="desc">{}</span></td>"#,
-            c.health.as_str(),
-            html::health(c.health),
-            Esc(&c.description)
-        ),
-        None => format!(
-            r#"<td class="cell health-unknown">{}<span class="desc">not reported</span></td>"#,
-            html::health(HealthStatus::Unknown)
-        ),
+fn drift_cell(d: Option<&DriftView>) -> Markup {
+    html! {
+        @match d {
+            None => td class="drift none" { "—" span class="sr-only" { " no drift data" } },
+            Some(d) if !d.is_drifted => td class="drift ok" {
+                span aria-hidden="true" { "✓" } " In sync"
+            },
+            Some(d) => td class="drift drifted" {
+                span aria-hidden="true" { "⇄" } " Drifted"
+                @if let Some(n) = d.drift_count { ": " (n) " key(s)" }
+                " "
+                @if let Some(s) = d.severity { (severity(s)) }
+                @if let Some(s) = &d.summary { span class="desc" { (s) } }
+            },
+        }
     }
 }
 
-pub fn matrix(r: &Report) -> String {
-    let cells = &r.summary.cells;
+fn health_cell(c: Option<&CellView>) -> Markup {
+    html! {
+        @match c {
+            Some(c) => td class={ "cell health-" (c.health_status.as_str()) } {
+                (health(c.health_status)) span class="desc" { (c.description) }
+            },
+            None => td class="cell health-unknown" {
+                (health(HealthStatus::Unknown)) span class="desc" { "not reported" }
+            },
+        }
+    }
+}
+
+pub fn matrix(m: &MatrixView) -> Markup {
     let namespaces = ordered(
-        r.summary.namespaces.iter().map(|n| n.as_str()),
-        cells
+        m.summary.namespaces.iter().map(String::as_str),
+        m.cells
             .iter()
             .map(|c| c.namespace.as_str())
-            .chain(r.drift.iter().map(|d| d.namespace.as_str())),
+            .chain(m.drift.iter().map(|d| d.namespace.as_str())),
     );
     let environments = ordered(
-        r.summary.environments.iter().map(|n| n.as_str()),
-        cells.iter().map(|c| c.environment.as_str()),
+        m.summary.environments.iter().map(String::as_str),
+        m.cells.iter().map(|c| c.environment.as_str()),
     );
-    let by_cell: HashMap<(&str, &str), &Cell> = cells
+    let by_cell: HashMap<(&str, &str), &CellView> = m
+        .cells
         .iter()
         .map(|c| ((c.namespace.as_str(), c.environment.as_str()), c))
         .collect();
-    let by_ns: HashMap<&str, &Drift> = r.drift.iter().map(|d| (d.namespace.as_str(), d)).collect();
-    let head: String = environments
-        .iter()
-        .map(|e| format!(r#"<th scope="col">{}</th>"#, Esc(e)))
-        .collect();
-    let rows: String = namespaces
-        .iter()
-        .map(|ns| {
-            let row: String = environments
-                .iter()
-                .map(|env| health_cell(by_cell.get(&(*ns, *env))))
-                .collect();
-            format!(
-                r#"<tr><th scope="row">{}</th>{}{row}</tr>"#,
-                Esc(ns),
-                drift_cell(by_ns.get(ns).copied())
-            )
-        })
-        .collect();
-    format!(
-        r#"<div class="scroll"><table class="matrix" id="matrix-table">
-<caption>Health of each namespace in each environment at commit <code>{}</code></caption>
-<thead><tr><th scope="col">Namespace</th><th scope="col">Drift</th>{head}</tr></thead>
-<tbody>{rows}</tbody></table></div>"#,
-        short(r.commit.as_str())
-    )
+    let by_ns: HashMap<&str, &DriftView> =
+        m.drift.iter().map(|d| (d.namespace.as_str(), d)).collect();
+    html! {
+        div class="scroll" {
+            table class="matrix" id="matrix-table" {
+                caption {
+                    "Health of each namespace in each environment at commit "
+                    code { (short(&m.commit)) }
+                }
+                thead {
+                    tr {
+                        th scope="col" { "Namespace" }
+                        th scope="col" { "Drift" }
+                        @for e in &environments { th scope="col" { (e) } }
+                    }
+                }
+                tbody {
+                    @for ns in &namespaces {
+                        tr {
+                            th scope="row" { (ns) }
+                            (drift_cell(by_ns.get(ns).copied()))
+                            @for env in &environments {
+                                (health_cell(by_cell.get(&(*ns, *env)).copied()))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
-fn result_row(p: &PolicyResult) -> String {
-    let verdict = if p.passed {
-        r#"<span class="badge pass"><span aria-hidden="true">✓</span> Passed</span>"#
+fn result_row(p: &ResultView) -> Markup {
+    let scope = if p.scope.is_empty() {
+        "repository"
     } else {
-        r#"<span class="badge fail"><span aria-hidden="true">✖</span> Failed</span>"#
+        &p.scope
     };
-    let scope = p.scope.to_string();
-    format!(
-        r#"<tr><th scope="row">{} <code>{}</code></th><td>{}</td><td>{}</td><td>{verdict}</td><td>{}</td></tr>"#,
-        Esc(&p.rule_name),
-        Esc(p.rule_id.as_str()),
-        if scope.is_empty() {
-            "repository".to_owned()
-        } else {
-            Esc(&scope).to_string()
-        },
-        html::severity(p.severity),
-        Esc(&p.message)
-    )
+    html! {
+        tr {
+            th scope="row" { (p.rule_name) " " code { (p.rule_id) } }
+            td { (scope) }
+            td { (severity(p.severity)) }
+            td { @if p.passed { (pass_badge("Passed")) } @else { (fail_badge("Failed")) } }
+            td { (p.message) }
+        }
+    }
 }
 
 /// Failures first, the most severe first; passes after.
-pub fn results(r: &Report) -> String {
-    if r.policy_results.is_empty() {
-        return "<p>This report carries no policy results.</p>".to_owned();
+pub fn results(m: &MatrixView) -> Markup {
+    if m.policy_results.is_empty() {
+        return html! { p { "This report carries no policy results." } };
     }
-    let mut sorted: Vec<&PolicyResult> = r.policy_results.iter().collect();
+    let mut sorted: Vec<&ResultView> = m.policy_results.iter().collect();
     sorted.sort_by_key(|p| (p.passed, std::cmp::Reverse(p.severity)));
     let more = sorted.len().saturating_sub(RESULTS_SHOWN);
-    let rows: String = sorted
-        .into_iter()
-        .take(RESULTS_SHOWN)
-        .map(result_row)
-        .collect();
-    let more = if more > 0 {
-        format!(
-            r#"<p class="hint" id="more-results">{more} more results (failing ones first above); the matrix API lists them all.</p>"#
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        r#"<div class="scroll"><table class="results">
-<thead><tr><th scope="col">Rule</th><th scope="col">Scope</th><th scope="col">Severity</th><th scope="col">Result</th><th scope="col">Message</th></tr></thead>
-<tbody>{rows}</tbody></table></div>{more}"#
-    )
+    html! {
+        (table(
+            Some("results"),
+            &["Rule", "Scope", "Severity", "Result", "Message"],
+            html! { @for p in sorted.into_iter().take(RESULTS_SHOWN) { (result_row(p)) } },
+        ))
+        @if more > 0 {
+            p class="hint" id="more-results" {
+                (more) " more results (failing ones first above); the matrix API lists them all."
+            }
+        }
+    }
 }
 
 /// Results a page shows: the most severe failures first. A report may hold 5,000; the

@@ -4,8 +4,7 @@
 
 use super::admission::Posted;
 use super::failure::Failure;
-use super::html::{self, Esc, csrf_field, page};
-use super::time::time;
+use super::layout::layout;
 use super::visitor::Visitor;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,173 +12,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use clef_pro_api::error::ApiError;
 use clef_pro_api::extract::{Path, Query};
 use clef_pro_api::state::AppState;
-use clef_pro_projections::registry::Integration;
-use clef_pro_schema::domain::{ChannelKind, Severity};
 use clef_pro_schema::ids::IntegrationId;
 use clef_pro_schema::wire::{ConfigIn, NewKeyIn};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 mod forms;
+mod sections;
 use forms::{notifications_in, policies_in};
-
-/// What the page says above the forms.
-enum Notice {
-    None,
-    Saved(&'static str),
-    NewKey { label: String, key: String },
-    Invalid(String),
-}
-
-impl Notice {
-    fn html(&self) -> String {
-        match self {
-            Self::None => String::new(),
-            Self::Saved(what) => {
-                format!(r#"<p class="notice ok" role="status" id="saved">{what} saved.</p>"#)
-            }
-            Self::NewKey { label, key } => format!(
-                r#"<div class="notice ok new-key" role="status">
-<p>New API key <strong>{}</strong>. Copy it now: it is shown only once.</p>
-<p><code id="new-key">{}</code> <button type="button" data-copy="new-key">Copy</button></p>
-</div>"#,
-                Esc(label),
-                Esc(key)
-            ),
-            Self::Invalid(message) => format!(
-                r#"<p class="notice error" role="alert" id="settings-error">Not saved: {}</p>"#,
-                Esc(message)
-            ),
-        }
-    }
-}
-
-fn keys(state: &AppState, id: &IntegrationId, v: &Visitor) -> Result<String, ApiError> {
-    let keys = state.app().keys(id)?;
-    let rows: String = keys
-        .iter()
-        .map(|k| {
-            let action = if k.revoked {
-                "revoked".to_owned()
-            } else {
-                format!(
-                    r#"<form method="post" action="/integrations/{}/settings/keys/{}/revoke">{}<button type="submit" class="danger">Revoke</button></form>"#,
-                    Esc(id.as_str()),
-                    Esc(k.key_id.as_str()),
-                    csrf_field(v)
-                )
-            };
-            format!(
-                r#"<tr><th scope="row">{}</th><td><code>{}</code></td><td>{}</td><td>{action}</td></tr>"#,
-                Esc(&k.label),
-                Esc(k.key_id.as_str()),
-                time(k.created_at)
-            )
-        })
-        .collect();
-    Ok(format!(
-        r#"<section id="keys" aria-labelledby="keys-h"><h2 id="keys-h">API keys</h2>
-<div class="scroll"><table><thead><tr><th scope="col">Label</th><th scope="col">Key id</th><th scope="col">Created</th><th scope="col">Status</th></tr></thead>
-<tbody>{rows}</tbody></table></div>
-<form class="inline" method="post" action="/integrations/{}/settings/keys">{}
-<label for="key-label">Label</label> <input id="key-label" name="label" maxlength="200" placeholder="ci">
-<button type="submit">Create key</button></form></section>"#,
-        Esc(id.as_str()),
-        csrf_field(v)
-    ))
-}
-
-fn severity_select(name: &str, label: &str, selected: Severity) -> String {
-    format!(
-        r#"<select name="{name}" aria-label="{label}">{}</select>"#,
-        html::severity_options(Some(selected))
-    )
-}
-
-fn policies(i: &Integration, v: &Visitor) -> String {
-    let rows: String = i
-        .policies
-        .iter()
-        .map(|p| (p.rule_id.as_str(), p.rule_name.as_str(), p.severity, p.params.as_str()))
-        .chain([("", "", Severity::Error, "")])
-        .enumerate()
-        .map(|(n, (rule, name, sev, params))| {
-            format!(
-                r#"<tr><td><input name="ruleId.{n}" value="{}" aria-label="Rule id {n}"></td><td><input name="ruleName.{n}" value="{}" aria-label="Rule name {n}"></td><td>{}</td><td><input name="params.{n}" value="{}" aria-label="Parameters (JSON) {n}"></td></tr>"#,
-                Esc(rule),
-                Esc(name),
-                severity_select(&format!("severity.{n}"), &format!("Severity {n}"), sev),
-                Esc(params)
-            )
-        })
-        .collect();
-    format!(
-        r#"<section id="policies" aria-labelledby="policies-h"><h2 id="policies-h">Policies</h2>
-<p>The rules the CLI evaluates. Clear a rule id to remove its row; fill the last row to add one.</p>
-<form method="post" action="/integrations/{}/settings/policies">{}
-<div class="scroll"><table><thead><tr><th scope="col">Rule id</th><th scope="col">Name</th><th scope="col">Severity</th><th scope="col">Parameters (JSON)</th></tr></thead>
-<tbody>{rows}</tbody></table></div>
-<button type="submit">Save policies</button></form></section>"#,
-        Esc(i.id.as_str()),
-        csrf_field(v)
-    )
-}
-
-fn kind_select(n: usize, selected: ChannelKind) -> String {
-    let options: String = ChannelKind::ALL
-        .iter()
-        .map(|k| {
-            let sel = if *k == selected { " selected" } else { "" };
-            format!(r#"<option value="{k}"{sel}>{k}</option>"#)
-        })
-        .collect();
-    format!(r#"<select name="channel.{n}" aria-label="Channel {n}">{options}</select>"#)
-}
-
-fn channels(i: &Integration, v: &Visitor) -> String {
-    let rows: String = i
-        .channels
-        .iter()
-        .map(|c| (c.target.kind(), c.target.name(), c.min_severity, c.send_resolved))
-        .chain([(ChannelKind::Email, "", Severity::Warning, false)])
-        .enumerate()
-        .map(|(n, (kind, target, sev, resolved))| {
-            let checked = if resolved { " checked" } else { "" };
-            format!(
-                r#"<tr><td>{}</td><td><input name="target.{n}" value="{}" aria-label="Address or destination {n}"></td><td>{}</td><td><input type="checkbox" name="sendResolved.{n}" value="on" aria-label="Send resolved notices {n}"{checked}></td></tr>"#,
-                kind_select(n, kind),
-                Esc(target),
-                severity_select(&format!("minSeverity.{n}"), &format!("Minimum severity {n}"), sev)
-            )
-        })
-        .collect();
-    format!(
-        r#"<section id="notifications" aria-labelledby="notifications-h"><h2 id="notifications-h">Notification channels</h2>
-<p>Each channel gets one message per report listing the open, unacknowledged alerts at or above its minimum severity. An email channel's target is an address; the others name a destination of the operator's destinations file. Clear a target to remove its channel.</p>
-<form method="post" action="/integrations/{}/settings/notifications">{}
-<div class="scroll"><table><thead><tr><th scope="col">Channel</th><th scope="col">Target</th><th scope="col">Minimum severity</th><th scope="col">Resolved notices</th></tr></thead>
-<tbody>{rows}</tbody></table></div>
-<button type="submit">Save channels</button></form></section>"#,
-        Esc(i.id.as_str()),
-        csrf_field(v)
-    )
-}
-
-fn collection(i: &Integration, v: &Visitor) -> String {
-    let checked = if i.collect_ci_context { " checked" } else { "" };
-    let branches: Vec<&str> = i.tracked_branches.iter().map(|b| b.as_str()).collect();
-    format!(
-        r#"<section id="collection" aria-labelledby="collection-h"><h2 id="collection-h">Collection</h2>
-<form method="post" action="/integrations/{}/settings/config">{}
-<p><input type="checkbox" id="collect" name="collectCIContext" value="on"{checked}> <label for="collect">Collect CI context (provider, pipeline URL, trigger)</label></p>
-<p><label for="tracked">Tracked branches</label> <input id="tracked" name="trackedBranches" value="{}" aria-describedby="tracked-help">
-<span id="tracked-help" class="hint">Comma-separated. Only reports on these branches open, resolve or notify alerts.</span></p>
-<button type="submit">Save collection</button></form></section>"#,
-        Esc(i.id.as_str()),
-        csrf_field(v),
-        Esc(&branches.join(", "))
-    )
-}
+use sections::Notice;
 
 fn render(
     state: &AppState,
@@ -188,29 +29,11 @@ fn render(
     status: StatusCode,
     notice: &Notice,
 ) -> Result<Response, Failure> {
-    let i = state.app().integration(id)?;
-    let main = format!(
-        r#"<div class="title"><h1>{} <span class="sub">settings</span></h1> <a class="button" href="/integrations/{}">Back to the integration</a></div>
-{}
-{}
-{}
-{}
-{}"#,
-        Esc(&i.name),
-        Esc(id.as_str()),
-        notice.html(),
-        keys(state, id, v)?,
-        policies(&i, v),
-        channels(&i, v),
-        collection(&i, v)
-    );
-    Ok(page(
-        status,
-        &format!("{} settings", i.name),
-        Some(v),
-        "",
-        &main,
-    ))
+    let i = state.app().integration_view(id)?;
+    let keys = state.app().keys(id)?;
+    let main = sections::page(&i, &keys, v, notice);
+    let title = format!("{} settings", i.name);
+    Ok((status, layout(&title, Some(v), None, main)).into_response())
 }
 
 /// The admin's integration, or the 403/404 page.

@@ -12,7 +12,7 @@
 
 use super::admission::Posted;
 use super::failure::Failure;
-use super::html::{Esc, page};
+use super::layout::layout;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,6 +25,7 @@ use clef_pro_api::extract::Form;
 use clef_pro_api::state::AppState;
 use clef_pro_app::commands::sessions::{LIFETIME_MS, SignIn as Outcome};
 use clef_pro_app::secret::new_secret;
+use maud::html;
 use serde::Deserialize;
 
 /// The cookie holding the sign-in form's nonce, and how long a form stays usable.
@@ -45,34 +46,28 @@ fn sign_in_page(
     error: Option<&str>,
 ) -> Result<Response, Failure> {
     let nonce = new_secret("csi_");
-    let error = error
-        .map(|e| {
-            format!(
-                r#"<p class="notice error" role="alert" id="sign-in-error">{}</p>"#,
-                Esc(e)
-            )
-        })
-        .unwrap_or_default();
-    let main = format!(
-        r#"<section class="sign-in" aria-labelledby="sign-in-h">
-<h1 id="sign-in-h">Sign in</h1>
-<p>Use a viewer or admin token (<code>POST /api/v1/admin/tokens</code> issues them).</p>
-{error}
-<form method="post" action="/sign-in">
-<input type="hidden" name="csrf" value="{}">
-<label for="token">Token</label>
-<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-<button type="submit">Sign in</button>
-</form>
-</section>"#,
-        Esc(&form_token(state, &nonce))
-    );
-    let mut resp = page(status, "Sign in", None, "", &main);
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        cookie_header(state, SIGN_IN_COOKIE, nonce, "/sign-in", SIGN_IN_SECS)?,
-    );
-    Ok(resp)
+    let main = html! {
+        section class="sign-in" aria-labelledby="sign-in-h" {
+            h1 id="sign-in-h" { "Sign in" }
+            p { "Use a viewer or admin token (" code { "POST /api/v1/admin/tokens" } " issues them)." }
+            @if let Some(e) = error {
+                p class="notice error" role="alert" id="sign-in-error" { (e) }
+            }
+            form method="post" action="/sign-in" {
+                input type="hidden" name="csrf" value=(form_token(state, &nonce));
+                label for="token" { "Token" }
+                input id="token" name="token" type="password" autocomplete="current-password" required autofocus;
+                button type="submit" { "Sign in" }
+            }
+        }
+    };
+    let cookie = cookie_header(state, SIGN_IN_COOKIE, nonce, "/sign-in", SIGN_IN_SECS)?;
+    Ok((
+        status,
+        [(header::SET_COOKIE, cookie)],
+        layout("Sign in", None, None, main),
+    )
+        .into_response())
 }
 
 #[utoipa::path(get, path = "/sign-in", tag = "dashboard",

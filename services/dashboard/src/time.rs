@@ -1,14 +1,13 @@
 //! Timestamps (Unix milliseconds, UTC) as people read them, without a date library.
 
+use maud::{Markup, html};
+
 /// `2023-11-14 22:13 UTC` inside a `<time>` element carrying the exact instant.
-pub fn time(ms: u64) -> String {
+pub fn time(ms: u64) -> Markup {
     let iso = clef_pro_schema::time::rfc3339(ms);
-    format!(
-        r#"<time datetime="{}Z">{} {} UTC</time>"#,
-        &iso[..19],
-        &iso[..10],
-        &iso[11..16]
-    )
+    html! {
+        time datetime={ (&iso[..19]) "Z" } { (&iso[..10]) " " (&iso[11..16]) " UTC" }
+    }
 }
 
 /// How long before `now` `ms` was: `just now`, `5 min ago`, `3 h ago`, `2 d ago`.
@@ -28,8 +27,9 @@ mod tests {
 
     #[test]
     fn dates_match_known_instants() {
-        assert!(time(1_700_000_000_000).contains(">2023-11-14 22:13 UTC<"));
-        assert!(time(1_700_000_000_000).contains(r#"datetime="2023-11-14T22:13:20Z""#));
+        let t = time(1_700_000_000_000).into_string();
+        assert!(t.contains(">2023-11-14 22:13 UTC<"), "{t}");
+        assert!(t.contains(r#"datetime="2023-11-14T22:13:20Z""#), "{t}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use clef_pro_schema::domain::Severity;
 use clef_pro_schema::event::Target;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
+use maud::{DOCTYPE, html};
 
 /// The subject: `[clef-pro] payments: 1 critical, 2 warning (1 new, 2 still failing)`.
 pub fn subject(i: &Intent) -> String {
@@ -34,6 +35,9 @@ pub fn subject(i: &Intent) -> String {
         counts.join(", ")
     )
 }
+
+/// How the emails stop, closing both parts.
+const ACKNOWLEDGE: &str = "Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.";
 
 /// The line about alerts a long notification does not list, if any.
 fn omitted(i: &Intent, public_url: &str) -> Option<String> {
@@ -70,40 +74,46 @@ pub fn plain(i: &Intent, public_url: &str) -> String {
     if let Some(more) = omitted(i, public_url) {
         out.push_str(&format!("{more}\n\n"));
     }
-    out.push_str("Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.\n");
+    out.push_str(ACKNOWLEDGE);
+    out.push('\n');
     out
 }
 
-fn esc(s: &str) -> std::borrow::Cow<'_, str> {
-    html_escape::encode_quoted_attribute(s)
-}
-
+/// The HTML part: the same facts as [`plain`], one table row per alert. `maud`
+/// escapes every value, so no rule name or message can inject markup.
 pub fn html(i: &Intent, public_url: &str) -> String {
-    let mut rows = String::new();
-    for a in &i.alerts {
-        rows.push_str(&format!(
-            "<tr><td>{}{}</td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td><code>{}</code></td><td><a href=\"{}\">open</a></td></tr>",
-            if a.new { "<strong>NEW</strong> " } else { "" },
-            esc(a.severity.as_str()),
-            esc(&a.rule_name),
-            esc(a.rule_id.as_str()),
-            esc(&scope(a)),
-            esc(&a.message),
-            esc(a.opened_by.short()),
-            esc(&alert_url(public_url, i, a)),
-        ));
+    html! {
+        (DOCTYPE)
+        html {
+            body {
+                h1 { (subject(i)) }
+                p { "Commit " code { (i.commit) } " on " code { (i.branch) } "." }
+                table border="1" cellpadding="4" {
+                    thead {
+                        tr {
+                            th { "Severity" } th { "Rule" } th { "Scope" } th { "Message" }
+                            th { "Introduced by" } th { "Link" }
+                        }
+                    }
+                    tbody {
+                        @for a in &i.alerts {
+                            tr {
+                                td { @if a.new { strong { "NEW" } " " } (a.severity.as_str()) }
+                                td { (a.rule_name) br; small { (a.rule_id) } }
+                                td { (scope(a)) }
+                                td { (a.message) }
+                                td { code { (a.opened_by.short()) } }
+                                td { a href=(alert_url(public_url, i, a)) { "open" } }
+                            }
+                        }
+                    }
+                }
+                @if let Some(more) = omitted(i, public_url) { p { (more) } }
+                p { (ACKNOWLEDGE) }
+            }
+        }
     }
-    format!(
-        "<!doctype html><html><body><h1>{}</h1><p>Commit <code>{}</code> on <code>{}</code>.</p>\
-         <table border=\"1\" cellpadding=\"4\"><thead><tr><th>Severity</th><th>Rule</th><th>Scope</th><th>Message</th><th>Introduced by</th><th>Link</th></tr></thead><tbody>{rows}</tbody></table>\
-         {}<p>Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.</p></body></html>",
-        esc(&subject(i)),
-        esc(i.commit.as_str()),
-        esc(i.branch.as_str()),
-        omitted(i, public_url)
-            .map(|m| format!("<p>{}</p>", esc(&m)))
-            .unwrap_or_default(),
-    )
+    .into_string()
 }
 
 /// Builds the message with the intent's stable `Message-ID`.

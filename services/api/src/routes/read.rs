@@ -11,9 +11,7 @@ use clef_pro_app::App;
 use clef_pro_app::principal::{Caller, Person};
 use clef_pro_app::queries::alerts::{self, AlertsQuery};
 use clef_pro_app::queries::history::{MatrixQuery, ReportsQuery};
-use clef_pro_app::views::{
-    AlertList, AlertView, IntegrationList, MatrixView, ReportPage, ReportSummaryView,
-};
+use clef_pro_app::views::{AlertList, AlertView, IntegrationList, MatrixView, ReportPage};
 use clef_pro_schema::ids::IntegrationId;
 
 /// A person may read any integration that exists.
@@ -43,12 +41,12 @@ pub async fn matrix(
     Query(q): Query<MatrixQuery>,
 ) -> Result<Json<MatrixView>, ApiError> {
     let id = visible(state.app(), person, &id)?;
-    let (report, latest) = state
+    let view = state
         .app()
-        .blocking(move |app| app.matrix_report(&id, &q))
+        .blocking(move |app| app.matrix_view(&id, &q))
         .await?
         .ok_or(ApiError::NotFound("report"))?;
-    Ok(Json(MatrixView::of(&report, latest)))
+    Ok(Json(view))
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/reports", tag = "read", security(("bearer" = []), ("session" = [])),
@@ -64,14 +62,11 @@ pub async fn reports(
     Query(q): Query<ReportsQuery>,
 ) -> Result<Json<ReportPage>, ApiError> {
     let id = visible(state.app(), person, &id)?;
-    let (page, next) = state
+    let page = state
         .app()
         .blocking(move |app| app.reports_page(&id, &q))
         .await?;
-    Ok(Json(ReportPage {
-        reports: page.iter().map(ReportSummaryView::of).collect(),
-        next,
-    }))
+    Ok(Json(page))
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/alerts", tag = "read", security(("bearer" = []), ("session" = [])),

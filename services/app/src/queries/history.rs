@@ -1,9 +1,11 @@
-//! The matrix at a report, and the history of reports.
+//! The matrix at a report, and the history of reports, as the view models the JSON API
+//! serves and the dashboard renders.
 
 use super::{DEFAULT_LIMIT, MAX_LIMIT, branch_param, paging};
 use crate::App;
 use crate::error::{Error, Result};
-use clef_pro_projections::matrix::{HeadRef, Position, ReportSummary, StoredReport};
+use crate::views::{MatrixView, ReportPage, ReportSummaryView};
+use clef_pro_projections::matrix::{HeadRef, Position, StoredReport};
 use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::ids::IntegrationId;
 use serde::Deserialize;
@@ -27,9 +29,16 @@ impl App {
         Ok(self.projections().matrix(|m| m.heads(id))?.latest_tracked)
     }
 
-    /// The report shown for a matrix query (the newest, on a tracked branch when there
-    /// is one, or on `branch`, or of `commit`), and whether it is the newest one.
-    pub fn matrix_report(
+    /// The matrix shown for a query (the newest report, on a tracked branch when there
+    /// is one, or on `branch`, or of `commit`), marked whether it is the newest one.
+    pub fn matrix_view(&self, id: &IntegrationId, q: &MatrixQuery) -> Result<Option<MatrixView>> {
+        Ok(self
+            .matrix_report(id, q)?
+            .map(|(r, latest)| MatrixView::of(&r, latest)))
+    }
+
+    /// The stored report a matrix query shows, and whether it is the newest one.
+    fn matrix_report(
         &self,
         id: &IntegrationId,
         q: &MatrixQuery,
@@ -56,18 +65,18 @@ impl App {
         }
     }
 
-    /// A page of history, newest first, and the cursor of the next page.
-    pub fn reports_page(
-        &self,
-        id: &IntegrationId,
-        q: &ReportsQuery,
-    ) -> Result<(Vec<ReportSummary>, Option<String>)> {
+    /// A page of history, newest first, with the cursor of the next page.
+    pub fn reports_page(&self, id: &IntegrationId, q: &ReportsQuery) -> Result<ReportPage> {
         let branch = branch_param(q.branch.as_deref())?;
         let before = paging::cursor(q.before.as_deref(), Position::parse_cursor)?;
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let page = self
             .projections()
             .matrix(|m| m.history(id, branch.as_ref(), before, limit + 1))?;
-        Ok(paging::cut(page, limit, |r| r.position.cursor()))
+        let (page, next) = paging::cut(page, limit, |r| r.position.cursor());
+        Ok(ReportPage {
+            reports: page.iter().map(ReportSummaryView::of).collect(),
+            next,
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The settings page's table forms (`name.0`, `name.1`, …), read into the admin API's
 //! request types, so that a form and its endpoint validate the same way.
 
-use crate::html::parse_severity;
+use crate::components::parse_severity;
 use clef_pro_api::error::ApiError;
 use clef_pro_schema::domain::{ChannelKind, Severity};
 use clef_pro_schema::wire::{ChannelIn, NotificationsIn, PoliciesIn, PolicyIn};

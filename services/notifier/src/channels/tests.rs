@@ -158,3 +158,24 @@ fn pagerduty_triggers_and_resolves_by_alert_id() {
     assert!(r[0].get("payload").is_none());
     assert_eq!(ChannelKind::Pagerduty.as_str(), "pagerduty");
 }
+
+#[test]
+fn the_email_html_escapes_what_it_lists_and_links_each_alert() {
+    let i = intent(IntentKind::Failing, 2, 3);
+    let html = crate::email::html(&i, "https://clef.example");
+    assert!(html.contains("Missing &lt;keys&gt; &amp; more"), "{html}");
+    assert!(!html.contains("<keys>"), "{html}");
+    assert_eq!(
+        html.matches("<tr>").count(),
+        3,
+        "a header row and one per alert"
+    );
+    assert!(
+        html.contains(r#"href="https://clef.example/integrations/int_0123456789abcdef#alert-"#)
+    );
+    assert!(html.contains("<strong>NEW</strong> critical"), "{html}");
+    assert!(
+        html.contains("3 more open alert(s) are not listed here"),
+        "{html}"
+    );
+}
