@@ -12,8 +12,12 @@ const FAILING: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", f
 /// Runs axe-core on the page at `path` and collects what it finds, by page.
 async fn check(b: &Browser, base: &str, path: &str, found: &mut Vec<String>) {
     b.goto(&format!("{base}{path}")).await;
-    b.wait_for("the page", "return document.readyState === 'complete';", json!([]))
-        .await;
+    b.wait_for(
+        "the page",
+        "return document.readyState === 'complete';",
+        json!([]),
+    )
+    .await;
     for v in b.axe().await {
         found.push(format!("{path}: {v}"));
     }
@@ -42,8 +46,12 @@ async fn every_page_passes_axe_core() {
     b.goto(&format!("{}/sign-in", s.url)).await;
     b.type_into("#token", &s.admin).await;
     b.click("form[action='/sign-in'] button").await;
-    b.wait_for("the overview", "return location.pathname === '/';", json!([]))
-        .await;
+    b.wait_for(
+        "the overview",
+        "return location.pathname === '/';",
+        json!([]),
+    )
+    .await;
     for path in [
         "/".to_owned(),
         format!("/integrations/{id}"),
@@ -81,7 +89,11 @@ async fn signing_in_works_with_the_keyboard_alone() {
     assert_eq!(focused, "sign-in-submit", "Tab reaches the sign-in button");
     b.keys("\u{e007}").await;
 
-    b.wait_for("the overview", "return location.pathname === '/';", json!([]))
-        .await;
+    b.wait_for(
+        "the overview",
+        "return location.pathname === '/';",
+        json!([]),
+    )
+    .await;
     b.close().await;
 }

@@ -7,7 +7,7 @@ use super::failure::Failure;
 use super::layout::{Live, layout};
 use super::page_query::PageQuery;
 use super::visitor::Visitor;
-use super::{alerts, history, report};
+use super::{alerts, history, insights, report};
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -112,6 +112,7 @@ fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Respons
         },
         ALERTS_PAGE,
     )?;
+    let insights = app.insights(Some(&id))?;
     let main = html! {
         div class="title" {
             h1 { (integration.name) }
@@ -130,6 +131,7 @@ fn render(app: &App, id: &str, q: PageQuery, visitor: Visitor) -> Result<Respons
                 &integration.tracked_branches,
             ))
         }
+        (insights::section(&integration.name, &insights))
     };
     let live = Live {
         url: format!("/integrations/{id}/live"),

@@ -51,7 +51,11 @@ fn nav(v: &Visitor) -> Markup {
     html! {
         nav aria-label="Main" {
             a href="/" { "Integrations" }
-            @if v.is_admin() { " " a href="/audit" { "Audit log" } }
+            " " a href="/alerts" { "Alerts" }
+            @if v.is_admin() {
+                " " a href="/settings" { "Settings" }
+                " " a href="/audit" { "Audit log" }
+            }
         }
         form class="sign-out" method="post" action="/sign-out" {
             (csrf_field(v))

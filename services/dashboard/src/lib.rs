@@ -14,10 +14,13 @@ mod admission;
 mod alerts;
 mod assets;
 mod audit;
+mod chart;
 mod components;
 mod failure;
 mod headers;
 mod history;
+mod inbox;
+mod insights;
 mod integration;
 mod layout;
 mod overview;
@@ -26,6 +29,7 @@ mod report;
 mod settings;
 mod signin;
 mod time;
+mod tokens;
 mod visitor;
 
 use clef_pro_api::state::AppState;
@@ -38,6 +42,13 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .routes(routes!(overview::show))
+        .routes(routes!(overview::create_integration))
+        .routes(routes!(overview::rename_integration))
+        .routes(routes!(inbox::show))
+        .routes(routes!(inbox::acknowledge))
+        .routes(routes!(tokens::show))
+        .routes(routes!(tokens::issue))
+        .routes(routes!(tokens::revoke))
         .routes(routes!(audit::show))
         .routes(routes!(signin::form, signin::submit))
         .routes(routes!(signin::sign_out))

@@ -195,6 +195,8 @@ pub struct ConfigForm {
     collect: Option<String>,
     #[serde(rename = "trackedBranches")]
     tracked: String,
+    #[serde(default, rename = "filePattern")]
+    pattern: String,
 }
 
 #[utoipa::path(post, path = "/integrations/{id}/settings/config", tag = "dashboard", security(("session" = [])), params(("id" = String, Path, description = "The integration id.")),
@@ -219,7 +221,7 @@ pub async fn set_config(
                 .map(str::to_owned)
                 .collect(),
         ),
-        file_pattern: None,
+        file_pattern: Some(f.pattern.trim().to_owned()).filter(|p| !p.is_empty()),
     };
     let result = (state
         .app()

@@ -57,7 +57,7 @@ fn sign_in_page(
                 input type="hidden" name="csrf" value=(form_token(state, &nonce));
                 label for="token" { "Token" }
                 input id="token" name="token" type="password" autocomplete="current-password" required autofocus;
-                button type="submit" { "Sign in" }
+                button type="submit" id="sign-in-submit" { "Sign in" }
             }
         }
     };

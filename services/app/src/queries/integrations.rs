@@ -55,6 +55,15 @@ impl App {
         Ok(h.finalize().to_hex()[..16].to_owned())
     }
 
+    /// Every integration's id and name, by name: what a filter offers.
+    pub fn integration_names(&self) -> Result<Vec<(String, String)>> {
+        let all = self.projections().registry(|r| r.integrations())?;
+        Ok(all
+            .into_iter()
+            .map(|i| (i.id.to_string(), i.name))
+            .collect())
+    }
+
     fn view_of(&self, i: Integration) -> Result<IntegrationView> {
         let heads = self.projections().matrix(|m| m.heads(&i.id))?;
         let counts = self.projections().alerts(|a| a.open_counts(&i.id))?;

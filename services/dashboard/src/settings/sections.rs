@@ -226,6 +226,16 @@ fn collection(i: &IntegrationView, v: &Visitor) -> Markup {
             label for="collect" { "Collect CI context (provider, pipeline URL, trigger)" }
         }
         p {
+            label for="pattern" { "OTLP file pattern" }
+            " "
+            input id="pattern" name="filePattern" value=[i.config.file_pattern.as_deref()]
+                placeholder="{namespace}/{environment}.enc.yaml" aria-describedby="pattern-help";
+            span id="pattern-help" class="hint" {
+                "Where the encrypted files live, so that file-level issues pushed over OTLP land in their cell. "
+                "Must contain {namespace}; may contain {environment}. Empty keeps the current one."
+            }
+        }
+        p {
             label for="tracked" { "Tracked branches" }
             " "
             input id="tracked" name="trackedBranches" value=(i.tracked_branches.join(", "))

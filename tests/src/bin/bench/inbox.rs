@@ -40,7 +40,10 @@ pub async fn inbox(rows: &mut Vec<Row>) {
     }
     c.caught_up().await;
     let first = c.get("/api/v1/alerts?limit=1").await;
-    assert!(first["next"].is_string(), "the inbox has alerts to page through");
+    assert!(
+        first["next"].is_string(),
+        "the inbox has alerts to page through"
+    );
     println!(
         "-- inbox: {INTEGRATIONS} integrations, {} open alerts, in {:.1}s",
         INTEGRATIONS * ALERTS_EACH,
@@ -55,7 +58,10 @@ pub async fn inbox(rows: &mut Vec<Row>) {
         ),
         (
             "inbox JSON (?severity=info, unacknowledged, within 7d)",
-            format!("{}/api/v1/alerts?severity=info&acknowledged=false&age=7d", s.url),
+            format!(
+                "{}/api/v1/alerts?severity=info&acknowledged=false&age=7d",
+                s.url
+            ),
             None,
         ),
         (

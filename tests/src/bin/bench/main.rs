@@ -4,8 +4,8 @@
 
 mod alerts;
 mod dashboard;
-mod inbox;
 mod engines;
+mod inbox;
 mod load;
 mod results;
 mod upgrade;
