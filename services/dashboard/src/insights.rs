@@ -7,9 +7,12 @@ use super::components::{severity, table};
 use clef_pro_app::views::{InsightsView, TimeToResolveView};
 use maud::{Markup, html};
 
-/// A duration as people read it: `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`.
+/// A duration as people read it: `850 ms`, `45 s`, `12 min`, `3 h 20 min`, `2 d 4 h`.
 pub fn duration(ms: u64) -> String {
     let s = ms / 1000;
+    if ms < 1000 {
+        return format!("{ms} ms");
+    }
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
@@ -82,6 +85,7 @@ mod tests {
 
     #[test]
     fn durations_read_in_the_two_largest_units() {
+        assert_eq!(duration(850), "850 ms");
         assert_eq!(duration(45_000), "45 s");
         assert_eq!(duration(12 * 60_000), "12 min");
         assert_eq!(duration(3 * 3_600_000), "3 h");
