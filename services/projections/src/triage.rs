@@ -17,7 +17,7 @@ use clef_pro_schema::ids::IntegrationId;
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-/// status ‖ severity rank ‖ opening sequence ‖ alert id → integration id
+/// status ‖ severity rank ‖ opening sequence ‖ alert id → [`Entry`]
 const INBOX: Table = TableDefinition::new("triage_inbox");
 /// scope ‖ 0 ‖ severity rank ‖ duration ms ‖ alert id → ()
 const RESOLVED: Table = TableDefinition::new("triage_resolved");
@@ -51,6 +51,36 @@ fn status_byte(s: Status) -> u8 {
     match s {
         Status::Open => b'o',
         Status::Resolved => b'r',
+    }
+}
+
+/// What the inbox's filters look at, kept in the index so that a filter reads only the
+/// alerts it keeps.
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    integration: String,
+    rule: String,
+    acknowledged: bool,
+    opened_at: u64,
+}
+
+impl Entry {
+    fn of(a: &Alert) -> Self {
+        Self {
+            integration: a.integration.to_string(),
+            rule: a.rule_id.to_string(),
+            acknowledged: a.acknowledged(),
+            opened_at: a.opened_at,
+        }
+    }
+
+    fn passes(&self, f: &InboxFilter) -> bool {
+        f.integration
+            .as_ref()
+            .is_none_or(|i| i.as_str() == self.integration)
+            && f.rule.as_deref().is_none_or(|r| r == self.rule)
+            && f.acknowledged.is_none_or(|ack| ack == self.acknowledged)
+            && f.opened_since.is_none_or(|t| self.opened_at >= t)
     }
 }
 
@@ -110,7 +140,7 @@ impl<'t> Triage<'t> {
             self.inbox.remove(inbox_key(o).as_slice())?;
         }
         self.inbox
-            .insert(inbox_key(a).as_slice(), a.integration.as_str().as_bytes())?;
+            .insert(inbox_key(a).as_slice(), enc(&Entry::of(a)).as_slice())?;
         let was_open = old.filter(|o| o.status == Status::Open).map(|o| o.severity);
         let is_open = (a.status == Status::Open).then_some(a.severity);
         if was_open != is_open {
@@ -197,8 +227,8 @@ pub struct InboxFilter {
 
 /// Up to `limit` alerts that pass `filter`, by status, severity (most severe first)
 /// and age (oldest first), strictly after `after`; and the cursor of the next page.
-/// Filters other than status and severity skip what they do not want, so a page
-/// reads at most the alerts between its first and its last.
+/// Status and severity narrow the range read; the other filters look at each index
+/// entry, so only the alerts a page shows are read whole.
 pub(crate) fn inbox(
     tx: &ReadTransaction,
     filter: &InboxFilter,
@@ -221,36 +251,18 @@ pub(crate) fn inbox(
     let mut out = Vec::new();
     let mut next = None;
     for r in inbox.range::<&[u8]>(start.as_slice()..end.as_slice())? {
-        let (k, integration) = r?;
+        let (k, entry) = r?;
         let key = k.value();
         if filter
             .severity
             .is_some_and(|s| key.get(1) != Some(&rank(s)))
+            || !dec::<Entry>(entry.value())?.passes(filter)
         {
             continue;
         }
-        if filter
-            .integration
-            .as_ref()
-            .is_some_and(|i| i.as_str().as_bytes() != integration.value())
-        {
-            continue;
-        }
-        let id = &key[10..];
-        let Some(a) = alert(id)? else {
+        let Some(a) = alert(&key[10..])? else {
             continue;
         };
-        if filter
-            .acknowledged
-            .is_some_and(|ack| ack != a.acknowledged())
-            || filter
-                .rule
-                .as_deref()
-                .is_some_and(|r| r != a.rule_id.as_str())
-            || filter.opened_since.is_some_and(|t| a.opened_at < t)
-        {
-            continue;
-        }
         if out.len() == limit {
             next = Some(hex::encode(out_key(&out)));
             break;
