@@ -1,6 +1,6 @@
 //! Every dashboard page, error pages included, checked by axe-core inside the real
-//! Chromium of the browser tests: no violation of serious or critical impact. And the
-//! sign-in works with the keyboard alone.
+//! Chromium of the browser tests: no violation of serious or critical impact. And
+//! signing in and acknowledging an alert work with the keyboard alone.
 
 use clef_pro_tests::browser::Browser;
 use clef_pro_tests::fixtures::{report, sha};
@@ -70,8 +70,13 @@ async fn every_page_passes_axe_core() {
 }
 
 #[tokio::test]
-async fn signing_in_works_with_the_keyboard_alone() {
+async fn signing_in_and_acknowledging_work_with_the_keyboard_alone() {
     let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (_, key) = c.integration("payments", json!({})).await;
+    let r = c.report(&key, &report(&sha("a"), "main", &[FAILING])).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    c.settle().await;
     let b = Browser::start().await;
     b.goto(&format!("{}/sign-in", s.url)).await;
 

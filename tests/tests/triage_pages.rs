@@ -300,6 +300,24 @@ async fn admins_create_and_rename_integrations_and_issue_and_revoke_tokens_in_th
         "billing-api"
     );
 
+    // The OTLP file pattern on the integration's settings page.
+    b.goto(&format!("{}/integrations/{id}/settings", s.url))
+        .await;
+    b.type_into("#pattern", "secrets/{namespace}/{environment}.enc.yaml")
+        .await;
+    b.click("#collection button[type='submit']").await;
+    b.wait_for_element("#saved").await;
+    let config = &c.get(&format!("/api/v1/integrations/{id}")).await["config"];
+    assert_eq!(
+        config["filePattern"],
+        "secrets/{namespace}/{environment}.enc.yaml"
+    );
+    assert_eq!(
+        config["trackedBranches"],
+        json!(["main", "release"]),
+        "kept"
+    );
+
     b.goto(&format!("{}/settings", s.url)).await;
     b.type_into("#token-label", "auditor").await;
     b.js(
