@@ -15,10 +15,10 @@ use crate::nats_options::{NatsOptions, RETRY_WINDOW};
 use crate::nats_tail::NatsTail;
 use crate::unavailable;
 use crate::{Appended, Authenticity, LogError, Record};
+use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
 use async_nats::jetstream::{self, consumer, stream};
-use async_nats::{HeaderMap, HeaderValue};
 use bytes::Bytes;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal_without_text};
@@ -209,9 +209,9 @@ impl NatsLog {
         payload: Bytes,
     ) -> Result<jetstream::context::PublishAckFuture, LogError> {
         let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", HeaderValue::from(id.as_str()));
+        headers.insert("Nats-Msg-Id", id.as_str());
         if let Some(k) = kind {
-            headers.insert(KIND, HeaderValue::from(k));
+            headers.insert(KIND, k);
         }
         self.js
             .publish_with_headers(subject.to_owned(), headers, payload)
