@@ -258,6 +258,13 @@ fn rows(f: &Fixture) -> Vec<Row> {
         ),
         ("PUT", a("/config"), Some(json!({})), Access::Admin, 200),
         (
+            "PATCH",
+            a(""),
+            Some(json!({"name": "payments-renamed"})),
+            Access::Admin,
+            200,
+        ),
+        (
             "POST",
             "/api/v1/admin/tokens".into(),
             Some(json!({"role": "viewer", "label": "x"})),
@@ -296,6 +303,15 @@ fn rows(f: &Fixture) -> Vec<Row> {
         ("GET", i("/matrix"), None, Access::Person, 200),
         ("GET", i("/reports"), None, Access::Person, 200),
         ("GET", i("/alerts?status=all"), None, Access::Person, 200),
+        ("GET", i("/insights"), None, Access::Person, 200),
+        (
+            "GET",
+            "/api/v1/alerts?status=all".into(),
+            None,
+            Access::Person,
+            200,
+        ),
+        ("GET", "/api/v1/insights".into(), None, Access::Person, 200),
         (
             "POST",
             i(&format!("/alerts/{}/acknowledge", f.alert)),
@@ -323,6 +339,8 @@ fn rows(f: &Fixture) -> Vec<Row> {
             200,
         ),
         ("GET", "/audit".into(), None, Access::AdminPage, 200),
+        ("GET", "/alerts".into(), None, Access::Page, 200),
+        ("GET", "/settings".into(), None, Access::AdminPage, 200),
     ]
 }
 

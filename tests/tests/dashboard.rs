@@ -298,9 +298,44 @@ async fn a_forged_form_post_without_the_csrf_token_is_refused() {
         .await
         .expect("post");
     assert_eq!(config.status(), 403);
+    // Every other form of the pages, without its token.
+    let (token, _) = c.issue_token("viewer", "bob").await;
+    for (path, form) in [
+        (
+            format!("/alerts/{id}/{alert}/acknowledge"),
+            vec![("status", "open")],
+        ),
+        ("/integrations".to_owned(), vec![("name", "evil")]),
+        (format!("/integrations/{id}/rename"), vec![("name", "evil")]),
+        (
+            "/settings/tokens".to_owned(),
+            vec![("label", "evil"), ("role", "admin")],
+        ),
+        (format!("/settings/tokens/{token}/revoke"), vec![]),
+    ] {
+        let r = http
+            .post(format!("{}{path}", s.url))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 403, "{path}");
+    }
     assert_eq!(c.alerts(&id, "open").await[0]["acknowledged"], false);
     let tracked = c.get(&format!("/api/v1/integrations/{id}")).await;
     assert_eq!(tracked["trackedBranches"], json!(["main", "master"]));
+    assert_eq!(tracked["name"], "payments");
+    let list = c.get("/api/v1/integrations").await;
+    assert_eq!(list["integrations"].as_array().expect("list").len(), 1);
+    let tokens = c.get("/api/v1/admin/tokens").await;
+    assert!(
+        tokens["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .all(|t| t["revoked"] == false && t["label"] != "evil")
+    );
 
     // The token of the session's pages is accepted: the refusal is the token's doing.
     let ok = post(vec![("csrf", session.csrf.clone())])

@@ -107,6 +107,21 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
+/// `method` on the documented `path`, its parameters filled, with an empty JSON body.
+async fn call(
+    c: &clef_pro_tests::client::Client,
+    method: &str,
+    path: &str,
+) -> clef_pro_tests::client::Resp {
+    c.send(
+        &method.to_uppercase(),
+        &concrete(path),
+        None,
+        Some(b"{}".to_vec()),
+    )
+    .await
+}
+
 /// Each documented route exists: the router answers it with something other than its
 /// "no such route" or "wrong method" error.
 #[tokio::test(flavor = "multi_thread")]
@@ -115,19 +130,34 @@ async fn every_documented_route_exists() {
     let c = s.client();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let r = c
-                .send(
-                    &method.to_uppercase(),
-                    &concrete(path),
-                    None,
-                    Some(b"{}".to_vec()),
-                )
-                .await;
+            let r = call(&c, method, path).await;
             let routed = !(r.status == 405
                 || r.status == 404 && r.body["error"]["message"] == json!("route not found"));
             assert!(routed, "{method} {path}: {} {:?}", r.status, r.body);
         }
     }
+}
+
+/// No method is served on a documented path but those documented for it: every other
+/// one is 405 (two handlers given to one `routes!` would serve each other's methods).
+#[tokio::test(flavor = "multi_thread")]
+async fn no_undocumented_method_is_served() {
+    let (s, doc) = document().await;
+    let c = s.client();
+    let mut served = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let documented = item.as_object().unwrap();
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if documented.contains_key(method) {
+                continue;
+            }
+            let r = call(&c, method, path).await;
+            if r.status != 405 {
+                served.push(format!("{method} {path}: {}", r.status));
+            }
+        }
+    }
+    assert!(served.is_empty(), "{served:#?}");
 }
 
 /// The other direction: no route can be added without a description. The router and

@@ -80,6 +80,12 @@ impl Resolved {
         Ok(resolved)
     }
 
+    /// Whether the request presented a header credential (which takes precedence over
+    /// the session cookie).
+    pub fn presented(&self) -> bool {
+        self.presented
+    }
+
     /// 401, counted when a header credential was presented.
     fn refuse(&self, state: &AppState) -> ApiError {
         if self.presented {

@@ -248,3 +248,44 @@ async fn a_secret_in_a_report_is_stored_only_as_its_fingerprint() {
     assert!(!text.contains(secret));
     assert!(text.contains(&accepted.redacted.fingerprints[0]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_integration_is_named_anew_in_its_notifications() {
+    let g = given();
+    let (id, key) = g.integration_with_key().await;
+    g.app
+        .set_notifications(
+            &admin(),
+            &id,
+            wire(json!({"notifications": [
+                {"channel": "email", "target": "sec@example.com", "minSeverity": "info"}]})),
+        )
+        .await
+        .expect("set");
+
+    g.app
+        .rename_integration(&admin(), &id, wire(json!({"name": "payments-api"})))
+        .await
+        .expect("renamed");
+    g.app
+        .submit_report(&key, wire(report(C1, false, "2 keys missing")))
+        .await
+        .expect("accepted");
+
+    assert_eq!(
+        g.app.integration_view(&id).expect("view").name,
+        "payments-api"
+    );
+    let (open, _) = g
+        .app
+        .alert_page(&id, &AlertsQuery::default(), 50)
+        .expect("alerts");
+    let alert = clef_pro_schema::ids::AlertId::parse(&open[0].id).expect("id");
+    let intents = g
+        .app
+        .projections()
+        .outbox(|o| o.for_alert(&alert))
+        .expect("intents");
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0].integration_name, "payments-api");
+}

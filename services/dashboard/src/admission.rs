@@ -6,7 +6,9 @@ use super::failure::Failure;
 use super::visitor::Visitor;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
 use clef_pro_api::auth::{Caller, Resolved};
+use clef_pro_api::credential::COOKIE;
 use clef_pro_api::csrf;
 use clef_pro_api::error::ApiError;
 use clef_pro_api::extract::Form;
@@ -30,9 +32,22 @@ impl FromRequestParts<AppState> for Visitor {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
         let resolved = Resolved::of(parts, state)?;
-        let (Some(Caller::Person(person)), Some(session)) = (resolved.caller, resolved.session)
-        else {
-            return Err(Failure::SignedOut);
+        let presented = resolved.presented();
+        let (person, session) = match (resolved.caller, resolved.session) {
+            (Some(Caller::Person(p)), Some(s)) => (p, s),
+            // A header credential (a proxy's, say) took precedence: pages are for the
+            // session cookie, so look at it anyway.
+            _ if presented => {
+                let jar = CookieJar::from_headers(&parts.headers);
+                let cookie = jar.get(COOKIE).ok_or(Failure::SignedOut)?;
+                let session = cookie.value().to_owned();
+                let person = state
+                    .app()
+                    .session_person(&session)?
+                    .ok_or(Failure::SignedOut)?;
+                (person, session)
+            }
+            _ => return Err(Failure::SignedOut),
         };
         Ok(Visitor {
             person,

@@ -20,8 +20,8 @@ use maud::html;
         (status = 403, description = "Not an admin.", content_type = "text/html")))]
 pub async fn show(
     State(state): State<AppState>,
-    Query(q): Query<AuditQuery>,
     visitor: Visitor,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Response, Failure> {
     visitor.require_admin()?;
     let q = AuditQuery {

@@ -63,7 +63,7 @@ fn time_to_resolve(rows: &[TimeToResolveView]) -> Markup {
 /// integration").
 pub fn section(scope: &str, insights: &InsightsView) -> Markup {
     html! {
-        section id="insights" aria-labelledby="insights-h" {
+        section id="insights" data-region aria-labelledby="insights-h" {
             h2 id="insights-h" { "Trends and time to resolve" }
             (chart::trend(
                 "trend",

@@ -153,6 +153,15 @@ impl Projector for Outbox {
                 };
                 recipients.insert(id.as_str().as_bytes(), enc(&r).as_slice())?;
             }
+            // Notifications name the integration as it is called now. (No store of an
+            // earlier version can hold a rename: the event is newer than all of them.)
+            Event::IntegrationRenamed { id, name, .. } => {
+                let key = id.as_str().as_bytes();
+                if let Some(mut r) = get::<Recipients>(&*recipients, key)? {
+                    r.name = name.clone();
+                    recipients.insert(key, enc(&r).as_slice())?;
+                }
+            }
             Event::NotificationsSetV2 {
                 integration,
                 channels,

@@ -34,7 +34,7 @@ pub async fn insights(
     State(state): State<AppState>,
     _: Viewer,
 ) -> Result<Json<InsightsView>, ApiError> {
-    Ok(Json(state.app().insights(None)?))
+    Ok(Json(state.app().blocking(|app| app.insights(None)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/integrations/{id}/insights", tag = "read", security(("bearer" = []), ("session" = [])),
@@ -48,5 +48,10 @@ pub async fn integration_insights(
     let id = state
         .app()
         .visible_integration(&Caller::Person(person), &id)?;
-    Ok(Json(state.app().insights(Some(&id))?))
+    Ok(Json(
+        state
+            .app()
+            .blocking(move |app| app.insights(Some(&id)))
+            .await?,
+    ))
 }

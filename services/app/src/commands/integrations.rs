@@ -72,7 +72,8 @@ impl App {
             name: name("name", req.name, true)?,
             at: clef_pro_schema::now_ms(),
         }));
-        self.append(&sealed, &[Kind::Registry]).await?;
+        self.append(&sealed, &[Kind::Registry, Kind::Outbox])
+            .await?;
         Ok(())
     }
 
