@@ -6,6 +6,12 @@ use crate::store::StoreError;
 use crate::{Kind, Projections, alerts, matrix, outbox, registry};
 use clef_pro_log::{Chunk, Log, LogError};
 
+/// Events a rebuild applies per commit: each commit rewrites every B-tree page its
+/// events touched, so fewer, larger commits write far less (`bench replay`: 2,048 a
+/// commit gave 12,600 events/s, 32,768 gives 32,000; docs/performance.md). Like
+/// [`CHUNK`] it counts events, not bytes: the chunk is held decoded in memory.
+pub const REBUILD_CHUNK: usize = 16 * CHUNK;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReplayError {
@@ -59,10 +65,12 @@ pub async fn rebuild(
     let mut tail = log.tail(from + 1).await?;
     loop {
         // A reader may hand over a few events at a time; gather a full chunk first so
-        // that each store commits once per CHUNK events, not once per read.
+        // that each store commits once per REBUILD_CHUNK events, not once per read.
         let mut chunk = Chunk::default();
-        while chunk.entries.len() < CHUNK && chunk.through < upto {
-            let more = tail.next_chunk(CHUNK - chunk.entries.len()).await?;
+        while chunk.entries.len() < REBUILD_CHUNK && chunk.through < upto {
+            let more = tail
+                .next_chunk(CHUNK.min(REBUILD_CHUNK - chunk.entries.len()))
+                .await?;
             chunk
                 .entries
                 .extend(more.entries.into_iter().filter(|e| e.seq <= upto));
