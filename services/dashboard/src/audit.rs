@@ -4,7 +4,7 @@
 use super::components::table;
 use super::failure::Failure;
 use super::layout::layout;
-use super::page_query::url_part;
+use super::page_query::query_string;
 use super::time::time;
 use super::visitor::Visitor;
 use axum::extract::State;
@@ -47,7 +47,7 @@ pub async fn show(
         }
         (table(Some("audit"), &["When", "Who", "Action", "Target"], rows))
         @if let Some(n) = &entries.next {
-            p { a id="older-entries" href={ "/audit?before=" (url_part(n)) } { "Older entries" } }
+            p { a id="older-entries" href={ "/audit?" (query_string([("before", n.as_str())])) } { "Older entries" } }
         }
     };
     Ok(layout("Audit log", Some(&visitor), None, main).into_response())

@@ -5,16 +5,11 @@ use clef_pro_schema::ids::IntegrationId;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-/// Everything but RFC 3986's unreserved characters.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// A query-string value: everything but RFC 3986 unreserved characters percent-encoded.
-pub fn url_part(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
+/// A query string of `pairs`, form-encoded (`application/x-www-form-urlencoded`, as
+/// the pages' own GET forms send theirs).
+pub fn query_string<'k, 'v>(pairs: impl IntoIterator<Item = (&'k str, &'v str)>) -> String {
+    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
 /// What the integration page shows; links carry it along so filters stick.
@@ -49,14 +44,9 @@ impl PageQuery {
 
     /// The integration page for this query; empty values are left out.
     pub fn href(&self, id: &IntegrationId) -> String {
-        let q: Vec<String> = self
-            .pairs()
-            .map(|(k, v)| format!("{k}={}", url_part(v)))
-            .collect();
-        if q.is_empty() {
-            format!("/integrations/{id}")
-        } else {
-            format!("/integrations/{id}?{}", q.join("&"))
+        match query_string(self.pairs()) {
+            q if q.is_empty() => format!("/integrations/{id}"),
+            q => format!("/integrations/{id}?{q}"),
         }
     }
 
@@ -75,9 +65,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_parts_keep_only_unreserved_characters() {
-        assert_eq!(url_part("feat/a b&c=ü"), "feat%2Fa%20b%26c%3D%C3%BC");
-        assert_eq!(url_part("12-3.4_5~"), "12-3.4_5~");
+    fn query_values_are_form_encoded() {
+        assert_eq!(
+            query_string([("branch", "feat/a b&c=ü"), ("before", "12-3.4_5~")]),
+            "branch=feat%2Fa+b%26c%3D%C3%BC&before=12-3.4_5%7E"
+        );
     }
 
     #[test]
@@ -91,7 +83,7 @@ mod tests {
         };
         assert_eq!(
             q.href(&id),
-            "/integrations/int_0123456789abcdef?branch=feat%2Fx%20y&status=all"
+            "/integrations/int_0123456789abcdef?branch=feat%2Fx+y&status=all"
         );
         assert_eq!(
             q.hidden(&["status", "severity"]).into_string(),
