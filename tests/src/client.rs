@@ -241,6 +241,14 @@ impl Client {
             .await
     }
 
+    /// The status of `GET path` with `Authorization: Bearer <token>`.
+    pub async fn status_with_bearer(&self, token: &str, path: &str) -> u16 {
+        let auth = format!("Bearer {token}");
+        self.send("GET", path, Some(("authorization", &auth)), None)
+            .await
+            .status
+    }
+
     pub async fn get(&self, path: &str) -> Value {
         let r = self.admin("GET", path, Value::Null).await;
         assert_eq!(r.status, 200, "GET {path}: {:?}", r.body);

@@ -61,6 +61,9 @@ pub fn run() -> ExitCode {
             }
         }
     });
+    // Stop what still runs in the background (a NATS client retrying its connection,
+    // say) first, so that the error is the last line the process writes.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(code) => code,
         Err(e) => {
