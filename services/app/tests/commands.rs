@@ -14,6 +14,7 @@ use clef_pro_schema::event::{Actor, Role};
 use clef_pro_schema::ids::IntegrationId;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// An application on a fresh embedded log; the directory and the projectors live as
 /// long as it.
@@ -281,6 +282,14 @@ async fn a_renamed_integration_is_named_anew_in_its_notifications() {
         .alert_page(&id, &AlertsQuery::default(), 50)
         .expect("alerts");
     let alert = clef_pro_schema::ids::AlertId::parse(&open[0].id).expect("id");
+    // A report waits for the matrix and the alerts only; the outbox follows.
+    let head = g.app.log().head().await.expect("head");
+    let outbox = clef_pro_projections::Kind::Outbox;
+    let caught_up = g
+        .app
+        .projections()
+        .wait_for(outbox, head, Duration::from_secs(10));
+    assert!(caught_up.await, "the outbox applied the report");
     let intents = g
         .app
         .projections()
