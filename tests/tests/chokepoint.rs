@@ -47,7 +47,7 @@ const RULES: &[(&str, &[&str], &str)] = &[
         &[
             "services/log/src/nats.rs",
             "tests/src/bin/bench/main.rs",
-            "tests/tests/security.rs",
+            "tests/tests/forged_events.rs",
         ],
         "only the log publishes to JetStream (the benchmark's raw baseline uses its own \
          stream; the security tests publish forgeries as an attacker would)",
