@@ -125,6 +125,20 @@ impl Browser {
         wd("execute", self.client.execute(script, args)).await
     }
 
+    /// Signs in with `token` through the form of the service at `base` and waits for the
+    /// overview.
+    pub async fn sign_in(&self, base: &str, token: &str) {
+        self.goto(&format!("{base}/sign-in")).await;
+        self.type_into("#token", token).await;
+        self.click("form[action='/sign-in'] button").await;
+        self.wait_for(
+            "the overview",
+            "return location.pathname === '/' && document.querySelector('h1').innerText === 'Integrations';",
+            json!([]),
+        )
+        .await;
+    }
+
     /// The page's accessibility violations of serious or critical impact, as axe-core
     /// (installed by `just deps` from the npm registry) finds them inside this Chromium:
     /// each as `rule id: help (selectors)`. WebDriver's scripts run outside the page's

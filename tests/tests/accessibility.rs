@@ -43,15 +43,7 @@ async fn every_page_passes_axe_core() {
     for v in b.axe().await {
         found.push(format!("/sign-in (refused): {v}"));
     }
-    b.goto(&format!("{}/sign-in", s.url)).await;
-    b.type_into("#token", &s.admin).await;
-    b.click("form[action='/sign-in'] button").await;
-    b.wait_for(
-        "the overview",
-        "return location.pathname === '/';",
-        json!([]),
-    )
-    .await;
+    b.sign_in(&s.url, &s.admin).await;
     for path in [
         "/".to_owned(),
         format!("/integrations/{id}"),

@@ -38,19 +38,6 @@ async fn submit(c: &Client, key: &str, body: &Value) {
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
 
-/// Signs in through the form and waits for the overview.
-async fn sign_in(b: &Browser, s: &Service, token: &str) {
-    b.goto(&format!("{}/sign-in", s.url)).await;
-    b.type_into("#token", token).await;
-    b.click("form[action='/sign-in'] button").await;
-    b.wait_for(
-        "the overview",
-        "return location.pathname === '/' && document.querySelector('h1').innerText === 'Integrations';",
-        json!([]),
-    )
-    .await;
-}
-
 /// The text of the matrix cell of `ns` × `env`.
 async fn cell(b: &Browser, ns: &str, env: &str) -> String {
     let v = b
@@ -69,7 +56,7 @@ async fn cell(b: &Browser, ns: &str, env: &str) -> String {
 async fn signing_in_shows_the_matrix_of_a_report_submitted_through_the_api() {
     let (s, c, id, key) = setup().await;
     let b = Browser::start().await;
-    sign_in(&b, &s, &s.admin).await;
+    b.sign_in(&s.url, &s.admin).await;
     submit(&c, &key, &report(&sha("head"), "main", &[FAILING])).await;
     b.goto(&format!("{}/", s.url)).await;
     b.wait_for_element(&format!("a[href='/integrations/{id}']"))
@@ -109,7 +96,7 @@ async fn an_older_commit_from_the_history_shows_its_matrix_marked_not_latest() {
     submit(&c, &key, &report(&sha("old"), "main", &[FAILING])).await;
     submit(&c, &key, &report(&sha("new"), "main", &passing)).await;
     let b = Browser::start().await;
-    sign_in(&b, &s, &s.admin).await;
+    b.sign_in(&s.url, &s.admin).await;
     b.goto(&format!("{}/integrations/{id}", s.url)).await;
     b.wait_for_element("#history-list").await;
     assert!(cell(&b, "oauth", "production").await.contains("Healthy"));
@@ -145,7 +132,7 @@ async fn acknowledging_an_alert_keeps_it_open_and_marks_who_acknowledged() {
     submit(&c, &key, &report(&sha("a"), "main", &[FAILING])).await;
     let token = viewer(&c).await;
     let b = Browser::start().await;
-    sign_in(&b, &s, &token).await;
+    b.sign_in(&s.url, &token).await;
     b.goto(&format!("{}/integrations/{id}", s.url)).await;
     b.wait_for_element("#alert-list button.ack").await;
     b.click("#alert-list button.ack").await;
@@ -175,7 +162,7 @@ async fn acknowledging_an_alert_keeps_it_open_and_marks_who_acknowledged() {
 async fn a_new_report_appears_without_a_reload() {
     let (s, c, id, key) = setup().await;
     let b = Browser::start().await;
-    sign_in(&b, &s, &s.admin).await;
+    b.sign_in(&s.url, &s.admin).await;
     b.goto(&format!("{}/integrations/{id}", s.url)).await;
     b.wait_for_element("#no-report").await;
     // A reload would drop this property: its survival proves the page was updated in place.
@@ -199,7 +186,7 @@ async fn settings_are_for_admins_and_a_new_key_is_shown_once_and_works() {
     submit(&c, &key, &report(&sha("x"), "main", &[])).await;
 
     let admin = Browser::start().await;
-    sign_in(&admin, &s, &s.admin).await;
+    admin.sign_in(&s.url, &s.admin).await;
     admin.goto(&format!("{}/integrations/{id}", s.url)).await;
     admin
         .click(&format!("a[href='/integrations/{id}/settings']"))
@@ -223,7 +210,7 @@ async fn settings_are_for_admins_and_a_new_key_is_shown_once_and_works() {
 
     let token = viewer(&c).await;
     let b = Browser::start().await;
-    sign_in(&b, &s, &token).await;
+    b.sign_in(&s.url, &token).await;
     b.goto(&format!("{}/integrations/{id}", s.url)).await;
     b.wait_for_element("#report").await;
     assert!(

@@ -11,18 +11,6 @@ use clef_pro_tests::service::{Backend, Service};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-async fn sign_in(b: &Browser, s: &Service) {
-    b.goto(&format!("{}/sign-in", s.url)).await;
-    b.type_into("#token", &s.admin).await;
-    b.click("form[action='/sign-in'] button").await;
-    b.wait_for(
-        "the overview",
-        "return location.pathname === '/';",
-        json!([]),
-    )
-    .await;
-}
-
 /// The inbox rows on the page: (integration, rule id, severity), top to bottom.
 async fn inbox_rows(b: &Browser) -> Vec<(String, String, String)> {
     let v = b
@@ -63,7 +51,7 @@ async fn the_inbox_lists_two_integrations_filters_them_and_acknowledges_in_place
     )
     .await;
     let b = Browser::start().await;
-    sign_in(&b, &s).await;
+    b.sign_in(&s.url, &s.admin).await;
 
     b.goto(&format!("{}/alerts", s.url)).await;
     b.wait_for_element("table.inbox").await;
@@ -199,7 +187,7 @@ async fn the_trend_has_a_point_per_report_and_time_to_resolve_matches_the_alerts
     assert_eq!(error.len(), 1);
 
     let b = Browser::start().await;
-    sign_in(&b, &s).await;
+    b.sign_in(&s.url, &s.admin).await;
     b.goto(&format!("{}/integrations/{id}", s.url)).await;
     b.wait_for_element("svg.trend-chart").await;
     let chart = b
@@ -262,7 +250,7 @@ async fn admins_create_and_rename_integrations_and_issue_and_revoke_tokens_in_th
     let s = Service::start(Backend::Embedded, None).await;
     let c = s.client();
     let b = Browser::start().await;
-    sign_in(&b, &s).await;
+    b.sign_in(&s.url, &s.admin).await;
 
     b.type_into("#new-name", "billing").await;
     b.type_into("#new-branches", "main, release").await;

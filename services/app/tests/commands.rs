@@ -2,59 +2,17 @@
 //! the projectors running: no HTTP, no process. What a command promises is checked
 //! through the queries (and the log's head), as an edge would see it.
 
+mod support;
+
+use clef_pro_app::Error;
 use clef_pro_app::commands::sessions::SignIn;
-use clef_pro_app::principal::{KeyCaller, Person};
 use clef_pro_app::queries::access::AuditQuery;
 use clef_pro_app::queries::alerts::AlertsQuery;
 use clef_pro_app::queries::history::MatrixQuery;
-use clef_pro_app::{App, Config, Error};
-use clef_pro_log::Log;
-use clef_pro_projections::Projections;
-use clef_pro_schema::event::{Actor, Role};
-use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::event::Role;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
-
-/// An application on a fresh embedded log; the directory and the projectors live as
-/// long as it.
-struct Given {
-    app: App,
-    _stop: tokio::sync::watch::Sender<bool>,
-    _dir: tempfile::TempDir,
-}
-
-fn given() -> Given {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = clef_pro_schema::keys::DeploymentKey::random();
-    let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).expect("log");
-    let projections = Arc::new(Projections::open(&dir.path().join("stores")).expect("stores"));
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    drop(projections.spawn(&log, &shutdown));
-    let config = Config {
-        redactor: clef_pro_schema::redact::Redactor::new(key.fingerprints()),
-        ..Config::default()
-    };
-    Given {
-        app: App::new(log, projections, config),
-        _stop: stop,
-        _dir: dir,
-    }
-}
-
-fn admin() -> Person {
-    Person::new(
-        Role::Admin,
-        Actor {
-            token: None,
-            label: "operator".into(),
-        },
-    )
-}
-
-fn wire<T: serde::de::DeserializeOwned>(v: Value) -> T {
-    serde_json::from_value(v).expect("a valid wire body")
-}
+use support::{admin, given, wire};
 
 fn report(commit: &str, passed: bool, message: &str) -> Value {
     json!({
@@ -73,28 +31,10 @@ fn report(commit: &str, passed: bool, message: &str) -> Value {
 const C1: &str = "1111111111111111111111111111111111111111";
 const C2: &str = "2222222222222222222222222222222222222222";
 
-impl Given {
-    /// An integration and a CI key for it, as the key authenticates.
-    async fn integration_with_key(&self) -> (IntegrationId, KeyCaller) {
-        let id = self
-            .app
-            .create_integration(&admin(), wire(json!({"name": "payments"})))
-            .await
-            .expect("created");
-        let (_, secret) = self
-            .app
-            .issue_key(&admin(), &id, wire(json!({"label": "ci"})))
-            .await
-            .expect("issued");
-        let key = self.app.key_caller(&secret).expect("read").expect("works");
-        (id, key)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_batch_with_one_bad_report_appends_nothing() {
     let g = given();
-    let (_, key) = g.integration_with_key().await;
+    let (_, key) = g.integration("payments").await;
     let head = g.app.log().head().await.expect("head");
 
     let result = g
@@ -115,7 +55,7 @@ async fn a_batch_with_one_bad_report_appends_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn acknowledging_silences_an_alert_that_stays_open_until_a_report_resolves_it() {
     let g = given();
-    let (id, key) = g.integration_with_key().await;
+    let (id, key) = g.integration("payments").await;
     g.app
         .submit_report(&key, wire(report(C1, false, "2 keys missing")))
         .await
@@ -172,7 +112,7 @@ async fn a_revoked_key_no_longer_authenticates() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_channel_must_name_a_destination_of_its_kind() {
     let g = given();
-    let (id, _) = g.integration_with_key().await;
+    let (id, _) = g.integration("payments").await;
     let head = g.app.log().head().await.expect("head");
 
     let result = g
@@ -227,7 +167,7 @@ async fn a_revoked_token_cannot_sign_in_and_the_attempt_is_audited() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_in_a_report_is_stored_only_as_its_fingerprint() {
     let g = given();
-    let (id, key) = g.integration_with_key().await;
+    let (id, key) = g.integration("payments").await;
     let secret = "AKIAQ3EGUJ7ZHX4KMN2P";
 
     let accepted = g
@@ -253,7 +193,7 @@ async fn a_secret_in_a_report_is_stored_only_as_its_fingerprint() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renamed_integration_is_named_anew_in_its_notifications() {
     let g = given();
-    let (id, key) = g.integration_with_key().await;
+    let (id, key) = g.integration("payments").await;
     g.app
         .set_notifications(
             &admin(),

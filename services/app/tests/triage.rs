@@ -2,45 +2,14 @@
 //! with the projectors running. Expected figures are computed here from the alerts'
 //! own timestamps, never copied from the code under test.
 
-use clef_pro_app::principal::{KeyCaller, Person};
+mod support;
+
+use clef_pro_app::Error;
+use clef_pro_app::principal::KeyCaller;
 use clef_pro_app::queries::triage::InboxQuery;
-use clef_pro_app::{App, Config, Error};
-use clef_pro_log::Log;
-use clef_pro_projections::Projections;
-use clef_pro_schema::event::{Actor, Role};
 use clef_pro_schema::ids::IntegrationId;
 use serde_json::{Value, json};
-use std::sync::Arc;
-
-struct Given {
-    app: App,
-    _stop: tokio::sync::watch::Sender<bool>,
-    _dir: tempfile::TempDir,
-}
-
-fn given() -> Given {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = clef_pro_schema::keys::DeploymentKey::random();
-    let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).expect("log");
-    let projections = Arc::new(Projections::open(&dir.path().join("stores")).expect("stores"));
-    let (stop, shutdown) = tokio::sync::watch::channel(false);
-    drop(projections.spawn(&log, &shutdown));
-    Given {
-        app: App::new(log, projections, Config::default()),
-        _stop: stop,
-        _dir: dir,
-    }
-}
-
-fn admin() -> Person {
-    Person::new(
-        Role::Admin,
-        Actor {
-            token: None,
-            label: "operator".into(),
-        },
-    )
-}
+use support::{Given, admin, given};
 
 /// A report on `main` whose failing results are `(rule, scope, severity)`.
 fn report(commit: u32, failing: &[(&str, &str, &str)]) -> Value {
@@ -62,23 +31,6 @@ fn report(commit: u32, failing: &[(&str, &str, &str)]) -> Value {
 }
 
 impl Given {
-    async fn integration(&self, name: &str) -> (IntegrationId, KeyCaller) {
-        let id = self
-            .app
-            .create_integration(
-                &admin(),
-                serde_json::from_value(json!({"name": name})).unwrap(),
-            )
-            .await
-            .expect("created");
-        let (_, secret) = self
-            .app
-            .issue_key(&admin(), &id, serde_json::from_value(json!({})).unwrap())
-            .await
-            .expect("issued");
-        (id, self.app.key_caller(&secret).unwrap().expect("a key"))
-    }
-
     async fn send(&self, key: &KeyCaller, commit: u32, failing: &[(&str, &str, &str)]) {
         self.app
             .submit_report(
