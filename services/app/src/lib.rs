@@ -129,10 +129,12 @@ impl App {
     /// Runs `f` on a thread for blocking work: store reads that grow with a page, and
     /// parsing, validating and redacting large requests. The async runtime's threads
     /// stay free, so one heavy request never delays another (`/healthz` included).
-    pub async fn blocking<T: Send + 'static>(
+    /// `f`'s error may be any an edge answers with (a page's, say), as long as a failed
+    /// thread can be told in it.
+    pub async fn blocking<T: Send + 'static, E: From<Error> + Send + 'static>(
         &self,
-        f: impl FnOnce(&App) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+        f: impl FnOnce(&App) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E> {
         let app = self.clone();
         tokio::task::spawn_blocking(move || f(&app))
             .await

@@ -194,7 +194,10 @@ pub async fn show(
     visitor: Visitor,
     Query(f): Query<Filters>,
 ) -> Result<Response, Failure> {
-    crate::off_runtime(state.app(), move |app| render(app, f, visitor)).await
+    state
+        .app()
+        .blocking(move |app| render(app, f, visitor))
+        .await
 }
 
 #[utoipa::path(post, path = "/alerts/{id}/{alert}/acknowledge", operation_id = "inbox_acknowledge", tag = "dashboard", security(("session" = [])),

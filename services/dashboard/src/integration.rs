@@ -57,7 +57,10 @@ pub async fn show(
     Query(q): Query<PageQuery>,
     visitor: Visitor,
 ) -> Result<Response, Failure> {
-    crate::off_runtime(state.app(), move |app| render(app, &id, q, visitor)).await
+    state
+        .app()
+        .blocking(move |app| render(app, &id, q, visitor))
+        .await
 }
 
 /// The shown report's section, or the note that there is none yet.

@@ -33,7 +33,6 @@ mod tokens;
 mod visitor;
 
 use clef_pro_api::state::AppState;
-use clef_pro_app::App;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -64,20 +63,4 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(assets::css))
         .routes(routes!(assets::js));
     headers::secured(routes)
-}
-
-/// Runs `f` (store reads and HTML) on a thread for blocking work, so that a large page
-/// never holds up the async runtime.
-async fn off_runtime<T: Send + 'static>(
-    app: &App,
-    f: impl FnOnce(&App) -> Result<T, failure::Failure> + Send + 'static,
-) -> Result<T, failure::Failure> {
-    let app = app.clone();
-    tokio::task::spawn_blocking(move || f(&app))
-        .await
-        .map_err(|e| {
-            failure::Failure::from(clef_pro_api::error::ApiError::Internal(format!(
-                "blocking task failed: {e}"
-            )))
-        })?
 }

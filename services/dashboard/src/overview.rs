@@ -117,7 +117,10 @@ fn row(app: &App, i: &IntegrationView, v: &Visitor, now: u64) -> Result<Markup, 
     responses((status = 200, description = "Every integration with its latest report and open alerts.", content_type = "text/html"),
         (status = 303, description = "Signed out: sent to `/sign-in`.")))]
 pub async fn show(State(state): State<AppState>, visitor: Visitor) -> Result<Response, Failure> {
-    let page = crate::off_runtime(state.app(), move |app| render(app, &visitor, None)).await?;
+    let page = state
+        .app()
+        .blocking(move |app| render(app, &visitor, None))
+        .await?;
     Ok(page.into_response())
 }
 
@@ -181,8 +184,10 @@ async fn refused(
     match ApiError::from(e) {
         ApiError::Invalid(f) => {
             let message = format!("{}: {}", f.field, f.message);
-            let page =
-                crate::off_runtime(state.app(), move |app| render(app, &v, Some(&message))).await?;
+            let page = state
+                .app()
+                .blocking(move |app| render(app, &v, Some(&message)))
+                .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         other => Err(other.into()),

@@ -2,7 +2,7 @@
 //! redaction are CPU work and run off the async runtime.
 
 use crate::App;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::principal::KeyCaller;
 use crate::views::report_id;
 use clef_pro_projections::Kind;
@@ -78,7 +78,7 @@ impl App {
         let sealed = self
             .blocking(move |app| {
                 let report = Report::from_wire(wire, "", collect_ci)?;
-                Ok(app.seal_report(integration, report))
+                Ok::<_, Error>(app.seal_report(integration, report))
             })
             .await?;
         self.accept_report(key, sealed).await
@@ -97,7 +97,7 @@ impl App {
             .blocking(move |app| {
                 let pattern = pattern.as_deref().and_then(FilePattern::compile);
                 let report = otlp::report(&request, pattern.as_ref())?;
-                Ok(app.seal_report(integration, report))
+                Ok::<_, Error>(app.seal_report(integration, report))
             })
             .await?;
         self.accept_report(key, sealed).await
@@ -109,7 +109,7 @@ impl App {
         let integration = key.integration.id.clone();
         let sealed = self
             .blocking(move |app| {
-                Ok(app.seal(Event::BatchSubmitted {
+                Ok::<_, Error>(app.seal(Event::BatchSubmitted {
                     integration,
                     reports: Report::batch_from_wire(wire.reports, collect_ci)?,
                     at: clef_pro_schema::now_ms(),
