@@ -236,8 +236,7 @@ pub async fn rename_integration(
 ) -> Result<Response, Failure> {
     let v = posted.visitor;
     v.require_admin()?;
-    let id = IntegrationId::parse(&id).map_err(|_| ApiError::NotFound("integration"))?;
-    state.app().integration(&id)?;
+    let id = state.app().existing_integration(&id)?;
     let req = RenameIn {
         name: posted.form.name,
     };

@@ -39,9 +39,7 @@ fn render(
 /// The admin's integration, or the 403/404 page.
 fn admin_integration(state: &AppState, v: &Visitor, id: &str) -> Result<IntegrationId, Failure> {
     v.require_admin()?;
-    let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
-    state.app().integration(&id)?;
-    Ok(id)
+    Ok(state.app().existing_integration(id)?)
 }
 
 #[derive(Deserialize)]

@@ -40,13 +40,6 @@ pub struct KeyRevoked {
 /// Admin bodies are small.
 pub(crate) const ADMIN_LIMIT: usize = 256 << 10;
 
-/// An existing integration's id from the path.
-fn existing(state: &AppState, id: &str) -> Result<IntegrationId, ApiError> {
-    let id = IntegrationId::parse(id).map_err(|_| ApiError::NotFound("integration"))?;
-    state.app().integration(&id)?;
-    Ok(id)
-}
-
 /// What every settings endpoint starts with, after the admin: an existing integration
 /// and the body of the change.
 async fn change<T: DeserializeOwned + Send + 'static>(
@@ -54,7 +47,7 @@ async fn change<T: DeserializeOwned + Send + 'static>(
     id: &str,
     body: Body,
 ) -> Result<(IntegrationId, T), ApiError> {
-    let id = existing(state, id)?;
+    let id = state.app().existing_integration(id)?;
     Ok((id, body::json(body, ADMIN_LIMIT).await?))
 }
 
@@ -117,7 +110,7 @@ pub async fn revoke_key(
     Admin(by): Admin,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Json<KeyRevoked>, ApiError> {
-    let id = existing(&state, &id)?;
+    let id = state.app().existing_integration(&id)?;
     let key_id = state.app().revoke_key(&by, &id, &key).await?;
     Ok(Json(KeyRevoked {
         key_id: key_id.to_string(),
@@ -132,7 +125,7 @@ pub async fn list_keys(
     _: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<KeyList>, ApiError> {
-    let id = existing(&state, &id)?;
+    let id = state.app().existing_integration(&id)?;
     Ok(Json(KeyList {
         keys: state.app().keys(&id)?,
     }))

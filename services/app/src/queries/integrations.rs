@@ -12,12 +12,18 @@ impl App {
     /// caller may see it: a key of another integration gets the same "not found" as an
     /// unknown id; a person may see every integration.
     pub fn visible_integration(&self, caller: &Caller, id: &str) -> Result<IntegrationId> {
-        let id = IntegrationId::parse(id).map_err(|_| Error::NotFound("integration"))?;
         if let Caller::Key(k) = caller
-            && k.integration.id != id
+            && k.integration.id.as_str() != id
         {
             return Err(Error::NotFound("integration"));
         }
+        self.existing_integration(id)
+    }
+
+    /// Parses an integration id from a path and checks that the integration exists; an
+    /// unknown or malformed id is "not found" alike.
+    pub fn existing_integration(&self, id: &str) -> Result<IntegrationId> {
+        let id = IntegrationId::parse(id).map_err(|_| Error::NotFound("integration"))?;
         self.integration(&id)?;
         Ok(id)
     }
