@@ -52,6 +52,12 @@ impl Proc {
                     }
                     let _ = tx.send(line);
                 }
+                // tokio's File hands writes to a background thread: without a flush the
+                // last lines may reach the file after `wait_exit` (which waits for this
+                // task's sender to drop) has returned and the test has read it.
+                if let Some(f) = file.as_mut() {
+                    let _ = f.flush().await;
+                }
             });
         }
         Proc { child, lines }
