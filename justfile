@@ -115,7 +115,7 @@ test: deps lint
 # a time. About 5 minutes on 2 cores; CLEF_PRO_CRASH_ROUNDS sets the crash rounds.
 test-faults: deps
     cargo build -p clef-pro
-    cargo test -p clef-pro-tests --test 'faults_*' -- --ignored --test-threads 1
+    cargo test --workspace --test 'faults_*' -- --ignored --test-threads 1
 
 # Benchmarks against the raw engines, in one run (see docs/performance.md); writes
 # target/bench/results.json. Takes about 5 minutes on 2 cores. Name groups to run only

@@ -77,13 +77,19 @@ pub async fn metrics_only(State(state): State<AppState>, headers: HeaderMap) -> 
 /// OpenMetrics when the scraper's `Accept` asks for it.
 async fn exposition(state: &AppState, headers: &HeaderMap) -> impl IntoResponse + use<> {
     let p = state.app().projections();
+    // Read in log order: the head, then the checkpoints, then what the stores hold. A
+    // scrape showing no lag then counts every intent the events up to that head made
+    // (read first, the counts could miss one the outbox applied in between, and a
+    // "settled" scrape would show nothing pending while a notification was).
+    let head = state.app().log().head().await.ok();
+    let checkpoints = Kind::ALL
+        .iter()
+        .map(|&k| (k.name(), p.checkpoint(k)))
+        .collect();
     let counts = p.outbox(|o| o.counts()).ok();
     let reading = crate::metrics::Reading {
-        head: state.app().log().head().await.ok(),
-        checkpoints: Kind::ALL
-            .iter()
-            .map(|&k| (k.name(), p.checkpoint(k)))
-            .collect(),
+        head,
+        checkpoints,
         refused: state.app().log().authenticity().refused(),
         replayed: p.replays().unwrap_or(0),
         notifications: counts.map_or([0; 3], |c| [c.pending, c.sent, c.failed]),
