@@ -119,7 +119,8 @@ test-faults: deps
 
 # Benchmarks against the raw engines, in one run (see docs/performance.md); writes
 # target/bench/results.json. Takes about 5 minutes on 2 cores. Name groups to run only
-# those: redactor, group-commit, ingest, replay, reads, dashboard, alerts, upgrade.
+# those: redactor, group-commit, ingest, replay, reads, dashboard, alerts, inbox, upgrade;
+# `replay-million` (replay of 1,000,000 events, a few minutes) runs only when named.
 bench *groups: deps
     cargo build --release -p clef-pro
     cargo run --release -p clef-pro-tests --bin bench -- {{groups}}

@@ -57,7 +57,7 @@ pub struct Report {
     pub secrets_redacted: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub files_scanned: u32,
     pub namespaces: Vec<Name>,

@@ -3,8 +3,8 @@
 use crate::cli::{LogArgs, ReplayArgs};
 use anyhow::Context;
 use clef_pro_log::Log;
-use clef_pro_projections::Projections;
 use clef_pro_projections::replay::rebuild;
+use clef_pro_projections::{Kind, Projections};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -15,14 +15,22 @@ async fn fold(dir: &Path, log: &Log, head: u64, what: &str) -> anyhow::Result<Pr
         .with_context(|| format!("cannot open stores in {}", dir.display()))?;
     let bar = crate::progress::bar(head, what, "seq")?;
     let started = Instant::now();
-    let events = rebuild(&p, log, head, |_, through| bar.set_position(through))
+    let done = rebuild(&p, log, head, |_, through| bar.set_position(through))
         .await
         .with_context(|| format!("{what} failed"))?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    let folding: Vec<String> = Kind::ALL
+        .iter()
+        .zip(done.folding)
+        .map(|(k, t)| format!("{} {:.1}s", k.name(), t.as_secs_f64()))
+        .collect();
     eprintln!(
-        "{what}: {events} events up to sequence {head} in {secs:.1}s ({:.0} events/s)",
-        events as f64 / secs.max(1e-9)
+        "{what}: {} events up to sequence {head} in {secs:.1}s ({:.0} events/s; folding: {}; waiting for the log {:.1}s)",
+        done.events,
+        done.events as f64 / secs.max(1e-9),
+        folding.join(", "),
+        done.waiting.as_secs_f64(),
     );
     Ok(p)
 }

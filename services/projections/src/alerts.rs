@@ -6,7 +6,7 @@
 pub use crate::counts::OpenCounts;
 use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts, Status};
 use crate::runtime::Projector;
-use crate::store::{StoreError, Table, dec, enc, get};
+use crate::store::{Rows, StoreError, Table, dec, enc, get};
 use crate::triage::{self, InboxFilter, Sums, TrendPoint, Triage};
 use clef_pro_schema::domain::{CommitSha, Severity};
 use clef_pro_schema::event::Event;
@@ -79,13 +79,13 @@ impl std::fmt::Display for AlertCursor {
 
 /// The lifecycle's state inside one write transaction.
 pub struct RedbAlerts<'t> {
-    state: redb::Table<'t, &'static [u8], &'static [u8]>,
+    state: Rows<'t, IntegrationAlerts>,
     alerts: redb::Table<'t, &'static [u8], &'static [u8]>,
     index: redb::Table<'t, &'static [u8], &'static [u8]>,
-    seen: redb::Table<'t, &'static [u8], &'static [u8]>,
+    seen: Rows<'t, ()>,
     by_status: redb::Table<'t, &'static [u8], &'static [u8]>,
-    counts: redb::Table<'t, &'static [u8], &'static [u8]>,
-    revisions: redb::Table<'t, &'static [u8], &'static [u8]>,
+    counts: Rows<'t, OpenCounts>,
+    revisions: Rows<'t, u64>,
     /// The inbox, times to resolve and trends: the alerts projection's own, not the
     /// outbox's copy of the lifecycle.
     triage: Option<Triage<'t>>,
@@ -94,15 +94,27 @@ pub struct RedbAlerts<'t> {
 impl<'t> RedbAlerts<'t> {
     pub(crate) fn open(tx: &'t WriteTransaction) -> Result<Self, StoreError> {
         Ok(Self {
-            state: tx.open_table(STATE)?,
+            state: Rows::open(tx, STATE)?,
             alerts: tx.open_table(ALERTS)?,
             index: tx.open_table(INDEX)?,
-            seen: tx.open_table(SEEN)?,
+            seen: Rows::open(tx, SEEN)?,
             by_status: tx.open_table(BY_STATUS)?,
-            counts: tx.open_table(COUNTS)?,
-            revisions: tx.open_table(REVISIONS)?,
+            counts: Rows::open(tx, COUNTS)?,
+            revisions: Rows::open(tx, REVISIONS)?,
             triage: None,
         })
+    }
+
+    /// Writes the rows the chunk held back.
+    pub(crate) fn close(self) -> Result<(), StoreError> {
+        self.state.flush()?;
+        self.seen.flush()?;
+        self.counts.flush()?;
+        self.revisions.flush()?;
+        match self.triage {
+            Some(t) => t.close(),
+            None => Ok(()),
+        }
     }
 
     fn with_triage(tx: &'t WriteTransaction) -> Result<Self, StoreError> {
@@ -121,7 +133,10 @@ impl<'t> RedbAlerts<'t> {
                 _ => (&[][..], 0),
             };
             let failing = reports.last().map_or(0, |r| r.failures().len() as u64);
-            let open = get(&self.counts, h.integration.as_str().as_bytes())?.unwrap_or_default();
+            let open = self
+                .counts
+                .get(h.integration.as_str().as_bytes())?
+                .unwrap_or_default();
             triage.on_report(
                 &h.integration,
                 TrendPoint {
@@ -164,8 +179,8 @@ fn status_byte(s: Status) -> u8 {
 impl AlertState for RedbAlerts<'_> {
     type Error = StoreError;
 
-    fn integration(&self, id: &IntegrationId) -> Result<Option<IntegrationAlerts>, StoreError> {
-        get(&self.state, id.as_str().as_bytes())
+    fn integration(&mut self, id: &IntegrationId) -> Result<Option<IntegrationAlerts>, StoreError> {
+        self.state.get(id.as_str().as_bytes())
     }
 
     fn put_integration(
@@ -173,8 +188,7 @@ impl AlertState for RedbAlerts<'_> {
         id: &IntegrationId,
         v: &IntegrationAlerts,
     ) -> Result<(), StoreError> {
-        self.state
-            .insert(id.as_str().as_bytes(), enc(v).as_slice())?;
+        self.state.put(id.as_str().as_bytes(), v.clone());
         Ok(())
     }
 
@@ -211,17 +225,16 @@ impl AlertState for RedbAlerts<'_> {
         let is_open = (a.status == Status::Open).then_some(a.severity);
         if was_open != is_open {
             let key = a.integration.as_str().as_bytes();
-            let mut c: OpenCounts = get(&self.counts, key)?.unwrap_or_default();
+            let mut c = self.counts.get(key)?.unwrap_or_default();
             c.change(was_open, is_open);
-            self.counts.insert(key, enc(&c).as_slice())?;
+            self.counts.put(key, c);
         }
         if let Some(t) = &mut self.triage {
             t.on_alert(old.as_ref(), a)?;
         }
         let key = a.integration.as_str().as_bytes();
-        let revision: u64 = get(&self.revisions, key)?.unwrap_or_default();
-        self.revisions
-            .insert(key, enc(&(revision + 1)).as_slice())?;
+        let revision = self.revisions.get(key)?.unwrap_or_default();
+        self.revisions.put(key, revision + 1);
         Ok(())
     }
 
@@ -236,7 +249,11 @@ impl AlertState for RedbAlerts<'_> {
             commit.as_str().as_bytes(),
         ]
         .concat();
-        Ok(self.seen.insert(k.as_slice(), [].as_slice())?.is_none())
+        let first = self.seen.get(&k)?.is_none();
+        if first {
+            self.seen.put(&k, ());
+        }
+        Ok(first)
     }
 }
 
@@ -261,6 +278,10 @@ impl Projector for Alerts {
     fn apply(t: &mut RedbAlerts<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
         t.apply(seq, event.fact())?;
         Ok(())
+    }
+
+    fn close(t: RedbAlerts<'_>) -> Result<(), StoreError> {
+        t.close()
     }
 }
 

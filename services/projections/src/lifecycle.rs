@@ -90,7 +90,8 @@ impl Alert {
 /// Where the lifecycle keeps its state.
 pub trait AlertState {
     type Error;
-    fn integration(&self, id: &IntegrationId) -> Result<Option<IntegrationAlerts>, Self::Error>;
+    fn integration(&mut self, id: &IntegrationId)
+    -> Result<Option<IntegrationAlerts>, Self::Error>;
     fn put_integration(
         &mut self,
         id: &IntegrationId,
@@ -269,7 +270,10 @@ pub struct MemAlerts {
 
 impl AlertState for MemAlerts {
     type Error = std::convert::Infallible;
-    fn integration(&self, id: &IntegrationId) -> Result<Option<IntegrationAlerts>, Self::Error> {
+    fn integration(
+        &mut self,
+        id: &IntegrationId,
+    ) -> Result<Option<IntegrationAlerts>, Self::Error> {
         Ok(self.integrations.get(id).cloned())
     }
     fn put_integration(

@@ -141,6 +141,10 @@ impl Projector for Outbox {
         })
     }
 
+    fn close(t: OutboxTables<'_>) -> Result<(), StoreError> {
+        t.alerts.close()
+    }
+
     fn apply(t: &mut OutboxTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {
         let event = event.fact();
         let head = t.alerts.apply(seq, event)?;

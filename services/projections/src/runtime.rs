@@ -35,6 +35,11 @@ pub trait Projector: Send + Sync + 'static {
     type Tables<'t>;
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;
+    /// Ends a chunk: writes what the tables held back ([`crate::store::Rows`]).
+    fn close(t: Self::Tables<'_>) -> Result<(), StoreError> {
+        drop(t);
+        Ok(())
+    }
 }
 
 /// Applies a chunk and moves the checkpoint to its end, all in one transaction.
@@ -54,6 +59,7 @@ pub fn apply_chunk<P: Projector>(
                 P::apply(&mut t, e.seq, &e.event)?;
             }
         }
+        P::close(t)?;
         guard.close()
     })
 }

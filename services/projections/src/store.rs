@@ -8,6 +8,7 @@ use redb::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -75,6 +76,50 @@ pub(crate) fn get<T: DeserializeOwned>(
     key: &[u8],
 ) -> Result<Option<T>, StoreError> {
     t.get(key)?.map(|v| dec(v.value())).transpose()
+}
+
+/// A table of rows that a chunk of events reads and rewrites again and again (one per
+/// integration: heads, lifecycle state, counts). Inside one write transaction each row
+/// is read once and written once, when the chunk closes ([`Rows::flush`]), instead of
+/// decoded and encoded on every event. Rows are written in key order, so a table
+/// with random keys (commits) takes a chunk's inserts in one sweep over its leaves.
+/// Every read and write of the table in that transaction must go through it.
+pub struct Rows<'t, V> {
+    table: RwTable<'t>,
+    /// The row as the chunk last left it (`None`: absent), and whether it changed.
+    rows: BTreeMap<Vec<u8>, (Option<V>, bool)>,
+}
+
+impl<'t, V: Serialize + DeserializeOwned + Clone> Rows<'t, V> {
+    pub(crate) fn open(tx: &'t redb::WriteTransaction, def: Table) -> Result<Self, StoreError> {
+        Ok(Self {
+            table: tx.open_table(def)?,
+            rows: BTreeMap::new(),
+        })
+    }
+
+    pub(crate) fn get(&mut self, key: &[u8]) -> Result<Option<V>, StoreError> {
+        if let Some((v, _)) = self.rows.get(key) {
+            return Ok(v.clone());
+        }
+        let v: Option<V> = get(&self.table, key)?;
+        self.rows.insert(key.to_vec(), (v.clone(), false));
+        Ok(v)
+    }
+
+    pub(crate) fn put(&mut self, key: &[u8], v: V) {
+        self.rows.insert(key.to_vec(), (Some(v), true));
+    }
+
+    /// Writes every changed row.
+    pub(crate) fn flush(mut self) -> Result<(), StoreError> {
+        for (key, (v, changed)) in std::mem::take(&mut self.rows) {
+            if let (Some(v), true) = (v, changed) {
+                self.table.insert(key.as_slice(), enc(&v).as_slice())?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Reads every value whose key starts with `prefix`, in key order.

@@ -11,11 +11,12 @@
 
 use crate::counts::OpenCounts;
 use crate::lifecycle::{Alert, Status};
-use crate::store::{StoreError, Table, dec, enc, get};
+use crate::store::{Rows, StoreError, Table, dec, enc, get};
 use clef_pro_schema::domain::Severity;
 use clef_pro_schema::ids::IntegrationId;
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// status ‖ severity rank ‖ opening sequence ‖ alert id → [`Entry`]
 const INBOX: Table = TableDefinition::new("triage_inbox");
@@ -119,7 +120,9 @@ pub struct Triage<'t> {
     resolved: RwTable<'t>,
     sums: RwTable<'t>,
     trends: RwTable<'t>,
-    totals: RwTable<'t>,
+    totals: Rows<'t, OpenCounts>,
+    /// The newest trend point of each scope the chunk has read or written.
+    last: HashMap<Vec<u8>, Option<TrendPoint>>,
 }
 
 impl<'t> Triage<'t> {
@@ -129,8 +132,33 @@ impl<'t> Triage<'t> {
             resolved: tx.open_table(RESOLVED)?,
             sums: tx.open_table(SUMS)?,
             trends: tx.open_table(TRENDS)?,
-            totals: tx.open_table(TOTALS)?,
+            totals: Rows::open(tx, TOTALS)?,
+            last: HashMap::new(),
         })
+    }
+
+    /// Writes the rows the chunk held back.
+    pub(crate) fn close(self) -> Result<(), StoreError> {
+        self.totals.flush()
+    }
+
+    /// The newest trend point of `scope`.
+    fn last_point(&mut self, scope: &[u8]) -> Result<Option<TrendPoint>, StoreError> {
+        if let Some(p) = self.last.get(scope) {
+            return Ok(p.clone());
+        }
+        let p = last_point(&self.trends, scope)?;
+        self.last.insert(scope.to_vec(), p.clone());
+        Ok(p)
+    }
+
+    fn add_point(&mut self, scope: &[u8], point: TrendPoint) -> Result<(), StoreError> {
+        self.trends.insert(
+            scoped(scope, &[&point.seq.to_be_bytes()]).as_slice(),
+            enc(&point).as_slice(),
+        )?;
+        self.last.insert(scope.to_vec(), Some(point));
+        Ok(())
     }
 
     /// Follows one alert write: its place in the inbox, its duration once resolved,
@@ -144,9 +172,9 @@ impl<'t> Triage<'t> {
         let was_open = old.filter(|o| o.status == Status::Open).map(|o| o.severity);
         let is_open = (a.status == Status::Open).then_some(a.severity);
         if was_open != is_open {
-            let mut t: OpenCounts = get(&self.totals, EVERY)?.unwrap_or_default();
+            let mut t = self.totals.get(EVERY)?.unwrap_or_default();
             t.change(was_open, is_open);
-            self.totals.insert(EVERY, enc(&t).as_slice())?;
+            self.totals.put(EVERY, t);
         }
         if was_open.is_some()
             && a.status == Status::Resolved
@@ -174,10 +202,9 @@ impl<'t> Triage<'t> {
         integration: &IntegrationId,
         point: TrendPoint,
     ) -> Result<(), StoreError> {
-        let seq = point.seq.to_be_bytes();
         let scope = integration.as_str().as_bytes();
-        let previous = last_point(&self.trends, scope)?.map_or(0, |p| p.failing);
-        let mut every = last_point(&self.trends, EVERY)?.unwrap_or(TrendPoint {
+        let previous = self.last_point(scope)?.map_or(0, |p| p.failing);
+        let mut every = self.last_point(EVERY)?.unwrap_or(TrendPoint {
             seq: 0,
             at: 0,
             open: OpenCounts::default(),
@@ -186,14 +213,11 @@ impl<'t> Triage<'t> {
         // Every integration's latest failing results, summed: this one's replace its
         // previous ones.
         every.failing = (every.failing + point.failing).saturating_sub(previous);
-        every.open = get(&self.totals, EVERY)?.unwrap_or_default();
+        every.open = self.totals.get(EVERY)?.unwrap_or_default();
         every.seq = point.seq;
         every.at = point.at;
-        self.trends
-            .insert(scoped(scope, &[&seq]).as_slice(), enc(&point).as_slice())?;
-        self.trends
-            .insert(scoped(EVERY, &[&seq]).as_slice(), enc(&every).as_slice())?;
-        Ok(())
+        self.add_point(scope, point)?;
+        self.add_point(EVERY, every)
     }
 }
 
