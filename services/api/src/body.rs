@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use axum::body::Body;
+use clef_pro_app::App;
 use clef_pro_schema::redact::Redactor;
 use serde::de::DeserializeOwned;
 
@@ -16,8 +17,9 @@ const DRAIN_LIMIT: usize = 64 << 20;
 const INLINE_PARSE: usize = 64 << 10;
 
 /// Reads at most `limit` bytes of `body` and parses them as `T` (a large body on a
-/// blocking thread).
+/// blocking thread, one per core at a time: [`App::computing`]).
 pub async fn json<T: DeserializeOwned + Send + 'static>(
+    app: &App,
     body: Body,
     limit: usize,
 ) -> Result<T, ApiError> {
@@ -46,9 +48,7 @@ pub async fn json<T: DeserializeOwned + Send + 'static>(
     if bytes.len() <= INLINE_PARSE {
         return parse(&bytes);
     }
-    tokio::task::spawn_blocking(move || parse(&bytes))
-        .await
-        .map_err(|e| ApiError::Internal(format!("parse task failed: {e}")))?
+    app.computing(move |_| parse(&bytes)).await
 }
 
 /// Whether reading a body failed because the client paused longer than

@@ -48,7 +48,7 @@ async fn change<T: DeserializeOwned + Send + 'static>(
     body: Body,
 ) -> Result<(IntegrationId, T), ApiError> {
     let id = state.app().existing_integration(id)?;
-    Ok((id, body::json(body, ADMIN_LIMIT).await?))
+    Ok((id, body::json(state.app(), body, ADMIN_LIMIT).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/admin/integrations", tag = "admin", security(("bearer" = [])),
@@ -59,7 +59,7 @@ pub async fn create_integration(
     Admin(by): Admin,
     body: Body,
 ) -> Result<(StatusCode, Json<IntegrationView>), ApiError> {
-    let req: NewIntegrationIn = body::json(body, ADMIN_LIMIT).await?;
+    let req: NewIntegrationIn = body::json(state.app(), body, ADMIN_LIMIT).await?;
     let id = state.app().create_integration(&by, req).await?;
     Ok((
         StatusCode::CREATED,

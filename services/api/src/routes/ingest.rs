@@ -42,7 +42,7 @@ pub async fn post_report(
     Key(key): Key,
     body: Body,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
-    let wire: ReportIn = body::json(body, REPORT_LIMIT).await?;
+    let wire: ReportIn = body::json(state.app(), body, REPORT_LIMIT).await?;
     let accepted = state.app().submit_report(&key, wire).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }
@@ -56,7 +56,7 @@ pub async fn post_batch(
     Key(key): Key,
     body: Body,
 ) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
-    let wire: BatchIn = body::json(body, BATCH_LIMIT).await?;
+    let wire: BatchIn = body::json(state.app(), body, BATCH_LIMIT).await?;
     let accepted = state.app().submit_batch(&key, wire).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }

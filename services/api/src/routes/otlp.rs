@@ -43,7 +43,7 @@ pub async fn logs(
     Key(key): Key,
     body: Body,
 ) -> Result<Json<OtlpAccepted>, ApiError> {
-    let req: Value = body::json(body, REPORT_LIMIT).await?;
+    let req: Value = body::json(state.app(), body, REPORT_LIMIT).await?;
     Ok(Json(OtlpAccepted {
         report: state.app().submit_otlp(&key, req).await?,
         partial_success: Value::Object(Default::default()),

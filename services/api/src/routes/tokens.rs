@@ -70,7 +70,7 @@ pub async fn create_token(
     Admin(by): Admin,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<TokenIssued>), ApiError> {
-    let req: NewTokenIn = body::json(body, ADMIN_LIMIT).await?;
+    let req: NewTokenIn = body::json(state.app(), body, ADMIN_LIMIT).await?;
     let (token_id, token) = state
         .app()
         .issue_token(Some(&by), req.role, req.label)

@@ -76,7 +76,7 @@ impl App {
         let collect_ci = key.integration.collect_ci_context;
         let integration = key.integration.id.clone();
         let sealed = self
-            .blocking(move |app| {
+            .computing(move |app| {
                 let report = Report::from_wire(wire, "", collect_ci)?;
                 Ok::<_, Error>(app.seal_report(integration, report))
             })
@@ -94,7 +94,7 @@ impl App {
         let pattern = key.integration.file_pattern.clone();
         let integration = key.integration.id.clone();
         let sealed = self
-            .blocking(move |app| {
+            .computing(move |app| {
                 let pattern = pattern.as_deref().and_then(FilePattern::compile);
                 let report = otlp::report(&request, pattern.as_ref())?;
                 Ok::<_, Error>(app.seal_report(integration, report))
@@ -108,7 +108,7 @@ impl App {
         let collect_ci = key.integration.collect_ci_context;
         let integration = key.integration.id.clone();
         let sealed = self
-            .blocking(move |app| {
+            .computing(move |app| {
                 Ok::<_, Error>(app.seal(Event::BatchSubmitted {
                     integration,
                     reports: Report::batch_from_wire(wire.reports, collect_ci)?,
