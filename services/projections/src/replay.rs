@@ -82,7 +82,8 @@ pub async fn rebuild(
         return Ok(done);
     }
     let tail = log.tail(from + 1).await?;
-    // One chunk read ahead: memory holds at most the chunk folding and the next one.
+    // Reading runs ahead of folding by at most two chunks (one waiting in the channel,
+    // one being gathered), which bounds the memory a rebuild holds.
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let reader = tokio::spawn(read_chunks(tail, upto, tx));
     loop {
