@@ -13,9 +13,6 @@ use serde::de::DeserializeOwned;
 /// connection is simply closed.
 const DRAIN_LIMIT: usize = 64 << 20;
 
-/// Bodies above this size are parsed off the async runtime.
-const INLINE_PARSE: usize = 64 << 10;
-
 /// Reads at most `limit` bytes of `body` and parses them as `T` (a large body on a
 /// blocking thread, one per core at a time: [`App::computing`]).
 pub async fn json<T: DeserializeOwned + Send + 'static>(
@@ -23,6 +20,15 @@ pub async fn json<T: DeserializeOwned + Send + 'static>(
     body: Body,
     limit: usize,
 ) -> Result<T, ApiError> {
+    Ok(json_sized(app, body, limit).await?.0)
+}
+
+/// [`json`], with the body's size in bytes.
+pub async fn json_sized<T: DeserializeOwned + Send + 'static>(
+    app: &App,
+    body: Body,
+    limit: usize,
+) -> Result<(T, usize), ApiError> {
     use futures::StreamExt;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
@@ -45,10 +51,9 @@ pub async fn json<T: DeserializeOwned + Send + 'static>(
     if seen > limit {
         return Err(ApiError::TooLarge(limit));
     }
-    if bytes.len() <= INLINE_PARSE {
-        return parse(&bytes);
-    }
-    app.computing(move |_| parse(&bytes)).await
+    let size = bytes.len();
+    let value = app.computing(size, move |_| parse(&bytes)).await?;
+    Ok((value, size))
 }
 
 /// Whether reading a body failed because the client paused longer than

@@ -12,7 +12,10 @@ use clef_pro_app::queries::history::MatrixQuery;
 use clef_pro_schema::event::Role;
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{admin, given, wire};
+use support::{SMALL, admin, given, wire};
+
+/// A body size past [`clef_pro_app::INLINE_WORK`]: processed on a blocking thread.
+const LARGE: usize = clef_pro_app::INLINE_WORK + 1;
 
 fn report(commit: &str, passed: bool, message: &str) -> Value {
     json!({
@@ -42,6 +45,7 @@ async fn a_batch_with_one_bad_report_appends_nothing() {
         .submit_batch(
             &key,
             wire(json!({"reports": [report(C1, true, "ok"), report("not-a-commit", true, "ok")]})),
+            SMALL,
         )
         .await;
 
@@ -57,7 +61,7 @@ async fn acknowledging_silences_an_alert_that_stays_open_until_a_report_resolves
     let g = given();
     let (id, key) = g.integration("payments").await;
     g.app
-        .submit_report(&key, wire(report(C1, false, "2 keys missing")))
+        .submit_report(&key, wire(report(C1, false, "2 keys missing")), SMALL)
         .await
         .expect("accepted");
     let (open, _) = g
@@ -76,7 +80,7 @@ async fn acknowledging_silences_an_alert_that_stays_open_until_a_report_resolves
     assert!(acked.acknowledged);
     assert_eq!(acked.acknowledged_by.as_deref(), Some("operator"));
     g.app
-        .submit_report(&key, wire(report(C2, true, "all keys present")))
+        .submit_report(&key, wire(report(C2, true, "all keys present")), SMALL)
         .await
         .expect("accepted");
     match g.app.acknowledge(&id, &open[0].id, &admin()).await {
@@ -175,6 +179,7 @@ async fn a_secret_in_a_report_is_stored_only_as_its_fingerprint() {
         .submit_report(
             &key,
             wire(report(C1, false, &format!("leaked {secret} in a message"))),
+            LARGE,
         )
         .await
         .expect("accepted");
@@ -209,7 +214,7 @@ async fn a_renamed_integration_is_named_anew_in_its_notifications() {
         .await
         .expect("renamed");
     g.app
-        .submit_report(&key, wire(report(C1, false, "2 keys missing")))
+        .submit_report(&key, wire(report(C1, false, "2 keys missing")), SMALL)
         .await
         .expect("accepted");
 

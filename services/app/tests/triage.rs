@@ -9,7 +9,7 @@ use clef_pro_app::principal::KeyCaller;
 use clef_pro_app::queries::triage::InboxQuery;
 use clef_pro_schema::ids::IntegrationId;
 use serde_json::{Value, json};
-use support::{Given, admin, given};
+use support::{Given, SMALL, admin, given};
 
 /// A report on `main` whose failing results are `(rule, scope, severity)`.
 fn report(commit: u32, failing: &[(&str, &str, &str)]) -> Value {
@@ -36,6 +36,7 @@ impl Given {
             .submit_report(
                 key,
                 serde_json::from_value(report(commit, failing)).unwrap(),
+                SMALL,
             )
             .await
             .expect("accepted");

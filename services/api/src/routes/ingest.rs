@@ -42,8 +42,8 @@ pub async fn post_report(
     Key(key): Key,
     body: Body,
 ) -> Result<(StatusCode, Json<ReportAccepted>), ApiError> {
-    let wire: ReportIn = body::json(state.app(), body, REPORT_LIMIT).await?;
-    let accepted = state.app().submit_report(&key, wire).await?;
+    let (wire, size): (ReportIn, _) = body::json_sized(state.app(), body, REPORT_LIMIT).await?;
+    let accepted = state.app().submit_report(&key, wire, size).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }
 
@@ -56,7 +56,7 @@ pub async fn post_batch(
     Key(key): Key,
     body: Body,
 ) -> Result<(StatusCode, Json<BatchAccepted>), ApiError> {
-    let wire: BatchIn = body::json(state.app(), body, BATCH_LIMIT).await?;
-    let accepted = state.app().submit_batch(&key, wire).await?;
+    let (wire, size): (BatchIn, _) = body::json_sized(state.app(), body, BATCH_LIMIT).await?;
+    let accepted = state.app().submit_batch(&key, wire, size).await?;
     Ok((StatusCode::CREATED, Json(accepted)))
 }

@@ -43,9 +43,9 @@ pub async fn logs(
     Key(key): Key,
     body: Body,
 ) -> Result<Json<OtlpAccepted>, ApiError> {
-    let req: Value = body::json(state.app(), body, REPORT_LIMIT).await?;
+    let (req, size): (Value, _) = body::json_sized(state.app(), body, REPORT_LIMIT).await?;
     Ok(Json(OtlpAccepted {
-        report: state.app().submit_otlp(&key, req).await?,
+        report: state.app().submit_otlp(&key, req, size).await?,
         partial_success: Value::Object(Default::default()),
     }))
 }

@@ -71,12 +71,18 @@ pub struct BatchAccepted {
 }
 
 impl App {
-    /// `POST /api/v1/reports`: validates one report, redacts and appends it.
-    pub async fn submit_report(&self, key: &KeyCaller, wire: ReportIn) -> Result<ReportAccepted> {
+    /// `POST /api/v1/reports`: validates one report, redacts and appends it. `size` is
+    /// the request body's, which says where the work runs ([`App::computing`]).
+    pub async fn submit_report(
+        &self,
+        key: &KeyCaller,
+        wire: ReportIn,
+        size: usize,
+    ) -> Result<ReportAccepted> {
         let collect_ci = key.integration.collect_ci_context;
         let integration = key.integration.id.clone();
         let sealed = self
-            .computing(move |app| {
+            .computing(size, move |app| {
                 let report = Report::from_wire(wire, "", collect_ci)?;
                 Ok::<_, Error>(app.seal_report(integration, report))
             })
@@ -90,11 +96,12 @@ impl App {
         &self,
         key: &KeyCaller,
         request: serde_json::Value,
+        size: usize,
     ) -> Result<ReportAccepted> {
         let pattern = key.integration.file_pattern.clone();
         let integration = key.integration.id.clone();
         let sealed = self
-            .computing(move |app| {
+            .computing(size, move |app| {
                 let pattern = pattern.as_deref().and_then(FilePattern::compile);
                 let report = otlp::report(&request, pattern.as_ref())?;
                 Ok::<_, Error>(app.seal_report(integration, report))
@@ -104,11 +111,16 @@ impl App {
     }
 
     /// `POST /api/v1/reports/batch`: every report, or none; the last one is HEAD.
-    pub async fn submit_batch(&self, key: &KeyCaller, wire: BatchIn) -> Result<BatchAccepted> {
+    pub async fn submit_batch(
+        &self,
+        key: &KeyCaller,
+        wire: BatchIn,
+        size: usize,
+    ) -> Result<BatchAccepted> {
         let collect_ci = key.integration.collect_ci_context;
         let integration = key.integration.id.clone();
         let sealed = self
-            .computing(move |app| {
+            .computing(size, move |app| {
                 Ok::<_, Error>(app.seal(Event::BatchSubmitted {
                     integration,
                     reports: Report::batch_from_wire(wire.reports, collect_ci)?,
