@@ -276,20 +276,20 @@ async fn fill(log: &Log, ints: &[IntegrationId], n: usize, failing: bool) {
     }
 }
 
-/// Replay events/s from `clef-pro replay`'s own report line.
+/// Replay events/s from `clef-pro replay`'s own report line, which it also shows (with
+/// each store's folding time).
 fn replay_rate(out: &std::process::Output) -> f64 {
     let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("replay: ")?
-                .split('(')
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(f64::NAN)
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("replay: "))
+        .unwrap_or("");
+    println!("-- {line}");
+    let rate = line
+        .split('(')
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next());
+    rate.and_then(|r| r.parse().ok()).unwrap_or(f64::NAN)
 }
 
 async fn replay(rows: &mut Vec<Row>, n: usize) {
@@ -316,12 +316,6 @@ async fn replay(rows: &mut Vec<Row>, n: usize) {
     }
     let raw = n as f64 / t.elapsed().as_secs_f64();
     let out = s.run("replay", &[]).await;
-    for line in String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.starts_with("replay: "))
-    {
-        println!("-- {line}");
-    }
     let ours = replay_rate(&out);
     let row = Row::new(
         format!("replay {n} events from JetStream"),
