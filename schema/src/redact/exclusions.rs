@@ -32,10 +32,7 @@ pub(super) fn is_placeholder(s: &str) -> bool {
     // AWS's `AKIAIOSFODNN7EXAMPLE`, `…EXAMPLEKEY`, and every vendor copying them.
     s.contains("EXAMPLE")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
-        || (lower.contains("your") || lower.contains("here") || lower.contains("replace"))
-            && ["key", "token", "secret", "password", "pass", "value", "id"]
-                .iter()
-                .any(|w| lower.contains(w))
+        || is_fill_in(&lower)
         || s.starts_with('<') && s.ends_with('>')
         || longest_repeat(bare) >= 8
         || (bare.len() >= 6 && distinct(bare) <= 3)
@@ -43,6 +40,34 @@ pub(super) fn is_placeholder(s: &str) -> bool {
         || lower.contains("1234567890")
         || lower.contains("abcdefghij")
         || lower.contains("qwertyuiop")
+}
+
+/// `your_api_key_here`, `YourTokenHere`, `replace-with-your-secret`: made of words that
+/// ask for a value, one of which names it. The words must cover most of the letters:
+/// a random key can hold `here` and `id` by chance (`HEredISXbFsVIDjuNjKXYyvg`, which
+/// a 1-in-200,000 draw of the no-plaintext test planted and this let through).
+fn is_fill_in(lower: &str) -> bool {
+    const ASK: [&str; 3] = ["your", "here", "replace"];
+    const NAMES: [&str; 7] = ["key", "token", "secret", "password", "pass", "value", "id"];
+    const FILLERS: [&str; 8] = [
+        "api", "with", "insert", "enter", "put", "the", "my", "access",
+    ];
+    if !ASK.iter().any(|w| lower.contains(w)) || !NAMES.iter().any(|w| lower.contains(w)) {
+        return false;
+    }
+    let mut covered = vec![false; lower.len()];
+    for w in ASK.iter().chain(&NAMES).chain(&FILLERS) {
+        for (at, _) in lower.match_indices(w) {
+            covered[at..at + w.len()].fill(true);
+        }
+    }
+    let letters = lower.bytes().filter(u8::is_ascii_alphabetic).count();
+    let words = lower
+        .bytes()
+        .zip(&covered)
+        .filter(|(b, c)| **c && b.is_ascii_alphabetic())
+        .count();
+    words * 4 >= letters * 3
 }
 
 /// Words used where a value is not given, and states prose reports about a secret.
@@ -239,6 +264,9 @@ mod tests {
             "<your-token>",
             "changeme",
             "your_api_key_here",
+            "YourTokenHere",
+            "replace-with-your-secret",
+            "INSERT_YOUR_ACCESS_KEY_HERE",
             "1234567890abcdef",
             "AKIAIOSFODNN7EXAMPLE",
         ] {
@@ -261,6 +289,7 @@ mod tests {
         for s in [
             "hunterhunter",
             "s3cr3t!",
+            "HEredISXbFsVIDjuNjKXYyvg",
             "0123456789abcdef0123456789abcdef",
             "$2b$12$abc",
         ] {
