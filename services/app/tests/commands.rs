@@ -92,16 +92,7 @@ async fn acknowledging_silences_an_alert_that_stays_open_until_a_report_resolves
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_key_no_longer_authenticates() {
     let g = given();
-    let id = g
-        .app
-        .create_integration(&admin(), wire(json!({"name": "payments"})))
-        .await
-        .expect("created");
-    let (key_id, secret) = g
-        .app
-        .issue_key(&admin(), &id, wire(json!({"label": "ci"})))
-        .await
-        .expect("issued");
+    let (id, key_id, secret) = g.integration_with_secret("payments").await;
     assert!(g.app.key_caller(&secret).expect("read").is_some());
 
     g.app

@@ -6,7 +6,7 @@ use clef_pro_app::{App, Config};
 use clef_pro_log::Log;
 use clef_pro_projections::Projections;
 use clef_pro_schema::event::{Actor, Role};
-use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::ids::{IntegrationId, KeyId};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -53,17 +53,23 @@ pub fn wire<T: serde::de::DeserializeOwned>(v: Value) -> T {
 impl Given {
     /// An integration named `name` and a CI key for it, as the key authenticates.
     pub async fn integration(&self, name: &str) -> (IntegrationId, KeyCaller) {
+        let (id, _, secret) = self.integration_with_secret(name).await;
+        let key = self.app.key_caller(&secret).expect("read").expect("works");
+        (id, key)
+    }
+
+    /// A new integration, its key's id and the key's secret.
+    pub async fn integration_with_secret(&self, name: &str) -> (IntegrationId, KeyId, String) {
         let id = self
             .app
             .create_integration(&admin(), wire(json!({"name": name})))
             .await
             .expect("created");
-        let (_, secret) = self
+        let (key_id, secret) = self
             .app
             .issue_key(&admin(), &id, wire(json!({"label": "ci"})))
             .await
             .expect("issued");
-        let key = self.app.key_caller(&secret).expect("read").expect("works");
-        (id, key)
+        (id, key_id, secret)
     }
 }
