@@ -2,6 +2,7 @@
 //! ([`Application`]), and the commands `serve`, `replay`, `verify`, `export`, `import`
 //! and `destinations check`. `main.rs` only calls [`run`].
 
+pub mod allocator;
 pub mod application;
 pub mod cli;
 mod destinations;

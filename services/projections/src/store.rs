@@ -23,7 +23,7 @@ const CHECKPOINT: &[u8] = b"checkpoint";
 const VERSION: &[u8] = b"version";
 /// Page cache per store while serving. redb's default (1 GiB) would let four stores
 /// hold most of the service's memory; serving touches few pages.
-pub const SERVING_CACHE: usize = 8 << 20;
+pub const SERVING_CACHE: usize = 2 << 20;
 /// Page cache per store while rebuilding (`replay`, `verify`).
 pub const REBUILD_CACHE: usize = 256 << 20;
 

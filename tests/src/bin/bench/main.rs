@@ -193,9 +193,13 @@ async fn ingest(rows: &mut Vec<Row>) {
                     run.per_sec(),
                 )
                 .vs(base_name, base);
-                if name == "jetstream default sync" && conc == 64 {
-                    let met = row.ratio().unwrap_or(0.0) >= 0.7;
-                    row = row.target("ratio >= 0.7 of the lower baseline", met);
+                // Performance II's targets (docs/performance.md).
+                if name == "jetstream default sync" && size == SIZES[0].0 && conc == 64 {
+                    let met = row.ratio().unwrap_or(0.0) >= 0.5;
+                    row = row.target("ratio >= 0.5 of the lower baseline", met);
+                }
+                if size == SIZES[0].0 && conc == 1 {
+                    row = row.target("p50 <= 1 ms", run.ms(0.5) <= 1.0);
                 }
                 record(rows, row);
                 if run.failed > 0 {
@@ -234,7 +238,7 @@ async fn ingest(rows: &mut Vec<Row>) {
         record(rows, row);
         let rss = peak_rss_mb(s.pid());
         let row = Row::new(format!("peak RSS under ingest, {name}"), "MB", rss)
-            .target("<= 150 MB", rss <= 150.0);
+            .target("<= 100 MB", rss <= 100.0);
         record(rows, row);
     }
 }
