@@ -340,15 +340,18 @@ impl EmbeddedTail {
         let last = self.wait(max).await?;
         let mut entries = Vec::with_capacity((last + 1 - self.next) as usize);
         let auth = &self.shared.auth;
+        let mut bytes = 0;
         self.each(self.next, last, |seq, body| {
             if let Some(event) = auth.open(seq, &body[KEY..]) {
                 entries.push(Entry { seq, event });
+                bytes += body.len() - KEY;
             }
         })?;
         self.next = last + 1;
         Ok(Chunk {
             entries,
             through: last,
+            bytes,
         })
     }
 

@@ -62,6 +62,8 @@ pub struct Appended {
 pub struct Chunk {
     pub entries: Vec<Entry>,
     pub through: u64,
+    /// The entries' encoded size, in bytes: how much work applying them is.
+    pub bytes: usize,
 }
 
 /// Errors of log operations. `Unavailable` is temporary (retry later); the others mean

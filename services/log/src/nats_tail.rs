@@ -49,6 +49,7 @@ impl NatsTail {
 
     pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
         let mut entries = Vec::new();
+        let mut size = 0;
         let auth = self.auth.clone();
         let through = self
             .next_raw(max, |seq, _, bytes| {
@@ -57,12 +58,17 @@ impl NatsTail {
                     Some(Event::LegacyTrusted { .. }) | None => false,
                     Some(event) => {
                         entries.push(Entry { seq, event });
+                        size += bytes.len();
                         true
                     }
                 }
             })
             .await?;
-        Ok(Chunk { entries, through })
+        Ok(Chunk {
+            entries,
+            through,
+            bytes: size,
+        })
     }
 
     /// Like `next_chunk`, but returns the records the log trusts as they are stored.

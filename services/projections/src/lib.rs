@@ -59,6 +59,9 @@ impl Kind {
 pub struct Projections {
     stores: [RwLock<Arc<Store>>; 4],
     progress: [watch::Sender<u64>; 4],
+    /// Wakes a projector that lets events gather ([`runtime::Projector::SPACING`])
+    /// when a request waits for it.
+    hurry: [Arc<tokio::sync::Notify>; 4],
     /// The stores being built aside, until `spawn` takes them.
     aside: Mutex<[Option<Arc<Store>>; 4]>,
     /// Aside builds not swapped in yet.
@@ -134,6 +137,7 @@ impl Projections {
         Ok(Self {
             stores: [a.0, b.0, c.0, d.0].map(RwLock::new),
             progress,
+            hurry: Default::default(),
             aside: Mutex::new([a.1, b.1, c.1, d.1]),
             building: AtomicUsize::new(building),
             ready_at: AtomicU64::new(0),
@@ -194,12 +198,12 @@ impl Projections {
                 }
                 None => (self.store(kind), self.progress[i].clone()),
             };
-            let (l, d) = (log.clone(), shutdown.clone());
+            let (l, h, d) = (log.clone(), self.hurry[i].clone(), shutdown.clone());
             tasks.push(match kind {
-                Kind::Registry => tokio::spawn(run::<registry::Registry>(store, l, progress, d)),
-                Kind::Matrix => tokio::spawn(run::<matrix::Matrix>(store, l, progress, d)),
-                Kind::Alerts => tokio::spawn(run::<alerts::Alerts>(store, l, progress, d)),
-                Kind::Outbox => tokio::spawn(run::<outbox::Outbox>(store, l, progress, d)),
+                Kind::Registry => tokio::spawn(run::<registry::Registry>(store, l, progress, h, d)),
+                Kind::Matrix => tokio::spawn(run::<matrix::Matrix>(store, l, progress, h, d)),
+                Kind::Alerts => tokio::spawn(run::<alerts::Alerts>(store, l, progress, h, d)),
+                Kind::Outbox => tokio::spawn(run::<outbox::Outbox>(store, l, progress, h, d)),
             });
         }
         tasks
@@ -277,6 +281,9 @@ impl Projections {
     /// Waits until `kind` has applied `seq`; false on timeout.
     pub async fn wait_for(&self, kind: Kind, seq: u64, timeout: Duration) -> bool {
         let mut rx = self.watch(kind);
+        if *rx.borrow() < seq {
+            self.hurry[kind as usize].notify_one();
+        }
         tokio::time::timeout(timeout, rx.wait_for(|c| *c >= seq))
             .await
             .is_ok_and(|r| r.is_ok())

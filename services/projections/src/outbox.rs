@@ -19,6 +19,7 @@ use redb::{
     ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 /// integration → [`Recipients`]
 const RECIPIENTS: Table = TableDefinition::new("outbox_recipients");
@@ -128,6 +129,10 @@ impl Projector for Outbox {
     /// 2: failed intents are indexed. 3: the replay guard, alerts by status, at most
     /// [`MAX_LISTED`] alerts per intent. 4: channels of every kind, resolved notices.
     const VERSION: u32 = 4;
+    /// No report's request waits for the outbox, and a notification may go out this
+    /// much later. Applied at once, its commit of each report ran beside the matrix's
+    /// and the alerts', which the client waits for (`bench ingest`, one client).
+    const SPACING: Duration = Duration::from_millis(20);
     type Tables<'t> = OutboxTables<'t>;
 
     fn open(tx: &WriteTransaction) -> Result<OutboxTables<'_>, StoreError> {

@@ -8,10 +8,15 @@ use clef_pro_schema::event::Event;
 use redb::{ReadableTable, WriteTransaction};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// How many events one transaction applies at most.
 pub const CHUNK: usize = 2048;
+
+/// The largest chunk (encoded bytes) a live projector applies on the async runtime:
+/// a few reports, well under a millisecond of work. Larger ones, and every chunk
+/// committed with an fsync, go to a blocking thread.
+const INLINE_APPLY: usize = 16 << 10;
 
 /// How often a live projector makes its commits durable. Commits in between skip the
 /// fsync: a store is a cache of the log, and its view and checkpoint are committed
@@ -32,6 +37,17 @@ pub trait Projector: Send + Sync + 'static {
     /// old (but not current) keeps serving, frozen, while the current version is built
     /// aside from the log and swapped in; an older one is emptied and rebuilt in place.
     const READS_SINCE: u32 = Self::VERSION;
+    /// Whether reports change the store. A projector that ignores them commits a
+    /// chunk of nothing but reports only when its periodic durable commit is due, and
+    /// otherwise just moves its checkpoint in memory (a restart reads those reports
+    /// again from the stored checkpoint, and skips them again).
+    const FOLDS_REPORTS: bool = true;
+    /// The least time between two live commits, unless a request waits for this
+    /// projection. Zero for the projections a report's request waits for; one that no
+    /// report waits for lets events gather instead, so that it commits in fewer,
+    /// larger chunks, and seldom at the moment the others apply a report whose client
+    /// is waiting. An event after a quiet moment is applied at once.
+    const SPACING: Duration = Duration::ZERO;
     type Tables<'t>;
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;
@@ -61,6 +77,17 @@ pub fn apply_chunk<P: Projector>(
         }
         P::close(t)?;
         guard.close()
+    })
+}
+
+/// Whether every event of `chunk` is a report (a projector that ignores reports has
+/// nothing to apply).
+fn only_reports(chunk: &Chunk) -> bool {
+    chunk.entries.iter().all(|e| {
+        matches!(
+            e.event,
+            Event::ReportSubmitted { .. } | Event::BatchSubmitted { .. }
+        )
     })
 }
 
@@ -120,11 +147,12 @@ pub(crate) const SEEN: Table = redb::TableDefinition::new("seen");
 pub(crate) const REPLAYS: &[u8] = b"replays";
 
 /// Follows the log into `store` until `shutdown` turns true, publishing each new
-/// checkpoint on `progress`.
+/// checkpoint on `progress`; `hurry` ends a [`Projector::SPACING`] wait early.
 pub async fn run<P: Projector>(
     store: Arc<Store>,
     log: Log,
     progress: watch::Sender<u64>,
+    hurry: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut pause = Duration::from_millis(100);
@@ -132,6 +160,7 @@ pub async fn run<P: Projector>(
     let mut last_sync = std::time::Instant::now()
         .checked_sub(SYNC_EVERY)
         .unwrap_or_else(std::time::Instant::now);
+    let mut last_commit = tokio::time::Instant::now();
     'follow: loop {
         let reopened = store.clone();
         let checkpoint = tokio::task::spawn_blocking(move || {
@@ -144,20 +173,42 @@ pub async fn run<P: Projector>(
         match checkpoint {
             Err(e) => tracing::error!(projector = P::NAME, error = %e, "cannot read checkpoint"),
             Ok(mut checkpoint) => {
+                // What the store holds; `checkpoint` may be ahead of it, past events
+                // this projector ignores ([`Projector::FOLDS_REPORTS`]).
+                let mut committed = checkpoint;
                 progress.send_replace(checkpoint);
                 match log.tail(checkpoint + 1).await {
                     Ok(mut tail) => loop {
                         let chunk = tokio::select! {
-                            c = tail.next_chunk(CHUNK) => c,
+                            c = async {
+                                if !P::SPACING.is_zero() {
+                                    tokio::select! {
+                                        _ = tokio::time::sleep_until(last_commit + P::SPACING) => {}
+                                        _ = hurry.notified() => {}
+                                    }
+                                }
+                                tail.next_chunk(CHUNK).await
+                            } => c,
                             _ = shutdown.wait_for(|s| *s) => break 'follow,
                         };
                         let durable = last_sync.elapsed() >= SYNC_EVERY;
                         let result = match chunk {
+                            Ok(c) if !durable && !P::FOLDS_REPORTS && only_reports(&c) => {
+                                Ok((c.through, false))
+                            }
+                            // A small chunk without an fsync is applied right here:
+                            // the hop to a blocking thread and back took about as
+                            // long as the commit (`bench ingest`, one client).
+                            Ok(c) if !durable && c.bytes <= INLINE_APPLY => {
+                                apply_chunk::<P>(&store, committed, &c, durable)
+                                    .map(|()| (c.through, true))
+                                    .map_err(|e| e.to_string())
+                            }
                             Ok(c) => {
                                 let store = store.clone();
                                 tokio::task::spawn_blocking(move || {
-                                    apply_chunk::<P>(&store, checkpoint, &c, durable)
-                                        .map(|()| c.through)
+                                    apply_chunk::<P>(&store, committed, &c, durable)
+                                        .map(|()| (c.through, true))
                                 })
                                 .await
                                 .map_err(|e| e.to_string())
@@ -166,9 +217,13 @@ pub async fn run<P: Projector>(
                             Err(e) => Err(e.to_string()),
                         };
                         match result {
-                            Ok(through) => {
-                                if durable {
-                                    last_sync = std::time::Instant::now();
+                            Ok((through, applied)) => {
+                                if applied {
+                                    committed = committed.max(through);
+                                    last_commit = tokio::time::Instant::now();
+                                    if durable {
+                                        last_sync = std::time::Instant::now();
+                                    }
                                 }
                                 checkpoint = checkpoint.max(through);
                                 progress.send_replace(checkpoint);

@@ -54,11 +54,13 @@ fn reports_are_found_by_commit_and_replaced_in_place_across_chunks() {
             submitted(3, &int, report('a', "2"), 12),
         ],
         through: 3,
+        bytes: 0,
     };
     apply_chunk::<Matrix>(&store, 0, &first, true).unwrap();
     let second = Chunk {
         entries: vec![submitted(4, &int, report('b', "3"), 13)],
         through: 4,
+        bytes: 0,
     };
     apply_chunk::<Matrix>(&store, 3, &second, true).unwrap();
 

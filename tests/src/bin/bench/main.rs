@@ -185,7 +185,7 @@ async fn ingest(rows: &mut Vec<Row>) {
                 };
                 let mut row = Row::new(
                     format!(
-                        "ingest {name} {size} c{conc} (p50 {:.1} ms, p99 {:.1} ms; raw publish {nats:.0}/s, parse-only {parse:.0}/s)",
+                        "ingest {name} {size} c{conc} (p50 {:.2} ms, p99 {:.1} ms; raw publish {nats:.0}/s, parse-only {parse:.0}/s)",
                         run.ms(0.5),
                         run.ms(0.99)
                     ),
