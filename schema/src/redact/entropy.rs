@@ -329,7 +329,8 @@ mod tests {
         ] {
             let mut found = Vec::new();
             random_parts(token, 0..token.len(), &mut found);
-            assert_eq!(found, [0..token.len()], "{token}");
+            assert_eq!(found.len(), 1, "{token}");
+            assert_eq!(found[0], 0..token.len(), "{token}");
         }
         assert!(!mixes_case("TheQuickBrownFoxJumpsOverTheLazyDog"));
     }
