@@ -132,12 +132,12 @@ pub(super) fn random_parts(text: &str, run: Range<usize>, out: &mut Vec<Range<us
 /// token has one between two `/` (`…/wqtv/…`) in about 1 of 800 draws of 48
 /// characters, and judged segment by segment it was missed.
 fn is_path(token: &str) -> bool {
-    let words: Vec<usize> = token
-        .split('/')
-        .filter(|s| is_path_word(s))
-        .map(str::len)
-        .collect();
-    words.len() >= 2 || words.first().is_some_and(|&w| 3 * w >= token.len())
+    let mut words = token.split('/').filter(|s| is_path_word(s));
+    match (words.next(), words.next()) {
+        (Some(_), Some(_)) => true,
+        (Some(word), None) => 3 * word.len() >= token.len(),
+        (None, _) => false,
+    }
 }
 
 /// Letters that change case at least every third pair, over 16 or more pairs, with

@@ -232,6 +232,12 @@ impl AlertState for RedbAlerts<'_> {
         if let Some(t) = &mut self.triage {
             t.on_alert(old.as_ref(), a)?;
         }
+        self.still_failing(a)
+    }
+
+    /// Writing the same alert again changed nothing but its integration's revision
+    /// (the inbox entry is removed and put back as it was); only that is done.
+    fn still_failing(&mut self, a: &Alert) -> Result<(), StoreError> {
         let key = a.integration.as_str().as_bytes();
         let revision = self.revisions.get(key)?.unwrap_or_default();
         self.revisions.put(key, revision + 1);
@@ -382,5 +388,57 @@ impl AlertsView<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use clef_pro_schema::domain::{RuleId, Scope};
+
+    fn alert(integration: &IntegrationId) -> Alert {
+        Alert {
+            id: AlertId::random(),
+            integration: integration.clone(),
+            rule_id: RuleId::parse("rotation").unwrap(),
+            rule_name: "Key rotation".into(),
+            scope: Scope::Global,
+            severity: Severity::Error,
+            message: "overdue".into(),
+            status: Status::Open,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            opened_by: CommitSha::parse(&"a".repeat(40)).unwrap(),
+            opened_at: 1,
+            opened_seq: 1,
+            resolved_by: None,
+            resolved_at: None,
+            previous: None,
+        }
+    }
+
+    /// `still_failing` leaves the store as writing the same alert again did, byte for
+    /// byte, so stores built before it keep matching a rebuild (`verify`).
+    #[test]
+    fn an_alert_still_failing_stores_what_writing_it_again_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = alert(&IntegrationId::random());
+        let digest = |name: &str, again: fn(&mut RedbAlerts<'_>, &Alert)| {
+            let store = Store::open(&dir.path().join(name), &STORE_TABLES, 1, 1 << 20).unwrap();
+            store
+                .commit(0, 2, false, |tx, _| {
+                    let mut t = RedbAlerts::with_triage(tx)?;
+                    t.put_alert(&a)?;
+                    again(&mut t, &a);
+                    t.close()
+                })
+                .unwrap();
+            store.digest().unwrap()
+        };
+        let written = digest("written", |t, a| t.put_alert(a).unwrap());
+        let still = digest("still", |t, a| t.still_failing(a).unwrap());
+        assert_eq!(written, still);
+        assert_ne!(written, digest("once", |_, _| {}), "the revision counts it");
     }
 }
