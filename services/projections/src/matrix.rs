@@ -83,6 +83,29 @@ pub struct StoredReport {
     pub listed_branch: Option<Branch>,
 }
 
+impl StoredReport {
+    fn borrowed(&self) -> StoredReportRef<'_> {
+        StoredReportRef {
+            integration: &self.integration,
+            report: &self.report,
+            position: self.position,
+            received_at: self.received_at,
+            listed_branch: self.listed_branch.as_ref(),
+        }
+    }
+}
+
+/// A [`StoredReport`] made of borrowed parts, encoded to the same bytes: the fold
+/// stores a report without copying it first.
+#[derive(Serialize)]
+struct StoredReportRef<'a> {
+    integration: &'a IntegrationId,
+    report: &'a Report,
+    position: Position,
+    received_at: u64,
+    listed_branch: Option<&'a Branch>,
+}
+
 /// What a history listing shows of a report, kept beside the history index so that a
 /// page of history never decodes whole reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,12 +127,16 @@ pub struct ReportSummary {
 
 impl ReportSummary {
     pub fn of(s: &StoredReport) -> Self {
-        let r = &s.report;
+        Self::of_parts(&s.borrowed())
+    }
+
+    fn of_parts(s: &StoredReportRef<'_>) -> Self {
+        let r = s.report;
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Self {
             integration: s.integration.clone(),
             commit: r.commit.clone(),
-            branch: s.listed_branch.clone(),
+            branch: s.listed_branch.cloned(),
             position: s.position,
             received_at: s.received_at,
             commit_timestamp: r.commit_timestamp,
@@ -234,15 +261,15 @@ impl Projector for Matrix {
                     index: u32::try_from(index).unwrap_or(u32::MAX),
                 },
             };
-            let s = StoredReport {
-                integration: integration.clone(),
-                report: report.clone(),
+            let s = StoredReportRef {
+                integration,
+                report,
                 position,
                 received_at: at,
                 // A replaced report keeps its place, under the branch that listed it.
                 listed_branch: match &prior {
-                    Some(p) => p.listed_branch.clone(),
-                    None => report.branch.clone(),
+                    Some(p) => p.listed_branch.as_ref(),
+                    None => report.branch.as_ref(),
                 },
             };
             t.list(&rkey, &s)?;
@@ -294,15 +321,15 @@ impl MatrixTables<'_> {
 
     /// Stores `s` under `rkey` and lists it in the history of all branches and of its
     /// listed branch.
-    fn list(&mut self, rkey: &[u8], s: &StoredReport) -> Result<(), StoreError> {
+    fn list(&mut self, rkey: &[u8], s: &StoredReportRef<'_>) -> Result<(), StoreError> {
         let int = s.integration.as_str().as_bytes();
         let at = s.position.bytes();
         self.positions.put(rkey, s.position);
         self.reports.insert(at.as_slice(), enc(s).as_slice())?;
-        let summary = enc(&ReportSummary::of(s));
+        let summary = enc(&ReportSummary::of_parts(s));
         self.history
             .insert(key(&[int, &at]).as_slice(), summary.as_slice())?;
-        if let Some(b) = &s.listed_branch {
+        if let Some(b) = s.listed_branch {
             self.branch_history.insert(
                 key(&[int, b.as_str().as_bytes(), &at]).as_slice(),
                 summary.as_slice(),
@@ -326,7 +353,7 @@ impl MatrixTables<'_> {
             let rkey = key(&[int, &commit]);
             if let Some(mut s) = self.stored(&rkey)? {
                 s.listed_branch = Some(branch.clone());
-                self.list(&rkey, &s)?;
+                self.list(&rkey, &s.borrowed())?;
             }
         }
         Ok(())

@@ -198,7 +198,7 @@ async fn ingest(rows: &mut Vec<Row>) {
                     let met = row.ratio().unwrap_or(0.0) >= 0.5;
                     row = row.target("ratio >= 0.5 of the lower baseline", met);
                 }
-                if size == SIZES[0].0 && conc == 1 {
+                if name == "jetstream default sync" && size == SIZES[0].0 && conc == 1 {
                     row = row.target("p50 <= 1 ms", run.ms(0.5) <= 1.0);
                 }
                 record(rows, row);
