@@ -17,19 +17,32 @@ const ARENAS_PER_CORE: usize = 2;
 const MAP_FROM: usize = 256 << 10;
 
 /// Sets the limits; call it first thing in `main`, before any thread exists (glibc's
-/// `mallopt` is not safe to call concurrently with allocation on other threads).
+/// `mallopt` is not safe to call concurrently with allocation on other threads). A
+/// limit the operator set in glibc's own variable (`MALLOC_ARENA_MAX`,
+/// `MALLOC_MMAP_THRESHOLD_`) is left as glibc read it.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
 pub fn limit() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let arenas = i32::try_from(ARENAS_PER_CORE * cores).unwrap_or(i32::MAX);
-    let map_from = i32::try_from(MAP_FROM).unwrap_or(i32::MAX);
-    // SAFETY: `mallopt` takes two integers and touches only the allocator's own
-    // settings; no thread but this one exists yet. A value glibc refuses returns 0 and
-    // leaves its default in place, which is harmless.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, map_from);
+    let unset = |name: &str| std::env::var_os(name).is_none();
+    let limits = [
+        (
+            libc::M_ARENA_MAX,
+            "MALLOC_ARENA_MAX",
+            ARENAS_PER_CORE * cores,
+        ),
+        (libc::M_MMAP_THRESHOLD, "MALLOC_MMAP_THRESHOLD_", MAP_FROM),
+    ];
+    for (param, variable, value) in limits {
+        if unset(variable) {
+            let value = i32::try_from(value).unwrap_or(i32::MAX);
+            // SAFETY: `mallopt` takes two integers and touches only the allocator's
+            // own settings; no thread but this one exists yet. A value glibc refuses
+            // returns 0 and leaves its default in place, which is harmless.
+            unsafe {
+                libc::mallopt(param, value);
+            }
+        }
     }
 }
 

@@ -71,7 +71,7 @@ fn report(n: usize) -> Report {
     }
 }
 
-async fn append(log: &Log, sealed: Sealed) -> u64 {
+async fn logged(log: &Log, sealed: Sealed) -> u64 {
     log.append(&sealed).await.expect("appended").seq
 }
 
@@ -116,19 +116,19 @@ async fn stores_followed_live_across_a_restart_equal_one_rebuild() {
         },
         &redactor,
     );
-    live.caught_up(append(&log, created).await).await;
+    live.caught_up(logged(&log, created).await).await;
     // Reports only: the registry has nothing to fold and commits nothing (unless its
     // periodic durable commit falls due), then a key it must apply.
     let mut last = 0;
     for n in 0..40 {
-        last = append(&log, submitted(n)).await;
+        last = logged(&log, submitted(n)).await;
     }
     live.caught_up(last).await;
-    live.caught_up(append(&log, key_issued(1)).await).await;
+    live.caught_up(logged(&log, key_issued(1)).await).await;
     let registry = live.projections.store(Kind::Registry).checkpoint().unwrap();
     assert!(registry > last, "the key's chunk was committed: {registry}");
     for n in 40..60 {
-        last = append(&log, submitted(n)).await;
+        last = logged(&log, submitted(n)).await;
     }
     live.caught_up(last).await;
     live.stop().await;
@@ -136,7 +136,7 @@ async fn stores_followed_live_across_a_restart_equal_one_rebuild() {
     // Restarted: each projector reads on from the checkpoint its store holds.
     let live = start(&dir.path().join("stores"), &log);
     live.caught_up(last).await;
-    last = append(&log, key_issued(2)).await;
+    last = logged(&log, key_issued(2)).await;
     live.caught_up(last).await;
     let found = live
         .projections
