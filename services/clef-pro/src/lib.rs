@@ -1,6 +1,7 @@
 //! The `clef-pro` binary's library: the flags ([`cli`]), the service's wiring
 //! ([`Application`]), and the commands `serve`, `replay`, `verify`, `export`, `import`
-//! and `destinations check`. `main.rs` only calls [`run`].
+//! and `destinations check`. `main.rs` only sets the allocator's limits ([`allocator`])
+//! and calls [`run`].
 
 pub mod allocator;
 pub mod application;

@@ -80,6 +80,18 @@ pub fn apply_chunk<P: Projector>(
     })
 }
 
+/// Waits out [`Projector::SPACING`] since the last commit, unless a request waits for
+/// the projection (`hurry`).
+async fn spaced<P: Projector>(last_commit: tokio::time::Instant, hurry: &Notify) {
+    if P::SPACING.is_zero() {
+        return;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep_until(last_commit + P::SPACING) => {}
+        _ = hurry.notified() => {}
+    }
+}
+
 /// Whether every event of `chunk` is a report (a projector that ignores reports has
 /// nothing to apply).
 fn only_reports(chunk: &Chunk) -> bool {
@@ -181,12 +193,7 @@ pub async fn run<P: Projector>(
                     Ok(mut tail) => loop {
                         let chunk = tokio::select! {
                             c = async {
-                                if !P::SPACING.is_zero() {
-                                    tokio::select! {
-                                        _ = tokio::time::sleep_until(last_commit + P::SPACING) => {}
-                                        _ = hurry.notified() => {}
-                                    }
-                                }
+                                spaced::<P>(last_commit, &hurry).await;
                                 tail.next_chunk(CHUNK).await
                             } => c,
                             _ = shutdown.wait_for(|s| *s) => break 'follow,

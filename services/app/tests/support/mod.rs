@@ -42,10 +42,10 @@ pub fn admin() -> Person {
     )
 }
 
-/// A request body, parsed as the edges parse it.
 /// A request body's size as the edge passes it: a usual report, processed inline.
 pub const SMALL: usize = 4 << 10;
 
+/// A request body, parsed as the edges parse it.
 pub fn wire<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).expect("a valid wire body")
 }
