@@ -1,5 +1,6 @@
 //! Compatible forever: every data dir an earlier release wrote (its log and deployment
-//! key, committed under `tests/fixtures/data-dirs/<release>/`) is served by this one,
+//! key, and where committed the stores it built, under
+//! `tests/fixtures/data-dirs/<release>/`) is served by this one,
 //! with the answers that release gave (`answers.json`: each recorded field must be there
 //! with the same value; later releases may add fields) and its CI key and viewer token
 //! still working. Add a data dir for each release that changes an event or the log
@@ -60,6 +61,9 @@ async fn every_committed_data_dir_is_served() {
         )
         .unwrap();
         std::fs::copy(release.join("deployment.key"), data.join("deployment.key")).unwrap();
+        // The stores as that release left them: opened as they are (their file format
+        // upgraded where redb needs it), not rebuilt.
+        copy_dir(&release.join("stores"), &data.join("stores"));
         s.start_again().await;
         s.client().settle().await;
         let history: History = read_json(&release.join("history.json"));
@@ -103,9 +107,22 @@ async fn write_this_releases_data_dir() {
         dir.join("deployment.key"),
     )
     .unwrap();
+    copy_dir(&s.data_dir().join("stores"), &dir.join("stores"));
     std::fs::write(dir.join("history.json"), pretty(&history)).unwrap();
     std::fs::write(dir.join("answers.json"), pretty(&answers)).unwrap();
     println!("wrote {}", dir.display());
+}
+
+/// Copies the files of `from` (if it exists) into `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    let Ok(files) = std::fs::read_dir(from) else {
+        return;
+    };
+    std::fs::create_dir_all(to).unwrap();
+    for f in files {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+    }
 }
 
 fn pretty(v: &impl serde::Serialize) -> String {

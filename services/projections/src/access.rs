@@ -267,7 +267,7 @@ impl AccessView<'_> {
         let t = self.0.open_table(AUDIT)?;
         let upper = before.unwrap_or(u64::MAX).to_be_bytes();
         let mut out = Vec::new();
-        for r in t.range::<&[u8]>(..upper.as_slice())?.rev().take(limit) {
+        for r in t.range(..upper.as_slice())?.rev().take(limit) {
             out.push(dec(r?.1.value())?);
         }
         Ok(out)

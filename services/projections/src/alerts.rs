@@ -11,7 +11,7 @@ use crate::triage::{self, InboxFilter, Sums, TrendPoint, Triage};
 use clef_pro_schema::domain::{CommitSha, Severity};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
-use redb::{ReadTransaction, TableDefinition, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 
 /// integration → [`IntegrationAlerts`]
 const STATE: Table = TableDefinition::new("alert_state");
@@ -378,7 +378,7 @@ impl AlertsView<'_> {
         };
         let mut out = Vec::new();
         for r in index
-            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
+            .range(prefix.as_slice()..upper.as_slice())?
             .rev()
             .take(limit)
         {

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod alerts;
 pub mod counts;
+mod file_format;
 pub mod lifecycle;
 pub mod matrix;
 pub mod outbox;

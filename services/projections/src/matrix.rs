@@ -13,7 +13,7 @@
 
 use crate::lifecycle::default_tracked;
 use crate::runtime::Projector;
-use crate::store::{Rows, RwTable, StoreError, Table, dec, enc, get};
+use crate::store::{Rows, RwTable, Staged, StoreError, Table, dec, enc, get};
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
@@ -170,10 +170,10 @@ pub struct Matrix;
 
 /// The matrix projection's tables, open for one chunk.
 pub struct MatrixTables<'t> {
-    reports: RwTable<'t>,
+    reports: Staged<'t>,
     positions: Rows<'t, Position>,
-    history: RwTable<'t>,
-    branch_history: RwTable<'t>,
+    history: Staged<'t>,
+    branch_history: Staged<'t>,
     heads: Rows<'t, Heads>,
     tracked: Rows<'t, Vec<Branch>>,
     unclaimed: RwTable<'t>,
@@ -206,10 +206,10 @@ impl Projector for Matrix {
 
     fn open(tx: &WriteTransaction) -> Result<MatrixTables<'_>, StoreError> {
         Ok(MatrixTables {
-            reports: tx.open_table(REPORTS_AT)?,
+            reports: Staged::open(tx, REPORTS_AT)?,
             positions: Rows::open(tx, POSITIONS)?,
-            history: tx.open_table(HISTORY)?,
-            branch_history: tx.open_table(BRANCH_HISTORY)?,
+            history: Staged::open(tx, HISTORY)?,
+            branch_history: Staged::open(tx, BRANCH_HISTORY)?,
             heads: Rows::open(tx, HEADS)?,
             tracked: Rows::open(tx, TRACKED)?,
             unclaimed: tx.open_table(UNCLAIMED)?,
@@ -304,6 +304,9 @@ impl Projector for Matrix {
     }
 
     fn close(t: MatrixTables<'_>) -> Result<(), StoreError> {
+        t.reports.flush()?;
+        t.history.flush()?;
+        t.branch_history.flush()?;
         t.heads.flush()?;
         t.positions.flush()?;
         t.tracked.flush()
@@ -314,7 +317,7 @@ impl MatrixTables<'_> {
     /// The report stored under `rkey` (integration / commit).
     fn stored(&mut self, rkey: &[u8]) -> Result<Option<StoredReport>, StoreError> {
         match self.positions.get(rkey)? {
-            Some(at) => get(&self.reports, &at.bytes()),
+            Some(at) => self.reports.get(&at.bytes()),
             None => Ok(None),
         }
     }
@@ -325,16 +328,13 @@ impl MatrixTables<'_> {
         let int = s.integration.as_str().as_bytes();
         let at = s.position.bytes();
         self.positions.put(rkey, s.position);
-        self.reports.insert(at.as_slice(), enc(s).as_slice())?;
+        self.reports.insert(at.to_vec(), enc(s));
         let summary = enc(&ReportSummary::of_parts(s));
-        self.history
-            .insert(key(&[int, &at]).as_slice(), summary.as_slice())?;
         if let Some(b) = s.listed_branch {
-            self.branch_history.insert(
-                key(&[int, b.as_str().as_bytes(), &at]).as_slice(),
-                summary.as_slice(),
-            )?;
+            self.branch_history
+                .insert(key(&[int, b.as_str().as_bytes(), &at]), summary.clone());
         }
+        self.history.insert(key(&[int, &at]), summary);
         Ok(())
     }
 
@@ -345,7 +345,7 @@ impl MatrixTables<'_> {
         let upper = [prefix.as_slice(), &[0xff]].concat();
         let waiting = self
             .unclaimed
-            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
+            .range(prefix.as_slice()..upper.as_slice())?
             .map(|e| e.map(|(k, commit)| (k.value().to_vec(), commit.value().to_vec())))
             .collect::<Result<Vec<_>, _>>()?;
         for (ukey, commit) in waiting {
@@ -412,7 +412,7 @@ impl MatrixView<'_> {
         };
         let mut out = Vec::new();
         for r in t
-            .range::<&[u8]>(prefix.as_slice()..upper.as_slice())?
+            .range(prefix.as_slice()..upper.as_slice())?
             .rev()
             .take(limit)
         {

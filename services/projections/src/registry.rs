@@ -233,7 +233,7 @@ impl RegistryView<'_> {
         let mut end = prefix.clone();
         end.push(0xff);
         let mut out = Vec::new();
-        for r in ids.range::<&[u8]>(prefix.as_slice()..end.as_slice())? {
+        for r in ids.range(prefix.as_slice()..end.as_slice())? {
             let (_, hash) = r?;
             if let Some(k) = keys.get(hash.value())? {
                 out.push(dec(k.value())?);

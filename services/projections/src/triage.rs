@@ -11,7 +11,7 @@
 
 use crate::counts::OpenCounts;
 use crate::lifecycle::{Alert, Status};
-use crate::store::{Rows, StoreError, Table, dec, enc, get};
+use crate::store::{Rows, Staged, StoreError, Table, dec, enc, get};
 use clef_pro_schema::domain::Severity;
 use clef_pro_schema::ids::IntegrationId;
 use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
@@ -119,7 +119,7 @@ pub struct Triage<'t> {
     inbox: RwTable<'t>,
     resolved: RwTable<'t>,
     sums: RwTable<'t>,
-    trends: RwTable<'t>,
+    trends: Staged<'t>,
     totals: Rows<'t, OpenCounts>,
     /// The newest trend point of each scope the chunk has read or written.
     last: HashMap<Vec<u8>, Option<TrendPoint>>,
@@ -131,7 +131,7 @@ impl<'t> Triage<'t> {
             inbox: tx.open_table(INBOX)?,
             resolved: tx.open_table(RESOLVED)?,
             sums: tx.open_table(SUMS)?,
-            trends: tx.open_table(TRENDS)?,
+            trends: Staged::open(tx, TRENDS)?,
             totals: Rows::open(tx, TOTALS)?,
             last: HashMap::new(),
         })
@@ -139,6 +139,7 @@ impl<'t> Triage<'t> {
 
     /// Writes the rows the chunk held back.
     pub(crate) fn close(self) -> Result<(), StoreError> {
+        self.trends.flush()?;
         self.totals.flush()
     }
 
@@ -147,16 +148,15 @@ impl<'t> Triage<'t> {
         if let Some(p) = self.last.get(scope) {
             return Ok(p.clone());
         }
-        let p = last_point(&self.trends, scope)?;
+        // A scope the chunk has not written yet: its newest point is stored.
+        let p = last_point(self.trends.stored(), scope)?;
         self.last.insert(scope.to_vec(), p.clone());
         Ok(p)
     }
 
     fn add_point(&mut self, scope: &[u8], point: TrendPoint) -> Result<(), StoreError> {
-        self.trends.insert(
-            scoped(scope, &[&point.seq.to_be_bytes()]).as_slice(),
-            enc(&point).as_slice(),
-        )?;
+        self.trends
+            .insert(scoped(scope, &[&point.seq.to_be_bytes()]), enc(&point));
         self.last.insert(scope.to_vec(), Some(point));
         Ok(())
     }
@@ -227,7 +227,7 @@ fn last_point(
 ) -> Result<Option<TrendPoint>, StoreError> {
     let lo = scoped(scope, &[]);
     let hi = scoped(scope, &[&[0xff; 8]]);
-    t.range::<&[u8]>(lo.as_slice()..hi.as_slice())?
+    t.range(lo.as_slice()..hi.as_slice())?
         .next_back()
         .transpose()?
         .map(|(_, v)| dec(v.value()))
@@ -274,7 +274,7 @@ pub(crate) fn inbox(
     };
     let mut out = Vec::new();
     let mut next = None;
-    for r in inbox.range::<&[u8]>(start.as_slice()..end.as_slice())? {
+    for r in inbox.range(start.as_slice()..end.as_slice())? {
         let (k, entry) = r?;
         let key = k.value();
         if filter
@@ -316,7 +316,7 @@ pub(crate) fn time_to_resolve(
             let hi = scoped(scope, &[&r, &[0xff; 9]]);
             let middle = |k: u64| -> Result<u64, StoreError> {
                 let (key, _) = resolved
-                    .range::<&[u8]>(lo.as_slice()..hi.as_slice())?
+                    .range(lo.as_slice()..hi.as_slice())?
                     .nth(usize::try_from(k).unwrap_or(usize::MAX))
                     .ok_or(StoreError::Missing("a resolved duration"))??;
                 let at = lo.len();
@@ -347,7 +347,7 @@ pub(crate) fn trend(
     let lo = scoped(scope, &[]);
     let hi = scoped(scope, &[&[0xff; 8]]);
     let mut out = trends
-        .range::<&[u8]>(lo.as_slice()..hi.as_slice())?
+        .range(lo.as_slice()..hi.as_slice())?
         .rev()
         .take(points)
         .map(|r| {
