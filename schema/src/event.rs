@@ -275,6 +275,23 @@ impl Event {
         }
     }
 
+    /// The reports of a report or batch event, with their integration.
+    pub fn reports(&self) -> Option<(&IntegrationId, &[Report])> {
+        match self.fact() {
+            Self::ReportSubmitted {
+                integration,
+                report,
+                ..
+            } => Some((integration, std::slice::from_ref(report))),
+            Self::BatchSubmitted {
+                integration,
+                reports,
+                ..
+            } => Some((integration, reports.as_slice())),
+            _ => None,
+        }
+    }
+
     /// The fact itself: an [`Event::Audited`] event's inner event, any other as it is.
     pub fn fact(&self) -> &Event {
         match self {

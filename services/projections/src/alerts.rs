@@ -8,6 +8,7 @@ use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts, Status}
 use crate::runtime::Projector;
 use crate::store::{Rows, StoreError, Table, dec, enc, get};
 use crate::triage::{self, InboxFilter, Sums, TrendPoint, Triage};
+use clef_pro_log::Entry;
 use clef_pro_schema::domain::{CommitSha, Severity};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::{AlertId, IntegrationId};
@@ -124,6 +125,16 @@ impl<'t> RedbAlerts<'t> {
         })
     }
 
+    /// Reads ahead whether the chunk's reports were seen before.
+    pub(crate) fn prefetch(&mut self, events: &[Entry]) -> Result<(), StoreError> {
+        self.seen.prefetch(
+            events
+                .iter()
+                .filter_map(|e| e.event.reports())
+                .flat_map(|(int, reports)| reports.iter().map(move |r| seen_key(int, &r.commit))),
+        )
+    }
+
     pub(crate) fn apply(&mut self, seq: u64, event: &Event) -> Result<Option<Head>, StoreError> {
         let head = lifecycle::apply(self, seq, event)?;
         if let (Some(triage), Some(h)) = (&mut self.triage, &head) {
@@ -153,6 +164,16 @@ impl<'t> RedbAlerts<'t> {
 
 /// `integration ‖ 0 ‖ [status ‖] seq ‖ id`: ids never contain NUL, so one
 /// integration's keys never run into another's.
+/// integration ‖ 0 ‖ commit: a commit the lifecycle has seen.
+fn seen_key(integration: &IntegrationId, commit: &CommitSha) -> Vec<u8> {
+    [
+        integration.as_str().as_bytes(),
+        &[0],
+        commit.as_str().as_bytes(),
+    ]
+    .concat()
+}
+
 fn index_key(
     integration: &IntegrationId,
     status: Option<Status>,
@@ -249,12 +270,7 @@ impl AlertState for RedbAlerts<'_> {
         integration: &IntegrationId,
         commit: &CommitSha,
     ) -> Result<bool, StoreError> {
-        let k = [
-            integration.as_str().as_bytes(),
-            &[0],
-            commit.as_str().as_bytes(),
-        ]
-        .concat();
+        let k = seen_key(integration, commit);
         let first = self.seen.get(&k)?.is_none();
         if first {
             self.seen.put(&k, ());
@@ -279,6 +295,10 @@ impl Projector for Alerts {
 
     fn open(tx: &WriteTransaction) -> Result<RedbAlerts<'_>, StoreError> {
         RedbAlerts::with_triage(tx)
+    }
+
+    fn prefetch(t: &mut RedbAlerts<'_>, events: &[Entry]) -> Result<(), StoreError> {
+        t.prefetch(events)
     }
 
     fn apply(t: &mut RedbAlerts<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {

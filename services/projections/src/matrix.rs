@@ -14,6 +14,7 @@
 use crate::lifecycle::default_tracked;
 use crate::runtime::Projector;
 use crate::store::{Rows, RwTable, Staged, StoreError, Table, dec, enc, get};
+use clef_pro_log::Entry;
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
@@ -214,6 +215,21 @@ impl Projector for Matrix {
             tracked: Rows::open(tx, TRACKED)?,
             unclaimed: tx.open_table(UNCLAIMED)?,
         })
+    }
+
+    /// Reads ahead where the chunk's commits are stored, if they are.
+    fn prefetch(t: &mut MatrixTables<'_>, events: &[Entry]) -> Result<(), StoreError> {
+        t.positions
+            .prefetch(
+                events
+                    .iter()
+                    .filter_map(|e| e.event.reports())
+                    .flat_map(|(int, reports)| {
+                        reports.iter().map(move |r| {
+                            key(&[int.as_str().as_bytes(), r.commit.as_str().as_bytes()])
+                        })
+                    }),
+            )
     }
 
     fn apply(t: &mut MatrixTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {

@@ -12,6 +12,7 @@ use crate::lifecycle::AlertState;
 use crate::lifecycle::Head;
 use crate::runtime::Projector;
 use crate::store::{RwTable, StoreError, Table, enc, get, scan};
+use clef_pro_log::Entry;
 use clef_pro_schema::domain::{Branch, ChannelKind, CommitSha, RuleId, Scope, Severity};
 use clef_pro_schema::event::{Channel, Event, Target};
 use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
@@ -144,6 +145,10 @@ impl Projector for Outbox {
             by_alert: tx.open_table(BY_ALERT)?,
             failed: tx.open_table(FAILED)?,
         })
+    }
+
+    fn prefetch(t: &mut OutboxTables<'_>, events: &[Entry]) -> Result<(), StoreError> {
+        t.alerts.prefetch(events)
     }
 
     fn close(t: OutboxTables<'_>) -> Result<(), StoreError> {

@@ -3,7 +3,7 @@
 //! log live. A failed chunk is not committed and is read again after a pause.
 
 use crate::store::{Store, StoreError, Table};
-use clef_pro_log::{Chunk, Log};
+use clef_pro_log::{Chunk, Entry, Log};
 use clef_pro_schema::event::Event;
 use redb::{ReadableTable, WriteTransaction};
 use std::sync::Arc;
@@ -50,6 +50,12 @@ pub trait Projector: Send + Sync + 'static {
     const SPACING: Duration = Duration::ZERO;
     type Tables<'t>;
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
+    /// Reads ahead, in key order, the rows the chunk's events will look up at random
+    /// ([`crate::store::Rows::prefetch`]).
+    fn prefetch(t: &mut Self::Tables<'_>, events: &[Entry]) -> Result<(), StoreError> {
+        let _ = (t, events);
+        Ok(())
+    }
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;
     /// Ends a chunk: writes what the tables held back ([`crate::store::Rows`]).
     fn close(t: Self::Tables<'_>) -> Result<(), StoreError> {
@@ -69,6 +75,7 @@ pub fn apply_chunk<P: Projector>(
 ) -> Result<(), StoreError> {
     store.commit(checkpoint, chunk.through, durable, |tx, applied| {
         let mut t = P::open(tx)?;
+        P::prefetch(&mut t, &chunk.entries)?;
         let mut guard = ReplayGuard::open(tx)?;
         for e in chunk.entries.iter().filter(|e| e.seq > applied) {
             if guard.first_time(&e.event)? {

@@ -127,6 +127,27 @@ impl<'t, V: Serialize + DeserializeOwned + Clone> Rows<'t, V> {
         self.rows.insert(key.to_vec(), (Some(v), true));
     }
 
+    /// Reads the rows of `keys` that the chunk has not read yet, in key order, before
+    /// its events look them up one by one: a sorted pass finds the next key's page
+    /// where the last one was, where the events' order (random keys: commits) would
+    /// reach for a cold page each time (docs/performance.md).
+    pub(crate) fn prefetch(
+        &mut self,
+        keys: impl IntoIterator<Item = Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<Vec<u8>> = keys
+            .into_iter()
+            .filter(|k| !self.rows.contains_key(k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            let v = get(&self.table, &key)?;
+            self.rows.insert(key, (v, false));
+        }
+        Ok(())
+    }
+
     /// Writes every changed row.
     pub(crate) fn flush(mut self) -> Result<(), StoreError> {
         for (key, (v, changed)) in std::mem::take(&mut self.rows) {
