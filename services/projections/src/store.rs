@@ -548,4 +548,61 @@ mod tests {
         let s = Store::open(&path, &[T], 2, 1 << 20).unwrap();
         assert_eq!(s.checkpoint().unwrap(), 3, "the new version is recorded");
     }
+
+    /// Keys from a four-letter alphabet, up to three long: stored and staged keys
+    /// often fall into the same gaps, on either side of each other, or are equal.
+    fn keys() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(0u8..4, 0..4)
+    }
+
+    proptest::proptest! {
+        /// Whatever the table holds and a chunk stages (new keys before, between and
+        /// after stored ones; stored keys again; one key twice), reads see the staged
+        /// rows, and after the flush the table holds what one `insert` per staged row
+        /// would have left.
+        #[test]
+        fn staged_rows_land_as_inserts_would(
+            stored in proptest::collection::btree_map(keys(), proptest::prelude::any::<u32>(), 0..40),
+            staged in proptest::collection::vec((keys(), proptest::prelude::any::<u32>()), 0..40),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Database::create(dir.path().join("t.redb")).unwrap();
+            let tx = db.begin_write().unwrap();
+            {
+                let mut t = tx.open_table(T).unwrap();
+                for (k, v) in &stored {
+                    t.insert(k.as_slice(), enc(v).as_slice()).unwrap();
+                }
+            }
+            tx.commit().unwrap();
+
+            let mut model = stored.clone();
+            let tx = db.begin_write().unwrap();
+            {
+                let mut rows = Staged::open(&tx, T).unwrap();
+                for (k, v) in &staged {
+                    rows.insert(k.clone(), enc(v));
+                    model.insert(k.clone(), *v);
+                    proptest::prop_assert_eq!(rows.get::<u32>(k).unwrap(), Some(*v));
+                }
+                for k in stored.keys() {
+                    proptest::prop_assert_eq!(rows.get::<u32>(k).unwrap(), model.get(k).copied());
+                }
+                rows.flush().unwrap();
+            }
+            tx.commit().unwrap();
+
+            let tx = db.begin_read().unwrap();
+            let t = tx.open_table(T).unwrap();
+            let got: BTreeMap<Vec<u8>, u32> = t
+                .iter()
+                .unwrap()
+                .map(|r| {
+                    let (k, v) = r.unwrap();
+                    (k.value().to_vec(), dec(v.value()).unwrap())
+                })
+                .collect();
+            proptest::prop_assert_eq!(got, model);
+        }
+    }
 }
