@@ -5,7 +5,7 @@
 
 pub use crate::counts::OpenCounts;
 use crate::lifecycle::{self, Alert, AlertState, Head, IntegrationAlerts, Status};
-use crate::runtime::Projector;
+use crate::runtime::{Projector, reported_commits};
 use crate::store::{Rows, StoreError, Table, dec, enc, get};
 use crate::triage::{self, InboxFilter, Sums, TrendPoint, Triage};
 use clef_pro_log::Entry;
@@ -127,12 +127,8 @@ impl<'t> RedbAlerts<'t> {
 
     /// Reads ahead whether the chunk's reports were seen before.
     pub(crate) fn prefetch(&mut self, events: &[Entry]) -> Result<(), StoreError> {
-        self.seen.prefetch(
-            events
-                .iter()
-                .filter_map(|e| e.event.reports())
-                .flat_map(|(int, reports)| reports.iter().map(move |r| seen_key(int, &r.commit))),
-        )
+        self.seen
+            .prefetch(reported_commits(events).map(|(int, commit)| seen_key(int, commit)))
     }
 
     pub(crate) fn apply(&mut self, seq: u64, event: &Event) -> Result<Option<Head>, StoreError> {

@@ -12,7 +12,7 @@
 //! lists it too, in its own place, since the CLI fills a gap just before pushing HEAD.
 
 use crate::lifecycle::default_tracked;
-use crate::runtime::Projector;
+use crate::runtime::{Projector, reported_commits};
 use crate::store::{Rows, RwTable, Staged, StoreError, Table, dec, enc, get};
 use clef_pro_log::Entry;
 use clef_pro_schema::domain::{Branch, CommitSha};
@@ -219,17 +219,10 @@ impl Projector for Matrix {
 
     /// Reads ahead where the chunk's commits are stored, if they are.
     fn prefetch(t: &mut MatrixTables<'_>, events: &[Entry]) -> Result<(), StoreError> {
-        t.positions
-            .prefetch(
-                events
-                    .iter()
-                    .filter_map(|e| e.event.reports())
-                    .flat_map(|(int, reports)| {
-                        reports.iter().map(move |r| {
-                            key(&[int.as_str().as_bytes(), r.commit.as_str().as_bytes()])
-                        })
-                    }),
-            )
+        t.positions.prefetch(
+            reported_commits(events)
+                .map(|(int, commit)| key(&[int.as_str().as_bytes(), commit.as_str().as_bytes()])),
+        )
     }
 
     fn apply(t: &mut MatrixTables<'_>, seq: u64, event: &Event) -> Result<(), StoreError> {

@@ -4,7 +4,9 @@
 
 use crate::store::{Store, StoreError, Table};
 use clef_pro_log::{Chunk, Entry, Log};
+use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::event::Event;
+use clef_pro_schema::ids::IntegrationId;
 use redb::{ReadableTable, WriteTransaction};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,8 +54,7 @@ pub trait Projector: Send + Sync + 'static {
     fn open(tx: &WriteTransaction) -> Result<Self::Tables<'_>, StoreError>;
     /// Reads ahead, in key order, the rows the chunk's events will look up at random
     /// ([`crate::store::Rows::prefetch`]).
-    fn prefetch(t: &mut Self::Tables<'_>, events: &[Entry]) -> Result<(), StoreError> {
-        let _ = (t, events);
+    fn prefetch(_t: &mut Self::Tables<'_>, _events: &[Entry]) -> Result<(), StoreError> {
         Ok(())
     }
     fn apply(t: &mut Self::Tables<'_>, seq: u64, event: &Event) -> Result<(), StoreError>;
@@ -85,6 +86,17 @@ pub fn apply_chunk<P: Projector>(
         P::close(t)?;
         guard.close()
     })
+}
+
+/// The integration and commit of every report in `events`: what a fold looks up
+/// ([`Projector::prefetch`]).
+pub(crate) fn reported_commits(
+    events: &[Entry],
+) -> impl Iterator<Item = (&IntegrationId, &CommitSha)> {
+    events
+        .iter()
+        .filter_map(|e| e.event.reports())
+        .flat_map(|(int, reports)| reports.iter().map(move |r| (int, &r.commit)))
 }
 
 /// Waits out [`Projector::SPACING`] since the last commit, unless a request waits for
