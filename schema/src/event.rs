@@ -275,19 +275,19 @@ impl Event {
         }
     }
 
-    /// The reports of a report or batch event, with their integration.
-    pub fn reports(&self) -> Option<(&IntegrationId, &[Report])> {
+    /// The reports of a report or batch event, with their integration and arrival time.
+    pub fn reports(&self) -> Option<(&IntegrationId, &[Report], u64)> {
         match self.fact() {
             Self::ReportSubmitted {
                 integration,
                 report,
-                ..
-            } => Some((integration, std::slice::from_ref(report))),
+                at,
+            } => Some((integration, std::slice::from_ref(report), *at)),
             Self::BatchSubmitted {
                 integration,
                 reports,
-                ..
-            } => Some((integration, reports.as_slice())),
+                at,
+            } => Some((integration, reports.as_slice(), *at)),
             _ => None,
         }
     }

@@ -61,8 +61,8 @@ async fn every_committed_data_dir_is_served() {
         )
         .unwrap();
         std::fs::copy(release.join("deployment.key"), data.join("deployment.key")).unwrap();
-        // The stores as that release left them: opened as they are (their file format
-        // upgraded where redb needs it), not rebuilt.
+        // The stores as that release left them, where committed: this release must open
+        // them (converting their file format where redb needs it).
         copy_dir(&release.join("stores"), &data.join("stores"));
         s.start_again().await;
         s.client().settle().await;

@@ -134,11 +134,9 @@ impl<'t> RedbAlerts<'t> {
     pub(crate) fn apply(&mut self, seq: u64, event: &Event) -> Result<Option<Head>, StoreError> {
         let head = lifecycle::apply(self, seq, event)?;
         if let (Some(triage), Some(h)) = (&mut self.triage, &head) {
-            let (reports, at) = match event {
-                Event::ReportSubmitted { report, at, .. } => (std::slice::from_ref(report), *at),
-                Event::BatchSubmitted { reports, at, .. } => (reports.as_slice(), *at),
-                _ => (&[][..], 0),
-            };
+            let (reports, at) = event
+                .reports()
+                .map_or((&[][..], 0), |(_, reports, at)| (reports, at));
             let failing = reports.last().map_or(0, |r| r.failures().len() as u64);
             let open = self
                 .counts
@@ -158,8 +156,6 @@ impl<'t> RedbAlerts<'t> {
     }
 }
 
-/// `integration ‖ 0 ‖ [status ‖] seq ‖ id`: ids never contain NUL, so one
-/// integration's keys never run into another's.
 /// integration ‖ 0 ‖ commit: a commit the lifecycle has seen.
 fn seen_key(integration: &IntegrationId, commit: &CommitSha) -> Vec<u8> {
     [
@@ -170,6 +166,8 @@ fn seen_key(integration: &IntegrationId, commit: &CommitSha) -> Vec<u8> {
     .concat()
 }
 
+/// `integration ‖ 0 ‖ [status ‖] seq ‖ id`: ids never contain NUL, so one
+/// integration's keys never run into another's.
 fn index_key(
     integration: &IntegrationId,
     status: Option<Status>,

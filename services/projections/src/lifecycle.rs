@@ -101,8 +101,7 @@ pub trait AlertState {
     fn put_alert(&mut self, a: &Alert) -> Result<(), Self::Error>;
     /// A report found `a` still failing, as it was: nothing of it to write. Whatever
     /// the state counts per report is counted here (the alerts store's revisions).
-    fn still_failing(&mut self, a: &Alert) -> Result<(), Self::Error> {
-        let _ = a;
+    fn still_failing(&mut self, _a: &Alert) -> Result<(), Self::Error> {
         Ok(())
     }
     /// Marks the commit seen; true when it was not seen before.

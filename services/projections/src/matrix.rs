@@ -241,17 +241,10 @@ impl Projector for Matrix {
                     .put(id.as_str().as_bytes(), tracked_branches.clone());
                 return Ok(());
             }
-            Event::ReportSubmitted {
-                integration,
-                report,
-                at,
-            } => (integration, std::slice::from_ref(report), *at),
-            Event::BatchSubmitted {
-                integration,
-                reports,
-                at,
-            } => (integration, reports.as_slice(), *at),
-            _ => return Ok(()),
+            event => match event.reports() {
+                Some(reported) => reported,
+                None => return Ok(()),
+            },
         };
         let int = integration.as_str().as_bytes();
         let tracked = t.tracked.get(int)?.unwrap_or_else(default_tracked);

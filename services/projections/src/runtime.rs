@@ -96,7 +96,7 @@ pub(crate) fn reported_commits(
     events
         .iter()
         .filter_map(|e| e.event.reports())
-        .flat_map(|(int, reports)| reports.iter().map(move |r| (int, &r.commit)))
+        .flat_map(|(int, reports, _)| reports.iter().map(move |r| (int, &r.commit)))
 }
 
 /// Waits out [`Projector::SPACING`] since the last commit, unless a request waits for
@@ -112,7 +112,7 @@ async fn spaced<P: Projector>(last_commit: tokio::time::Instant, hurry: &Notify)
 }
 
 /// Whether every event of `chunk` is a report (a projector that ignores reports has
-/// nothing to apply).
+/// nothing to apply). The event itself, not its fact: an audited one is the registry's.
 fn only_reports(chunk: &Chunk) -> bool {
     chunk.entries.iter().all(|e| {
         matches!(
@@ -143,10 +143,7 @@ impl<'t> ReplayGuard<'t> {
 
     /// True when `event` is new; false (and counted) for a replay.
     fn first_time(&mut self, event: &Event) -> Result<bool, StoreError> {
-        if matches!(
-            event.fact(),
-            Event::ReportSubmitted { .. } | Event::BatchSubmitted { .. }
-        ) {
+        if event.reports().is_some() {
             return Ok(true);
         }
         let hash = blake3::hash(&crate::store::enc(event));
