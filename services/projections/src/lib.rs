@@ -6,6 +6,7 @@
 pub mod access;
 pub mod alerts;
 pub mod counts;
+pub mod feed;
 mod file_format;
 pub mod lifecycle;
 pub mod matrix;
@@ -172,8 +173,9 @@ impl Projections {
         self.building() == 0 && Kind::ALL.iter().all(|&k| self.checkpoint(k) >= at)
     }
 
-    /// Starts one task per projector that follows `log` until `shutdown` turns true;
-    /// for a store being built aside, that task builds it, and another swaps it in.
+    /// Starts one task per projector that follows `log` until `shutdown` turns true,
+    /// and the feed they share; for a store being built aside, that task builds it, and
+    /// another swaps it in.
     pub fn spawn(
         self: &Arc<Self>,
         log: &Log,
@@ -182,7 +184,10 @@ impl Projections {
         use runtime::run;
         let mut aside =
             std::mem::take(&mut *self.aside.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut tasks = Vec::new();
+        let feed = feed::Feed::new(runtime::CHUNK);
+        let mut tasks = vec![tokio::spawn(
+            feed.clone().follow(log.clone(), shutdown.clone()),
+        )];
         for kind in Kind::ALL {
             let i = kind as usize;
             let (store, progress) = match aside[i].take() {
@@ -199,12 +204,15 @@ impl Projections {
                 }
                 None => (self.store(kind), self.progress[i].clone()),
             };
-            let (l, h, d) = (log.clone(), self.hurry[i].clone(), shutdown.clone());
+            let (f, l) = (feed.clone(), log.clone());
+            let (h, d) = (self.hurry[i].clone(), shutdown.clone());
             tasks.push(match kind {
-                Kind::Registry => tokio::spawn(run::<registry::Registry>(store, l, progress, h, d)),
-                Kind::Matrix => tokio::spawn(run::<matrix::Matrix>(store, l, progress, h, d)),
-                Kind::Alerts => tokio::spawn(run::<alerts::Alerts>(store, l, progress, h, d)),
-                Kind::Outbox => tokio::spawn(run::<outbox::Outbox>(store, l, progress, h, d)),
+                Kind::Registry => {
+                    tokio::spawn(run::<registry::Registry>(store, f, l, progress, h, d))
+                }
+                Kind::Matrix => tokio::spawn(run::<matrix::Matrix>(store, f, l, progress, h, d)),
+                Kind::Alerts => tokio::spawn(run::<alerts::Alerts>(store, f, l, progress, h, d)),
+                Kind::Outbox => tokio::spawn(run::<outbox::Outbox>(store, f, l, progress, h, d)),
             });
         }
         tasks

@@ -33,10 +33,10 @@ fn apply_all(p: &Projections, chunk: &Chunk, durable: bool) -> Result<[Duration;
             return Ok(started.elapsed());
         }
         match kind {
-            Kind::Registry => apply_chunk::<registry::Registry>(&store, cp, chunk, durable),
-            Kind::Matrix => apply_chunk::<matrix::Matrix>(&store, cp, chunk, durable),
-            Kind::Alerts => apply_chunk::<alerts::Alerts>(&store, cp, chunk, durable),
-            Kind::Outbox => apply_chunk::<outbox::Outbox>(&store, cp, chunk, durable),
+            Kind::Registry => apply_chunk::<registry::Registry>(&store, cp, &[chunk], durable),
+            Kind::Matrix => apply_chunk::<matrix::Matrix>(&store, cp, &[chunk], durable),
+            Kind::Alerts => apply_chunk::<alerts::Alerts>(&store, cp, &[chunk], durable),
+            Kind::Outbox => apply_chunk::<outbox::Outbox>(&store, cp, &[chunk], durable),
         }?;
         Ok(started.elapsed())
     };

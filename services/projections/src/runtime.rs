@@ -1,13 +1,16 @@
 //! Runs projectors: each reads the log from its checkpoint + 1 and applies every chunk
 //! of events, with the new checkpoint, in one write transaction; then it follows the
-//! log live. A failed chunk is not committed and is read again after a pause.
+//! log live, from the shared [`Feed`]. A failed chunk is not committed and is read
+//! again after a pause.
 
+use crate::feed::Feed;
 use crate::store::{Store, StoreError, Table};
 use clef_pro_log::{Chunk, Entry, Log};
 use clef_pro_schema::domain::CommitSha;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::ids::IntegrationId;
 use redb::{ReadableTable, WriteTransaction};
+use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -65,22 +68,27 @@ pub trait Projector: Send + Sync + 'static {
     }
 }
 
-/// Applies a chunk and moves the checkpoint to its end, all in one transaction.
-/// Entries at or below `checkpoint` were applied before and are skipped, and so are
-/// replays ([`ReplayGuard`]).
+/// Applies consecutive chunks and moves the checkpoint to the end of the last, all in
+/// one transaction. Entries at or below the stored checkpoint were applied before and
+/// are skipped, and so are replays ([`ReplayGuard`]).
 pub fn apply_chunk<P: Projector>(
     store: &Store,
     checkpoint: u64,
-    chunk: &Chunk,
+    chunks: &[impl Borrow<Chunk>],
     durable: bool,
 ) -> Result<(), StoreError> {
-    store.commit(checkpoint, chunk.through, durable, |tx, applied| {
+    let Some(last) = chunks.last() else {
+        return Ok(());
+    };
+    store.commit(checkpoint, last.borrow().through, durable, |tx, applied| {
         let mut t = P::open(tx)?;
-        P::prefetch(&mut t, &chunk.entries)?;
         let mut guard = ReplayGuard::open(tx)?;
-        for e in chunk.entries.iter().filter(|e| e.seq > applied) {
-            if guard.first_time(&e.event)? {
-                P::apply(&mut t, e.seq, &e.event)?;
+        for chunk in chunks.iter().map(Borrow::borrow) {
+            P::prefetch(&mut t, &chunk.entries)?;
+            for e in chunk.entries.iter().filter(|e| e.seq > applied) {
+                if guard.first_time(&e.event)? {
+                    P::apply(&mut t, e.seq, &e.event)?;
+                }
             }
         }
         P::close(t)?;
@@ -99,6 +107,11 @@ pub(crate) fn reported_commits(
         .flat_map(|(int, reports, _)| reports.iter().map(move |r| (int, &r.commit)))
 }
 
+/// Where consecutive chunks end.
+fn through(chunks: &[Arc<Chunk>]) -> u64 {
+    chunks.last().map_or(0, |c| c.through)
+}
+
 /// Waits out [`Projector::SPACING`] since the last commit, unless a request waits for
 /// the projection (`hurry`).
 async fn spaced<P: Projector>(last_commit: tokio::time::Instant, hurry: &Notify) {
@@ -111,10 +124,10 @@ async fn spaced<P: Projector>(last_commit: tokio::time::Instant, hurry: &Notify)
     }
 }
 
-/// Whether every event of `chunk` is a report (a projector that ignores reports has
+/// Whether every event of `chunks` is a report (a projector that ignores reports has
 /// nothing to apply). The event itself, not its fact: an audited one is the registry's.
-fn only_reports(chunk: &Chunk) -> bool {
-    chunk.entries.iter().all(|e| {
+fn only_reports(chunks: &[Arc<Chunk>]) -> bool {
+    chunks.iter().flat_map(|c| &c.entries).all(|e| {
         matches!(
             e.event,
             Event::ReportSubmitted { .. } | Event::BatchSubmitted { .. }
@@ -175,9 +188,11 @@ pub(crate) const SEEN: Table = redb::TableDefinition::new("seen");
 pub(crate) const REPLAYS: &[u8] = b"replays";
 
 /// Follows the log into `store` until `shutdown` turns true, publishing each new
-/// checkpoint on `progress`; `hurry` ends a [`Projector::SPACING`] wait early.
+/// checkpoint on `progress`; `hurry` ends a [`Projector::SPACING`] wait early. It reads
+/// the log itself until it has caught up with `feed`.
 pub async fn run<P: Projector>(
     store: Arc<Store>,
+    feed: Feed,
     log: Log,
     progress: watch::Sender<u64>,
     hurry: Arc<Notify>,
@@ -205,33 +220,36 @@ pub async fn run<P: Projector>(
                 // this projector ignores ([`Projector::FOLDS_REPORTS`]).
                 let mut committed = checkpoint;
                 progress.send_replace(checkpoint);
-                match log.tail(checkpoint + 1).await {
-                    Ok(mut tail) => loop {
-                        let chunk = tokio::select! {
+                match feed.source(&log, checkpoint).await {
+                    Ok(mut source) => loop {
+                        let chunks = tokio::select! {
                             c = async {
                                 spaced::<P>(last_commit, &hurry).await;
-                                tail.next_chunk(CHUNK).await
+                                source.next(checkpoint).await
                             } => c,
                             _ = shutdown.wait_for(|s| *s) => break 'follow,
                         };
                         let durable = last_sync.elapsed() >= SYNC_EVERY;
-                        let result = match chunk {
+                        let result = match chunks {
                             Ok(c) if !durable && !P::FOLDS_REPORTS && only_reports(&c) => {
-                                Ok((c.through, false))
+                                Ok((through(&c), false))
                             }
                             // A small chunk without an fsync is applied right here:
                             // the hop to a blocking thread and back took about as
                             // long as the commit (`bench ingest`, one client).
-                            Ok(c) if !durable && c.bytes <= INLINE_APPLY => {
+                            Ok(c)
+                                if !durable
+                                    && c.iter().map(|c| c.bytes).sum::<usize>() <= INLINE_APPLY =>
+                            {
                                 apply_chunk::<P>(&store, committed, &c, durable)
-                                    .map(|()| (c.through, true))
+                                    .map(|()| (through(&c), true))
                                     .map_err(|e| e.to_string())
                             }
                             Ok(c) => {
                                 let store = store.clone();
                                 tokio::task::spawn_blocking(move || {
                                     apply_chunk::<P>(&store, committed, &c, durable)
-                                        .map(|()| (c.through, true))
+                                        .map(|()| (through(&c), true))
                                 })
                                 .await
                                 .map_err(|e| e.to_string())

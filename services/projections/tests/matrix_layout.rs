@@ -56,13 +56,13 @@ fn reports_are_found_by_commit_and_replaced_in_place_across_chunks() {
         through: 3,
         bytes: 0,
     };
-    apply_chunk::<Matrix>(&store, 0, &first, true).unwrap();
+    apply_chunk::<Matrix>(&store, 0, &[first], true).unwrap();
     let second = Chunk {
         entries: vec![submitted(4, &int, report('b', "3"), 13)],
         through: 4,
         bytes: 0,
     };
-    apply_chunk::<Matrix>(&store, 3, &second, true).unwrap();
+    apply_chunk::<Matrix>(&store, 3, &[second], true).unwrap();
 
     let found = |c: char| -> StoredReport {
         let commit = CommitSha::parse(&c.to_string().repeat(40)).unwrap();
