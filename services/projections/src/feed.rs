@@ -119,6 +119,11 @@ pub struct Source {
 }
 
 impl Source {
+    /// Whether the next chunk comes from the feed (true once caught up with it).
+    pub fn on_feed(&self) -> bool {
+        self.own.is_none()
+    }
+
     /// The next chunk after sequence `after` (the projector's checkpoint), and any more
     /// that are already waiting, up to the feed's `max` events in all. They may start at or
     /// before `after`: events up to it were applied and are skipped.

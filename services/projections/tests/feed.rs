@@ -1,0 +1,93 @@
+//! A projector's source over a real embedded log: whether a chunk comes from its own
+//! reader or from the shared feed, and however far it falls behind the feed, it hands
+//! out every event after its checkpoint once, in log order, and ends on the feed.
+
+use clef_pro_log::Log;
+use clef_pro_projections::feed::{Feed, Source};
+use clef_pro_schema::event::Event;
+use clef_pro_schema::ids::IntegrationId;
+use clef_pro_schema::keys::DeploymentKey;
+use clef_pro_schema::redact::Redactor;
+use clef_pro_schema::sealed::seal;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Appends `n` events; returns the last sequence.
+async fn append(log: &Log, redactor: &Redactor, n: usize) -> u64 {
+    let mut last = 0;
+    for _ in 0..n {
+        let e = Event::IntegrationCreated {
+            id: IntegrationId::random(),
+            name: "feed".into(),
+            collect_ci_context: false,
+            tracked_branches: vec![],
+            at: 1,
+        };
+        last = log.append(&seal(e, redactor)).await.expect("appended").seq;
+    }
+    last
+}
+
+/// Takes chunks from `source` until `head`, as a projector at `checkpoint` would:
+/// the sequences past the checkpoint, in the order handed out.
+async fn take(source: &mut Source, checkpoint: &mut u64, head: u64) -> Vec<u64> {
+    let mut seen = Vec::new();
+    while *checkpoint < head {
+        let chunks = tokio::time::timeout(Duration::from_secs(10), source.next(*checkpoint))
+            .await
+            .expect("a chunk within 10 s")
+            .expect("read");
+        for c in &chunks {
+            seen.extend(c.entries.iter().map(|e| e.seq).filter(|&s| s > *checkpoint));
+            *checkpoint = (*checkpoint).max(c.through);
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_once_in_order_across_catch_up_and_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = DeploymentKey::random();
+    let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).unwrap();
+    let redactor = Redactor::new(key.fingerprints());
+    let mut head = append(&log, &redactor, 7).await;
+
+    // Chunks of at most 2 events, so that a burst outruns the feed's 16 chunks.
+    let feed = Feed::new(2);
+    let (stop, shutdown) = watch::channel(false);
+    let follower = tokio::spawn(feed.clone().follow(log.clone(), shutdown));
+    let mut checkpoint = 3;
+    let mut source = feed.source(&log, checkpoint).await.expect("source");
+    let mut seen = take(&mut source, &mut checkpoint, head).await;
+    assert!(
+        !source.on_feed(),
+        "caught up with the log, not yet with the feed"
+    );
+
+    // New events one at a time: the source joins the feed.
+    for _ in 0..20 {
+        head = append(&log, &redactor, 1).await;
+        seen.extend(take(&mut source, &mut checkpoint, head).await);
+    }
+    assert!(source.on_feed(), "caught up with the feed");
+
+    // A burst of 60 events (30 chunks) while the projector is busy: it lags past what
+    // the feed holds, reads the log itself, and joins the feed again.
+    head = append(&log, &redactor, 60).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    seen.extend(take(&mut source, &mut checkpoint, head).await);
+    for _ in 0..20 {
+        head = append(&log, &redactor, 1).await;
+        seen.extend(take(&mut source, &mut checkpoint, head).await);
+    }
+    assert!(source.on_feed(), "back on the feed after lagging");
+
+    assert_eq!(
+        seen,
+        (4..=head).collect::<Vec<_>>(),
+        "each event once, in order"
+    );
+    stop.send_replace(true);
+    follower.await.expect("the feed stops");
+}
