@@ -208,12 +208,16 @@ impl PatternSet {
 
     fn spans(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        let matched = self.prefilter.matches(text);
-        for i in matched
-            .iter()
-            .map(|m| self.filtered[m])
-            .chain(self.scanned.iter().copied())
-        {
+        // Most texts (names, cells, versions) match no rule. Asking only whether any
+        // matches spares them the set of which: a table of every rule's flag, built,
+        // walked and freed per text (`bench ingest`: 6 % of the service at c64).
+        if self.prefilter.is_match(text) {
+            let matched = self.prefilter.matches(text);
+            for i in matched.iter().map(|m| self.filtered[m]) {
+                self.rules[i].collect(i, text, &mut spans);
+            }
+        }
+        for &i in &self.scanned {
             self.rules[i].collect(i, text, &mut spans);
         }
         spans
