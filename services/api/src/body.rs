@@ -69,7 +69,18 @@ fn stalled(e: &axum::Error) -> bool {
     false
 }
 
+/// Parses a body, or says which field is wrong. A body is parsed as it is first, and
+/// only a refused one again, tracking the path, to name the field: tracking it costs
+/// every body half as much again (a 2.5 KB report: 8.7 against 4.4-5.7 µs).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match parse_tracked::<T>(bytes) {
+        Err(named) => named,
+        // The same parser fails the same way; should it not, the first error stands.
+        Ok(_) => bad_json(&e),
+    })
+}
+
+fn parse_tracked<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
