@@ -7,7 +7,8 @@
 //! at start, after a failed chunk, and when it fell so far behind that the feed's
 //! buffer no longer holds the chunks it needs. Its own reader and the feed hand out
 //! the same events in the same order, so where it takes a chunk from changes nothing
-//! it stores.
+//! it stores. A projector that lets events gather before it commits keeps reading the
+//! feed while it waits ([`Source::gather`]), so that the wait does not make it lag.
 
 use clef_pro_log::{Chunk, Log, LogError, Tail};
 use std::sync::Arc;
@@ -152,6 +153,37 @@ impl Source {
             }
         }
         Ok(chunks)
+    }
+
+    /// Adds to `chunks` those the feed hands over until `until` completes (a
+    /// projection that lets events gather, [`crate::runtime::Projector::SPACING`]), up
+    /// to the feed's `max` events in all. Reading the feed while waiting keeps the
+    /// projection from lagging past what the feed holds.
+    pub async fn gather(
+        &mut self,
+        chunks: &mut Vec<Arc<Chunk>>,
+        until: impl Future<Output = ()>,
+    ) -> Result<(), LogError> {
+        tokio::pin!(until);
+        let mut events: usize = chunks.iter().map(|c| c.entries.len()).sum();
+        while self.own.is_none() && events < self.max {
+            let fed = tokio::select! {
+                biased;
+                () = &mut until => return Ok(()),
+                fed = self.feed.recv() => fed,
+            };
+            let through = chunks.last().map_or(0, |c| c.through);
+            match fed {
+                Ok(fed) if fed.after == through => {
+                    events += fed.chunk.entries.len();
+                    chunks.push(fed.chunk.clone());
+                }
+                // Lagged, or not the next chunk: read on from the log.
+                _ => self.own = Some(self.log.tail(through + 1).await?),
+            }
+        }
+        until.await;
+        Ok(())
     }
 
     async fn first(&mut self, after: u64) -> Result<Arc<Chunk>, LogError> {

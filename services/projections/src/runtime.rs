@@ -224,8 +224,9 @@ pub async fn run<P: Projector>(
                     Ok(mut source) => loop {
                         let chunks = tokio::select! {
                             c = async {
-                                spaced::<P>(last_commit, &hurry).await;
-                                source.next(checkpoint).await
+                                let mut chunks = source.next(checkpoint).await?;
+                                source.gather(&mut chunks, spaced::<P>(last_commit, &hurry)).await?;
+                                Ok::<_, clef_pro_log::LogError>(chunks)
                             } => c,
                             _ = shutdown.wait_for(|s| *s) => break 'follow,
                         };

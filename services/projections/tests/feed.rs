@@ -1,6 +1,7 @@
 //! A projector's source over a real embedded log: whether a chunk comes from its own
-//! reader or from the shared feed, and however far it falls behind the feed, it hands
-//! out every event after its checkpoint once, in log order, and ends on the feed.
+//! reader or from the shared feed, however far it falls behind the feed, and while it
+//! gathers events for a spaced commit, it hands out every event after its checkpoint
+//! once, in log order, and ends on the feed.
 
 use clef_pro_log::Log;
 use clef_pro_projections::feed::{Feed, Source};
@@ -13,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Appends `n` events; returns the last sequence.
-async fn append(log: &Log, redactor: &Redactor, n: usize) -> u64 {
+async fn add_events(log: &Log, redactor: &Redactor, n: usize) -> u64 {
     let mut last = 0;
     for _ in 0..n {
         let e = Event::IntegrationCreated {
@@ -51,7 +52,7 @@ async fn every_event_once_in_order_across_catch_up_and_lag() {
     let key = DeploymentKey::random();
     let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).unwrap();
     let redactor = Redactor::new(key.fingerprints());
-    let mut head = append(&log, &redactor, 7).await;
+    let mut head = add_events(&log, &redactor, 7).await;
 
     // Chunks of at most 2 events, so that a burst outruns the feed's 16 chunks.
     let feed = Feed::new(2);
@@ -67,21 +68,53 @@ async fn every_event_once_in_order_across_catch_up_and_lag() {
 
     // New events one at a time: the source joins the feed.
     for _ in 0..20 {
-        head = append(&log, &redactor, 1).await;
+        head = add_events(&log, &redactor, 1).await;
         seen.extend(take(&mut source, &mut checkpoint, head).await);
     }
     assert!(source.on_feed(), "caught up with the feed");
 
     // A burst of 60 events (30 chunks) while the projector is busy: it lags past what
     // the feed holds, reads the log itself, and joins the feed again.
-    head = append(&log, &redactor, 60).await;
+    head = add_events(&log, &redactor, 60).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     seen.extend(take(&mut source, &mut checkpoint, head).await);
     for _ in 0..20 {
-        head = append(&log, &redactor, 1).await;
+        head = add_events(&log, &redactor, 1).await;
         seen.extend(take(&mut source, &mut checkpoint, head).await);
     }
     assert!(source.on_feed(), "back on the feed after lagging");
+
+    // A projection that lets events gather takes what arrives while it waits, up to
+    // the feed's 2 events: here five events arrive, 20 ms apart, within 2 s.
+    let writer = {
+        let (log, redactor) = (log.clone(), Redactor::new(key.fingerprints()));
+        tokio::spawn(async move {
+            let mut last = 0;
+            for _ in 0..5 {
+                last = add_events(&log, &redactor, 1).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            last
+        })
+    };
+    let mut chunks = source.next(checkpoint).await.expect("read");
+    source
+        .gather(&mut chunks, tokio::time::sleep(Duration::from_secs(2)))
+        .await
+        .expect("read");
+    let gathered: Vec<u64> = chunks
+        .iter()
+        .flat_map(|c| c.entries.iter().map(|e| e.seq))
+        .collect();
+    assert_eq!(
+        gathered,
+        [checkpoint + 1, checkpoint + 2],
+        "one commit's worth"
+    );
+    seen.extend(&gathered);
+    checkpoint += 2;
+    head = writer.await.unwrap();
+    seen.extend(take(&mut source, &mut checkpoint, head).await);
 
     assert_eq!(
         seen,
