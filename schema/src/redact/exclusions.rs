@@ -167,7 +167,19 @@ fn is_call(s: &str) -> bool {
 /// A URL or a file path: where a secret is fetched from or kept, not the secret (a
 /// password inside a URL is the `url-userinfo` rule's).
 pub(super) fn is_locator(s: &str) -> bool {
-    s.contains("://") || s.starts_with(['/', '~']) || s.starts_with("./")
+    s.contains("://")
+        || s.starts_with("./")
+        || s.starts_with(['/', '~']) && s.split('/').all(is_path_segment)
+}
+
+/// A segment of a path as people name them (`run`, `id_ed25519`, `Documents`,
+/// `aws-vault`): no `+` or `=`, and no capital inside a word. One base64 value in 64
+/// starts with `/` (`/tuZUbey1ai2G4qGDlX0eudj`), and its capitals fall inside words.
+fn is_path_segment(s: &str) -> bool {
+    !s.contains(['+', '='])
+        && s.as_bytes().windows(2).all(|w| {
+            !(w[1].is_ascii_uppercase() && (w[0].is_ascii_lowercase() || w[0].is_ascii_digit()))
+        })
 }
 
 /// 40 lowercase hex digits: what a commit sha looks like. Only the PGP rule that needs

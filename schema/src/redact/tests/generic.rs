@@ -269,7 +269,7 @@ rule_cases! {
         class: "generic-assignment",
         token: re(PASSWORD),
         contexts: ASSIGNMENTS,
-        samples: ["hunter2hunter2", "s3cr3t!", "hunterhunter"],
+        samples: ["hunter2hunter2", "s3cr3t!", "hunterhunter", "/tuZUbey1ai2G4qGDlX0eudj"],
         near_misses: [
             "password=short",
             "passwords are rotated every 90 days",
@@ -294,7 +294,7 @@ rule_cases! {
             ("access-key: ", " // prod"),
             ("privateKey:", "\n"),
         ],
-        samples: ["hunter2hunter2", "Prod2024!x", "hunterhunter"],
+        samples: ["hunter2hunter2", "Prod2024!x", "hunterhunter", "/tuZUbey1ai2G4qGDlX0eudj"],
         near_misses: [
             "Secret: rotation overdue",
             "Token: expired",
