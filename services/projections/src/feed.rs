@@ -120,6 +120,12 @@ pub struct Source {
 }
 
 impl Source {
+    /// Reads the log itself from after sequence `after` until caught up with the feed.
+    async fn read_own(&mut self, after: u64) -> Result<(), LogError> {
+        self.own = Some(self.log.tail(after + 1).await?);
+        Ok(())
+    }
+
     /// Whether the next chunk comes from the feed (true once caught up with it).
     pub fn on_feed(&self) -> bool {
         self.own.is_none()
@@ -139,7 +145,7 @@ impl Source {
                     if fed.after != through {
                         // Not the next chunk: the feed is a fresh reader, or this one
                         // lagged. Read the log again from what is taken.
-                        self.own = Some(self.log.tail(through + 1).await?);
+                        self.read_own(through).await?;
                         break;
                     }
                     through = fed.chunk.through;
@@ -147,7 +153,7 @@ impl Source {
                     chunks.push(fed.chunk.clone());
                 }
                 Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    self.own = Some(self.log.tail(through + 1).await?);
+                    self.read_own(through).await?;
                 }
                 Err(_) => break,
             }
@@ -172,14 +178,14 @@ impl Source {
                 () = &mut until => return Ok(()),
                 fed = self.feed.recv() => fed,
             };
-            let through = chunks.last().map_or(0, |c| c.through);
+            let through = through(chunks);
             match fed {
                 Ok(fed) if fed.after == through => {
                     events += fed.chunk.entries.len();
                     chunks.push(fed.chunk.clone());
                 }
                 // Lagged, or not the next chunk: read on from the log.
-                _ => self.own = Some(self.log.tail(through + 1).await?),
+                _ => self.read_own(through).await?,
             }
         }
         until.await;
@@ -193,7 +199,7 @@ impl Source {
                     Ok(fed) if fed.chunk.through <= after => continue,
                     Ok(fed) if fed.after <= after => return Ok(fed.chunk.clone()),
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        self.own = Some(self.log.tail(after + 1).await?);
+                        self.read_own(after).await?;
                         continue;
                     }
                     Err(broadcast::error::RecvError::Closed) => {
@@ -223,4 +229,9 @@ impl Source {
             return own.next_chunk(self.max).await.map(Arc::new);
         }
     }
+}
+
+/// Where consecutive chunks end.
+pub(crate) fn through(chunks: &[Arc<Chunk>]) -> u64 {
+    chunks.last().map_or(0, |c| c.through)
 }

@@ -3,7 +3,7 @@
 //! log live, from the shared [`Feed`]. A failed chunk is not committed and is read
 //! again after a pause.
 
-use crate::feed::Feed;
+use crate::feed::{Feed, through};
 use crate::store::{Store, StoreError, Table};
 use clef_pro_log::{Chunk, Entry, Log};
 use clef_pro_schema::domain::CommitSha;
@@ -105,11 +105,6 @@ pub(crate) fn reported_commits(
         .iter()
         .filter_map(|e| e.event.reports())
         .flat_map(|(int, reports, _)| reports.iter().map(move |r| (int, &r.commit)))
-}
-
-/// Where consecutive chunks end.
-fn through(chunks: &[Arc<Chunk>]) -> u64 {
-    chunks.last().map_or(0, |c| c.through)
 }
 
 /// Waits out [`Projector::SPACING`] since the last commit, unless a request waits for
