@@ -45,9 +45,11 @@ pub(super) fn looks_random(token: &str) -> bool {
     // Path segments, identifiers and branch names have no `+`, and base64 has one in
     // about half of its 48-character tokens: for those, entropy alone decides (which
     // halves the random tokens the structural tests would let through).
+    let long_segment = longest_segment(token) >= MIN_SEGMENT;
     let random_shape = token.contains('+')
         || mixes_case(token)
-        || (longest_segment(token) >= MIN_SEGMENT && 2 * word_like_chars(token) < token.len());
+        || (long_segment
+            && (2 * word_like_chars(token) < token.len() || digits_inside(token) >= 3));
     random_shape && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
 }
 
@@ -157,6 +159,26 @@ fn mixes_case(token: &str) -> bool {
         }
     }
     pairs >= 16 && 10 * switches >= 3 * pairs && capitals >= 3
+}
+
+/// How many runs of one or two digits stand between two letters (`N1o`, `y65v`):
+/// random base64 has about four in 48 characters, words and identifiers seldom any
+/// (their numbers end them or stand between separators). Over 20,000 draws of the
+/// no-plaintext test, 12 random tokens above the entropy threshold had fewer than
+/// three capital pairs and too many word-like runs, and each had three such digits
+/// or more.
+fn digits_inside(token: &str) -> usize {
+    let b = token.as_bytes();
+    let mut count = 0;
+    let mut i = 1;
+    while i < b.len() {
+        let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let between =
+            b[i - 1].is_ascii_alphabetic() && b.get(i + run).is_some_and(u8::is_ascii_alphabetic);
+        count += usize::from((1..=2).contains(&run) && between);
+        i += run.max(1);
+    }
+    count
 }
 
 /// `DD_API_KEY`, `X-Amz-Signature`, `access_token`: the name of an assignment.
@@ -333,6 +355,27 @@ mod tests {
             assert_eq!(found[0], 0..token.len(), "{token}");
         }
         assert!(!mixes_case("TheQuickBrownFoxJumpsOverTheLazyDog"));
+    }
+
+    /// Random tokens above the entropy threshold that the no-plaintext test's plants
+    /// found in clear (too few capital pairs, many word-like runs): their digits
+    /// stand inside letters.
+    #[test]
+    fn digits_inside_letters_make_a_token_random() {
+        for token in [
+            "CfDqgmHN1o4kzchOr5wnpsvlceKRklmnMkzz5o0ftUwageps",
+            "seoqRMkwghdS9HlbnkgoJwzN6tEoqP0hoBspvZ9RAqsd5rmD",
+            "CmfmowJ057B8Lv5oppmyT1uZuasD4PkqlROVdm9dkyhb67lV",
+        ] {
+            assert!(digits_inside(token) >= 3, "{token}");
+            assert!(looks_random(token), "{token}");
+        }
+        assert_eq!(digits_inside("y65vz1"), 1);
+        assert_eq!(
+            digits_inside("TheQuickBrownFoxJumpsOverTheLazyDog1234567"),
+            0
+        );
+        assert_eq!(digits_inside("release2024Q3a"), 1, "a year is not a run of one or two");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::rule;
 use super::rule_list;
 use crate::redact::exclusions::{
-    self, is_locator, last_word, names_not_holds, ordinary, prose_follows,
+    self, is_locator, last_word, names_not_holds, ordinary, prose_follows, reads_as_words,
 };
 use crate::redact::rule::{Accept, Candidate, Rule, rule_if};
 use crate::redact::{entropy, kube};
@@ -85,15 +85,17 @@ fn assigned(c: &Candidate) -> bool {
 }
 
 /// `key: value` is also how prose introduces things ("Secret: rotation overdue",
-/// "token: expired"): the value must end the line, and a value of letters only needs
-/// a compound name (`DB_PASSWORD: hunterhunter`), not a bare word.
+/// "token: expired"): the value must end the line, and a value of letters that reads
+/// as words needs a compound name (`DB_PASSWORD: hunterhunter`), not a bare word.
+/// Random letters need none (`password: omTNafgXRQVkksNUGgndOxaA`, a Kubernetes
+/// Secret's value that the `data:` rule cannot place).
 fn colon_assigned(c: &Candidate) -> bool {
     let key = key_of(c.context());
     let compound = key.contains(['_', '-', '.'])
         || key.bytes().skip(1).any(|b| b.is_ascii_uppercase())
             && key.bytes().any(|b| b.is_ascii_lowercase());
-    let letters_only = c.secret().bytes().all(|b| b.is_ascii_alphabetic());
-    assigned(c) && !prose_follows(c.rest_of_line()) && (compound || !letters_only)
+    let words = c.secret().bytes().all(|b| b.is_ascii_alphabetic()) && reads_as_words(c.secret());
+    assigned(c) && !prose_follows(c.rest_of_line()) && (compound || !words)
 }
 
 /// `user:password` after `-u`: the password part must be a value, not a reference.

@@ -77,6 +77,8 @@ const LOOK_ALIKES: &[&str] = &[
     "token: expired",
     "Secret: rotation overdue",
     "password: must be rotated",
+    "password: rotationOverdue",
+    "token: notConfiguredYet",
     "Token expired at 2026-05-14T09:30:00Z",
     "the API key was revoked",
     "max_tokens=4096",

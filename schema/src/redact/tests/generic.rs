@@ -1,6 +1,6 @@
 //! Cases of the rules that recognise a secret by where it stands.
 
-use super::{CONTEXTS, case, re, rule_cases};
+use super::{CONTEXTS, case, re, redact, rule_cases};
 use proptest::prelude::*;
 
 /// Tokens that are random by construction: uppercase, digit and lowercase characters
@@ -350,6 +350,30 @@ rule_cases! {
         ],
         weaken: ("{31,}", "{31,39}"),
     };
+}
+
+/// Under a bare name, letters that do not read as words are a secret (a Kubernetes
+/// Secret's value where the `data:` rule cannot see the document, as in a report
+/// message); letters that do stay, as prose.
+#[test]
+fn bare_names_take_random_letters_not_words() {
+    for secret in ["omTNafgXRQVkksNUGgndOxaA", "wUenunFqopqDxDJlZIYootId"] {
+        for before in [
+            "password: ",
+            "  token: ",
+            "x | kind: Secret\ndata:\n  password: ",
+        ] {
+            let text = format!("{before}{secret}\n");
+            assert!(!redact(&text).contains(secret), "{text:?}");
+        }
+    }
+    for text in [
+        "password: rotationOverdue",
+        "token: notConfiguredYet",
+        "Secret: NONE",
+    ] {
+        assert_eq!(redact(text), text);
+    }
 }
 
 /// The contexts every prefix token is checked in are at least ten.
