@@ -5,7 +5,7 @@
 //! format when they are parsed and are not redacted.
 
 use crate::domain::{Identifier, RuleId, Scope, Severity};
-use crate::event::{Event, encode_authenticated};
+use crate::event::{Event, encode_authenticated, encode_keyed};
 use crate::keys::PurposeKey;
 use crate::redact::{Finding, Fingerprint, Redactor};
 use crate::report::{PolicyResult, Report};
@@ -50,8 +50,10 @@ impl Sealed {
         encode_authenticated(&self.event, key)
     }
 
-    pub fn dedupe_key(&self) -> [u8; 32] {
-        self.event.dedupe_key()
+    /// [`Sealed::encode`] and the key the log deduplicates the event by, from one
+    /// encoding ([`crate::event::encode_keyed`]).
+    pub fn encode_keyed(&self, key: &PurposeKey) -> (Vec<u8>, [u8; 32]) {
+        encode_keyed(&self.event, key)
     }
 }
 

@@ -266,3 +266,34 @@ fn authenticated_events_open_only_under_their_key_and_unaltered() {
     assert!(matches!(open(&bytes[..20], &key), Err(DecodeError::Forged)));
     assert_eq!(open(&encode(&e), &key).unwrap(), (e, Provenance::Legacy));
 }
+
+/// The key taken from the event's own encoding is the one encoding the parts gives,
+/// whatever the width of the variant's and `at`'s varints and the number of reports;
+/// every other event keeps its own key.
+#[test]
+fn one_encoding_gives_the_same_key() {
+    let key = crate::keys::DeploymentKey::from_bytes([7; 32]).events();
+    let mut events = Vec::new();
+    for at in [0, 1, 127, 128, 1_780_000_000_000, u64::MAX] {
+        events.push(Event::ReportSubmitted {
+            integration: int(),
+            report: report(),
+            at,
+        });
+        for n in [0, 1, 3] {
+            events.push(Event::BatchSubmitted {
+                integration: int(),
+                reports: vec![report(); n],
+                at,
+            });
+        }
+    }
+    events.extend(one_of_each());
+    for e in &events {
+        assert_eq!(
+            encode_keyed(e, &key),
+            (encode_authenticated(e, &key), e.dedupe_key()),
+            "{e:?}"
+        );
+    }
+}

@@ -375,7 +375,11 @@ mod tests {
             digits_inside("TheQuickBrownFoxJumpsOverTheLazyDog1234567"),
             0
         );
-        assert_eq!(digits_inside("release2024Q3a"), 1, "a year is not a run of one or two");
+        assert_eq!(
+            digits_inside("release2024Q3a"),
+            1,
+            "a year is not a run of one or two"
+        );
     }
 
     #[test]

@@ -211,11 +211,11 @@ impl<'k> Plan<'k> {
             Ok((_, Provenance::Authenticated)) => record,
             Ok((event, Provenance::Legacy)) => {
                 self.legacy += 1;
-                let sealed = seal(event, &self.redactor);
+                let (bytes, id) = seal(event, &self.redactor).encode_keyed(self.key);
                 Record {
                     seq: record.seq,
-                    id: sealed.dedupe_key(),
-                    bytes: sealed.encode(self.key),
+                    id,
+                    bytes,
                 }
             }
             Err(e) => return Err(anyhow::anyhow!("record {} does not open: {e}", record.seq)),

@@ -121,8 +121,8 @@ impl EmbeddedLog {
     }
 
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
-        let bytes = event.encode(self.shared.auth.key());
-        self.append_bytes(event.dedupe_key(), bytes).await
+        let (bytes, key) = event.encode_keyed(self.shared.auth.key());
+        self.append_bytes(key, bytes).await
     }
 
     async fn append_bytes(&self, key: [u8; 32], bytes: Vec<u8>) -> Result<Appended, LogError> {

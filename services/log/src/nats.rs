@@ -249,8 +249,8 @@ impl NatsLog {
     /// `append_wait`; past that the error is returned.
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
         let subject = self.subject(event.event());
-        let id = hex::encode(event.dedupe_key());
-        let bytes = Bytes::from(event.encode(self.auth.key()));
+        let (bytes, id) = event.encode_keyed(self.auth.key());
+        let (bytes, id) = (Bytes::from(bytes), hex::encode(id));
         let deadline = tokio::time::Instant::now() + self.opts.append_wait;
         let mut pause = Duration::from_millis(100);
         loop {
