@@ -268,8 +268,9 @@ fn authenticated_events_open_only_under_their_key_and_unaltered() {
 }
 
 /// The key taken from the event's own encoding is the one encoding the parts gives,
-/// whatever the width of the variant's and `at`'s varints and the number of reports;
-/// every other event keeps its own key.
+/// whatever the width of `at`'s varint and the number of reports; every other event
+/// keeps its own key. (Both variants' indices are below 128, one byte; the scan in
+/// `encode_keyed` reads a varint of any width.)
 #[test]
 fn one_encoding_gives_the_same_key() {
     let key = crate::keys::DeploymentKey::from_bytes([7; 32]).events();

@@ -96,9 +96,10 @@ fn longest_repeat(s: &str) -> usize {
     best
 }
 
-/// `xx-xx-xx`, `abcabc`, `121212`: two characters, or three of one kind (digits,
-/// small letters, capitals). Three of mixed kinds is a weak password, not a
-/// placeholder (`44uJJ44`, a 7-character draw of the no-plaintext test).
+/// `xx-xx-xx`, `abcabc`, `121212`: two distinct characters, or three among which at
+/// most one kind of digits, small letters and capitals appears (other characters are
+/// of no kind: `x-x.x-x`). Three of mixed kinds is a weak password, not a
+/// placeholder (`44uJJ44`).
 fn few_characters(s: &str) -> bool {
     let kinds = [
         u8::is_ascii_digit,
@@ -267,12 +268,15 @@ pub(super) fn names_not_holds(key: &str) -> bool {
     WORDS.contains(&last_word(key).as_str())
 }
 
-/// Whether letters read as words in camel or Pascal case (`rotationOverdue`,
-/// `HTTPSProxy`, `NONE`) rather than as random letters (`omTNafgXRQVkksNUGgndOxaA`).
-/// A word starts at a capital after a small letter, or at the last capital of a run
-/// that a small letter follows. Each word has two letters or more and a vowel, unless
-/// it is an acronym (five capitals or fewer); the words average three letters or more.
-/// 24 random letters pass about once in 200 draws (14: once in 40).
+/// Whether ASCII letters read as words in camel or Pascal case (`rotationOverdue`,
+/// `sshKeyForProduction`, `NONE`) rather than as random letters of both cases
+/// (`omTNafgXRQVkksNUGgndOxaA`). A word starts at a capital after a small letter, or at
+/// the last capital of a run that a small letter follows. The first word may be any
+/// one to three letters (`db`, `ssh`, `i` of `iPhone`, `O` of `OAuth`); every other word
+/// has two letters or more and a vowel, or is an acronym of at most five capitals; and
+/// the words average three letters or more. 24 random letters of both cases pass
+/// about once in 100 draws, 16 about once in 30. Letters of one case are one word, so
+/// they read as words whenever they hold a vowel.
 pub(super) fn reads_as_words(s: &str) -> bool {
     let b = s.as_bytes();
     let (mut words, mut start) = (0, 0);
@@ -284,7 +288,8 @@ pub(super) fn reads_as_words(s: &str) -> bool {
                         && b.get(end + 1).is_some_and(u8::is_ascii_lowercase))
         });
         if starts_word || end == b.len() {
-            if !is_word(&b[start..end]) {
+            let word = &b[start..end];
+            if !(words == 0 && word.len() <= 3 || is_word(word)) {
                 return false;
             }
             words += 1;
@@ -330,6 +335,10 @@ mod tests {
             "hunterhunter",
             "getAPIKey",
             "CorrectHorseBatteryStaple",
+            "sshKeyForProduction",
+            "OAuthClientSecret",
+            "iPhoneDeployToken",
+            "qhzvkdmwoxlrtbnaypcjgs",
         ] {
             assert!(reads_as_words(s), "{s}");
         }

@@ -10,6 +10,9 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
+/// The entropy fallback's measure and threshold, for tests that plant what it must catch.
+pub use entropy::{MIN_BITS_PER_CHAR, shannon_bits_per_char};
+
 use crate::keys::PurposeKey;
 use std::borrow::Cow;
 use std::sync::LazyLock;

@@ -85,16 +85,23 @@ fn assigned(c: &Candidate) -> bool {
 }
 
 /// `key: value` is also how prose introduces things ("Secret: rotation overdue",
-/// "token: expired"): the value must end the line, and a value of letters that reads
-/// as words needs a compound name (`DB_PASSWORD: hunterhunter`), not a bare word.
-/// Random letters need none (`password: omTNafgXRQVkksNUGgndOxaA`, a Kubernetes
-/// Secret's value that the `data:` rule cannot place).
+/// "token: expired", "secret: dbPassword"): the value must end the line, and a value of
+/// letters needs a compound name (`DB_PASSWORD: hunterhunter`), not a bare word, unless
+/// it has [`RANDOM_LETTERS`] letters or more that do not read as words
+/// (`password: omTNafgXRQVkksNUGgndOxaA`, a Kubernetes Secret's value that the `data:`
+/// rule cannot place).
+/// Below this many letters, names of secrets (`sshKey`, `npmToken`, `OAuthToken`) and
+/// random letters cannot be told apart.
+const RANDOM_LETTERS: usize = 16;
+
 fn colon_assigned(c: &Candidate) -> bool {
     let key = key_of(c.context());
     let compound = key.contains(['_', '-', '.'])
         || key.bytes().skip(1).any(|b| b.is_ascii_uppercase())
             && key.bytes().any(|b| b.is_ascii_lowercase());
-    let words = c.secret().bytes().all(|b| b.is_ascii_alphabetic()) && reads_as_words(c.secret());
+    let s = c.secret();
+    let words = s.bytes().all(|b| b.is_ascii_alphabetic())
+        && (s.len() < RANDOM_LETTERS || reads_as_words(s));
     assigned(c) && !prose_follows(c.rest_of_line()) && (compound || !words)
 }
 
