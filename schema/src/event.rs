@@ -305,8 +305,7 @@ impl Event {
     /// acknowledgements and deliveries by what they are about, so that retries and
     /// concurrent instances append them once; everything else by its full content.
     pub fn dedupe_key(&self) -> [u8; 32] {
-        let mut h = blake3::Hasher::new();
-        let parts: (&str, Vec<u8>) = match self {
+        let (label, part) = match self {
             Self::ReportSubmitted {
                 integration,
                 report,
@@ -326,10 +325,16 @@ impl Event {
             Self::Audited { event, .. } => return event.dedupe_key(),
             other => ("event", encode(other)),
         };
-        h.update(parts.0.as_bytes());
-        h.update(&parts.1);
-        *h.finalize().as_bytes()
+        dedupe_hash(label, &part)
     }
+}
+
+/// A dedupe key: what kind of fact, then the bytes that make it that fact.
+fn dedupe_hash(label: &str, part: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(label.as_bytes());
+    h.update(part);
+    *h.finalize().as_bytes()
 }
 
 fn encode_part<T: Serialize>(v: &T) -> Vec<u8> {
@@ -372,10 +377,8 @@ pub fn encode_keyed(event: &Event, key: &PurposeKey) -> (Vec<u8>, [u8; 32]) {
     let at = postcard::to_slice(&at, &mut [0; 10])
         .expect("a u64's varint has at most 10 bytes")
         .len();
-    let mut h = blake3::Hasher::new();
-    h.update(label.as_bytes());
-    h.update(&body[variant..body.len() - at]);
-    (out, *h.finalize().as_bytes())
+    let key = dedupe_hash(label, &body[variant..body.len() - at]);
+    (out, key)
 }
 
 fn tag(key: &PurposeKey, body: &[u8]) -> [u8; 32] {
