@@ -11,6 +11,7 @@
 //! feed while it waits ([`Source::gather`]), so that the wait does not make it lag.
 
 use clef_pro_log::{Chunk, Log, LogError, Tail};
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -67,7 +68,7 @@ impl Feed {
         loop {
             let before = sent;
             tokio::select! {
-                e = self.send(&log, &mut sent) => {
+                Err(e) = self.send(&log, &mut sent) => {
                     tracing::warn!(error = %e, "the projectors' feed cannot read the log; retrying");
                 }
                 _ = shutdown.wait_for(|s| *s) => return,
@@ -85,27 +86,20 @@ impl Feed {
 
     /// Sends the log's chunks after `sent` (after its head when `None`), keeping
     /// `sent` at the last one sent, until a read fails.
-    async fn send(&self, log: &Log, sent: &mut Option<u64>) -> LogError {
-        let read: Result<std::convert::Infallible, LogError> = async {
-            let mut after = match *sent {
-                Some(after) => after,
-                None => *sent.insert(log.head().await?),
-            };
-            let mut tail = log.tail(after + 1).await?;
-            loop {
-                let chunk = Arc::new(tail.next_chunk(self.max).await?);
-                let through = chunk.through;
-                // No projector listening (yet) is not an error: each reads the log
-                // itself until it has caught up.
-                let _ = self.chunks.send(Arc::new(Fed { after, chunk }));
-                after = through;
-                *sent = Some(after);
-            }
-        }
-        .await;
-        match read {
-            Err(e) => e,
-            Ok(never) => match never {},
+    async fn send(&self, log: &Log, sent: &mut Option<u64>) -> Result<Infallible, LogError> {
+        let mut after = match *sent {
+            Some(after) => after,
+            None => *sent.insert(log.head().await?),
+        };
+        let mut tail = log.tail(after + 1).await?;
+        loop {
+            let chunk = Arc::new(tail.next_chunk(self.max).await?);
+            let through = chunk.through;
+            // No projector listening (yet) is not an error: each reads the log itself
+            // until it has caught up.
+            let _ = self.chunks.send(Arc::new(Fed { after, chunk }));
+            after = through;
+            *sent = Some(after);
         }
     }
 }
@@ -135,28 +129,15 @@ impl Source {
     /// that are already waiting, up to the feed's `max` events in all. They may start at or
     /// before `after`: events up to it were applied and are skipped.
     pub async fn next(&mut self, after: u64) -> Result<Vec<Arc<Chunk>>, LogError> {
-        let first = self.first(after).await?;
-        let mut through = first.through;
-        let mut events = first.entries.len();
-        let mut chunks = vec![first];
+        let mut chunks = vec![self.first(after).await?];
+        let mut events = chunks[0].entries.len();
         while self.own.is_none() && events < self.max {
-            match self.feed.try_recv() {
-                Ok(fed) => {
-                    if fed.after != through {
-                        // Not the next chunk: the feed is a fresh reader, or this one
-                        // lagged. Read the log again from what is taken.
-                        self.read_own(through).await?;
-                        break;
-                    }
-                    through = fed.chunk.through;
-                    events += fed.chunk.entries.len();
-                    chunks.push(fed.chunk.clone());
-                }
-                Err(broadcast::error::TryRecvError::Lagged(_)) => {
-                    self.read_own(through).await?;
-                }
+            let fed = match self.feed.try_recv() {
+                Ok(fed) => Some(fed),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => None,
                 Err(_) => break,
-            }
+            };
+            events += self.join(&mut chunks, fed).await?;
         }
         Ok(chunks)
     }
@@ -176,20 +157,31 @@ impl Source {
             let fed = tokio::select! {
                 biased;
                 () = &mut until => return Ok(()),
-                fed = self.feed.recv() => fed,
+                fed = self.feed.recv() => fed.ok(),
             };
-            let through = through(chunks);
-            match fed {
-                Ok(fed) if fed.after == through => {
-                    events += fed.chunk.entries.len();
-                    chunks.push(fed.chunk.clone());
-                }
-                // Lagged, or not the next chunk: read on from the log.
-                _ => self.read_own(through).await?,
-            }
+            events += self.join(chunks, fed).await?;
         }
         until.await;
         Ok(())
+    }
+
+    /// Adds `fed` to `chunks` when it is the next chunk, and returns its events. When
+    /// it is not (`None`: the feed lagged past this projector; or it does not follow
+    /// on, which one sender never does), reads the log itself from the end of `chunks`
+    /// on: one transaction never gets an event twice or skips one.
+    async fn join(
+        &mut self,
+        chunks: &mut Vec<Arc<Chunk>>,
+        fed: Option<Arc<Fed>>,
+    ) -> Result<usize, LogError> {
+        let through = through(chunks);
+        match fed {
+            Some(fed) if fed.after == through => {
+                chunks.push(fed.chunk.clone());
+                Ok(fed.chunk.entries.len())
+            }
+            _ => self.read_own(through).await.map(|()| 0),
+        }
     }
 
     async fn first(&mut self, after: u64) -> Result<Arc<Chunk>, LogError> {

@@ -29,8 +29,20 @@ async fn add_events(log: &Log, redactor: &Redactor, n: usize) -> u64 {
     last
 }
 
+/// An embedded log in a temporary dir (kept while the dir lives), its deployment key,
+/// and a redactor to seal the events appended to it.
+fn embedded_log() -> (tempfile::TempDir, DeploymentKey, Log, Redactor) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = DeploymentKey::random();
+    let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).unwrap();
+    let redactor = Redactor::new(key.fingerprints());
+    (dir, key, log, redactor)
+}
+
 /// Takes chunks from `source` until `head`, as a projector at `checkpoint` would:
-/// the sequences past the checkpoint, in the order handed out.
+/// the sequences past the checkpoint, in the order handed out. What one `next` hands
+/// out is one transaction's worth, so its events past the checkpoint must be
+/// consecutive.
 async fn take(source: &mut Source, checkpoint: &mut u64, head: u64) -> Vec<u64> {
     let mut seen = Vec::new();
     while *checkpoint < head {
@@ -38,20 +50,24 @@ async fn take(source: &mut Source, checkpoint: &mut u64, head: u64) -> Vec<u64> 
             .await
             .expect("a chunk within 10 s")
             .expect("read");
-        for c in &chunks {
-            seen.extend(c.entries.iter().map(|e| e.seq).filter(|&s| s > *checkpoint));
-            *checkpoint = (*checkpoint).max(c.through);
-        }
+        let seqs: Vec<u64> = chunks
+            .iter()
+            .flat_map(|c| c.entries.iter().map(|e| e.seq))
+            .filter(|&s| s > *checkpoint)
+            .collect();
+        assert!(
+            seqs.windows(2).all(|w| w[1] == w[0] + 1),
+            "one next, consecutive events: {seqs:?}"
+        );
+        seen.extend(seqs);
+        *checkpoint = (*checkpoint).max(chunks.last().expect("a chunk").through);
     }
     seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_once_in_order_across_catch_up_and_lag() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = DeploymentKey::random();
-    let log = Log::open_embedded(&dir.path().join("log"), true, key.events()).unwrap();
-    let redactor = Redactor::new(key.fingerprints());
+    let (_dir, key, log, redactor) = embedded_log();
     let mut head = add_events(&log, &redactor, 7).await;
 
     // Chunks of at most 2 events, so that a burst outruns the feed's 16 chunks.
@@ -123,4 +139,34 @@ async fn every_event_once_in_order_across_catch_up_and_lag() {
     );
     stop.send_replace(true);
     follower.await.expect("the feed stops");
+}
+
+/// The chunks one `next` hands out follow on from each other. A second reader sending
+/// on the same feed (started on purpose here; otherwise only a bug in the sender)
+/// puts a copy of every chunk beside the first: a copy does not follow on, so the
+/// source reads the log itself rather than hand an event out twice in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_that_does_not_follow_on_is_not_taken() {
+    let (_dir, _, log, redactor) = embedded_log();
+    let mut head = add_events(&log, &redactor, 2).await;
+    let feed = Feed::new(8);
+    let (stop, shutdown) = watch::channel(false);
+    let first = tokio::spawn(feed.clone().follow(log.clone(), shutdown.clone()));
+    let second = tokio::spawn(feed.clone().follow(log.clone(), shutdown));
+    let mut checkpoint = 0;
+    let mut source = feed.source(&log, checkpoint).await.expect("source");
+    let mut seen = take(&mut source, &mut checkpoint, head).await;
+    for _ in 0..20 {
+        head = add_events(&log, &redactor, 3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        seen.extend(take(&mut source, &mut checkpoint, head).await);
+    }
+    assert_eq!(
+        seen,
+        (1..=head).collect::<Vec<_>>(),
+        "each event once, in order"
+    );
+    stop.send_replace(true);
+    first.await.expect("the first reader stops");
+    second.await.expect("the second reader stops");
 }
