@@ -10,10 +10,10 @@
 //! it stores. A projector that lets events gather before it commits keeps reading the
 //! feed while it waits ([`Source::gather`]), so that the wait does not make it lag.
 
+use crate::retry::Backoff;
 use clef_pro_log::{Chunk, Log, LogError, Tail};
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 
 /// Chunks the feed holds for a projector that has not taken them yet. One that falls
@@ -63,7 +63,7 @@ impl Feed {
     /// itself) and sends every chunk to the projectors, until `shutdown` turns true.
     /// After a failed read it starts again after the last chunk it sent.
     pub async fn follow(self, log: Log, mut shutdown: watch::Receiver<bool>) {
-        let mut pause = Duration::from_millis(100);
+        let mut backoff = Backoff::default();
         let mut sent = None;
         loop {
             let before = sent;
@@ -74,13 +74,11 @@ impl Feed {
                 _ = shutdown.wait_for(|s| *s) => return,
             }
             if sent != before {
-                pause = Duration::from_millis(100);
+                backoff.reset();
             }
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                _ = shutdown.wait_for(|s| *s) => return,
+            if !backoff.wait(&mut shutdown).await {
+                return;
             }
-            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
 

@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod outbox;
 pub mod registry;
 pub mod replay;
+mod retry;
 pub mod runtime;
 pub mod store;
 pub mod triage;

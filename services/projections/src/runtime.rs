@@ -4,6 +4,7 @@
 //! again after a pause.
 
 use crate::feed::{Feed, through};
+use crate::retry::Backoff;
 use crate::store::{Store, StoreError, Table};
 use clef_pro_log::{Chunk, Entry, Log};
 use clef_pro_schema::domain::CommitSha;
@@ -193,7 +194,7 @@ pub async fn run<P: Projector>(
     hurry: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut pause = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     // The first chunk after a start is durable, so progress survives an early crash.
     let mut last_sync = std::time::Instant::now()
         .checked_sub(SYNC_EVERY)
@@ -264,7 +265,7 @@ pub async fn run<P: Projector>(
                                 }
                                 checkpoint = checkpoint.max(through);
                                 progress.send_replace(checkpoint);
-                                pause = Duration::from_millis(100);
+                                backoff.reset();
                             }
                             Err(e) => {
                                 tracing::warn!(projector = P::NAME, error = %e, "projector paused; will resume from its checkpoint");
@@ -278,11 +279,9 @@ pub async fn run<P: Projector>(
                 }
             }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = shutdown.wait_for(|s| *s) => break 'follow,
+        if !backoff.wait(&mut shutdown).await {
+            break 'follow;
         }
-        pause = (pause * 2).min(Duration::from_secs(5));
     }
     if let Err(e) = tokio::task::spawn_blocking(move || store.sync())
         .await
