@@ -19,7 +19,16 @@ async fn broker_outage_under_load() {
     let outage = Duration::from_secs(clef_pro_tests::env_number("CLEF_PRO_OUTAGE_SECS", 30));
     let mut n = NatsServer::start().await;
     let smtp = SmtpServer::start().await;
-    let s = Service::start(Backend::Nats(n.url()), Some(smtp.url())).await;
+    // Appends held 5 s (15 by default): a write sent within the outage must also be
+    // answered within it, and with 15 s against a 30 s outage only writes started in its
+    // first seconds were, so a run could see none (one CI run did).
+    let s = Service::start_with(
+        Backend::Nats(n.url()),
+        Some(smtp.url()),
+        &["--nats-append-wait", "5"],
+        |_| {},
+    )
+    .await;
     let c = s.client();
     let load = Load::setup(&c, "broker").await;
     let (stop, running) = tokio::sync::watch::channel(false);
