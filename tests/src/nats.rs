@@ -2,7 +2,7 @@
 //! which it keeps across `stop`/`start` and deletes on drop; and a 3-node cluster of
 //! them made from the configs `ops/nats/` ships.
 
-use crate::process::Proc;
+use crate::process::{NoLine, Proc};
 use std::path::Path;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -46,19 +46,22 @@ impl NatsServer {
 
     /// A server with the config `make(port, dir)` returns, given a free port and the
     /// server's own directory (for its store, certificates and other files).
-    /// [`NatsServer::base_config`] is the usual start of one.
-    pub async fn start_with_config(make: impl FnOnce(u16, &Path) -> String) -> NatsServer {
-        let dir = crate::scratch_dir();
-        let port = free_port();
-        let mut s = NatsServer {
-            config: Config::Text(make(port, dir.path())),
-            dir,
-            port,
-            env: Vec::new(),
-            proc: None,
-        };
-        s.launch().await;
-        s
+    /// [`NatsServer::base_config`] is the usual start of one. A port taken between
+    /// choosing it and the server binding it is chosen again ([`START_ATTEMPTS`]).
+    pub async fn start_with_config(make: impl Fn(u16, &Path) -> String) -> NatsServer {
+        retrying_ports(|| async {
+            let dir = crate::scratch_dir();
+            let port = free_port();
+            let mut s = NatsServer {
+                config: Config::Text(make(port, dir.path())),
+                dir,
+                port,
+                env: Vec::new(),
+                proc: None,
+            };
+            s.try_launch().await.map(|()| s)
+        })
+        .await
     }
 
     /// `listen` on `port` and JetStream (fsync always) with its store under `dir`.
@@ -90,6 +93,12 @@ impl NatsServer {
     }
 
     async fn launch(&mut self) {
+        self.try_launch()
+            .await
+            .unwrap_or_else(|e| panic!("nats-server: {e}"));
+    }
+
+    async fn try_launch(&mut self) -> Result<(), NoLine> {
         let conf = self.dir.path().join("nats.conf");
         std::fs::write(&conf, self.config_text()).expect("write nats.conf");
         let mut cmd = Command::new(crate::tool("nats-server"));
@@ -97,18 +106,19 @@ impl NatsServer {
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         let mut p = Proc::spawn(cmd, &self.dir.path().join("nats.log"));
         let port = p
-            .wait_line(Duration::from_secs(20), |l| {
+            .try_wait_line(Duration::from_secs(20), |l| {
                 l.split("Listening for client connections on ")
                     .nth(1)
                     .and_then(|a| a.rsplit(':').next()?.trim().parse().ok())
             })
-            .await;
+            .await?;
         self.port = port;
-        p.wait_line(Duration::from_secs(20), |l| {
+        p.try_wait_line(Duration::from_secs(20), |l| {
             l.contains("Server is ready").then_some(())
         })
-        .await;
+        .await?;
         self.proc = Some(p);
+        Ok(())
     }
 
     pub fn url(&self) -> String {
@@ -144,6 +154,12 @@ pub const CLEF_PRO_USER: &str = "clef-pro";
 impl NatsCluster {
     /// Starts the three nodes and waits until the cluster has a JetStream leader.
     pub async fn start() -> NatsCluster {
+        let cluster = retrying_ports(Self::try_start).await;
+        cluster.wait_for_leader().await;
+        cluster
+    }
+
+    async fn try_start() -> Result<NatsCluster, NoLine> {
         let shipped: Vec<[u16; 3]> =
             vec![[4222, 6222, 8222], [4223, 6223, 8223], [4224, 6224, 8224]];
         let free: Vec<[u16; 3]> = shipped
@@ -173,12 +189,10 @@ impl NatsCluster {
                 ],
                 proc: None,
             };
-            node.launch().await;
+            node.try_launch().await?;
             nodes.push(node);
         }
-        let cluster = NatsCluster { nodes, password };
-        cluster.wait_for_leader().await;
-        cluster
+        Ok(NatsCluster { nodes, password })
     }
 
     /// Every node's URL, comma-separated, as `--log` takes them.
@@ -252,10 +266,58 @@ pub fn random_password() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How many times a server (or cluster) whose chosen ports turn out taken is started
+/// again on others: [`free_port`] releases the port it finds, and a test running beside
+/// may bind it before nats-server does.
+const START_ATTEMPTS: usize = 3;
+
+/// `start()`, again on fresh ports while a server exits or hangs before it is ready
+/// (what was started is dropped: its processes killed, its directories removed).
+async fn retrying_ports<T, F: std::future::Future<Output = Result<T, NoLine>>>(
+    start: impl Fn() -> F,
+) -> T {
+    let mut attempt = 1;
+    loop {
+        match start().await {
+            Ok(started) => return started,
+            Err(e) if attempt < START_ATTEMPTS => {
+                eprintln!("nats-server did not start ({e}); starting again on other ports");
+                attempt += 1;
+            }
+            Err(e) => panic!("nats-server did not start in {START_ATTEMPTS} attempts: {e}"),
+        }
+    }
+}
+
 /// A loopback port nothing listens on right now.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A port another process binds before nats-server does: the server exits, and is
+    /// started again on another.
+    #[tokio::test]
+    async fn a_port_taken_before_the_server_binds_it_is_chosen_again() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken = taken.local_addr().expect("address").port();
+        let configs = AtomicUsize::new(0);
+        let s = NatsServer::start_with_config(|port, dir| {
+            let first = configs.fetch_add(1, Ordering::SeqCst) == 0;
+            NatsServer::base_config(if first { taken } else { port }, dir)
+        })
+        .await;
+        assert_eq!(configs.load(Ordering::SeqCst), 2);
+        assert_ne!(s.port, taken);
+        async_nats::connect(s.url())
+            .await
+            .expect("the server serves");
+    }
 }

@@ -63,24 +63,38 @@ impl Proc {
         Proc { child, lines }
     }
 
-    /// Waits for an output line for which `f` returns something.
-    pub async fn wait_line<T>(
+    /// Waits for an output line for which `f` returns something; panics with
+    /// [`NoLine`]'s account if none comes.
+    pub async fn wait_line<T>(&mut self, timeout: Duration, f: impl FnMut(&str) -> Option<T>) -> T {
+        self.try_wait_line(timeout, f)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Waits for an output line for which `f` returns something, or says why none came.
+    pub async fn try_wait_line<T>(
         &mut self,
         timeout: Duration,
         mut f: impl FnMut(&str) -> Option<T>,
-    ) -> T {
+    ) -> Result<T, NoLine> {
+        let mut last = std::collections::VecDeque::new();
         let found = tokio::time::timeout(timeout, async {
             while let Some(line) = self.lines.recv().await {
                 if let Some(v) = f(&line) {
                     return Some(v);
                 }
+                if last.len() == NoLine::KEPT {
+                    last.pop_front();
+                }
+                last.push_back(line);
             }
             None
         })
         .await;
         match found {
-            Ok(Some(v)) => v,
-            _ => panic!("process did not print the expected line within {timeout:?}"),
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(NoLine::Exited(last.into())),
+            Err(_) => Err(NoLine::TimedOut(timeout, last.into())),
         }
     }
 
@@ -114,5 +128,36 @@ impl Proc {
             .await
             .ok()
             .and_then(Result::ok)
+    }
+}
+
+/// Why an awaited line did not come, with the process's last lines before it.
+#[derive(Debug)]
+pub enum NoLine {
+    /// The process's output ended: it exited (a port taken, a bad config).
+    Exited(Vec<String>),
+    TimedOut(Duration, Vec<String>),
+}
+
+impl NoLine {
+    const KEPT: usize = 10;
+}
+
+impl std::fmt::Display for NoLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last = match self {
+            NoLine::Exited(last) => {
+                write!(f, "the process exited without printing the expected line")?;
+                last
+            }
+            NoLine::TimedOut(t, last) => {
+                write!(
+                    f,
+                    "the process did not print the expected line within {t:?}"
+                )?;
+                last
+            }
+        };
+        write!(f, "; its last lines:\n{}", last.join("\n"))
     }
 }

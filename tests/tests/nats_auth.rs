@@ -20,7 +20,7 @@ const FAIL: (&str, &str, bool, &str) = ("missing_keys", "oauth/production", fals
 
 /// A server started with `auth` (what `auth(dir)` returns, after the listen and
 /// JetStream lines; it may write files such as certificates into the server's dir).
-async fn server(auth: impl FnOnce(&Path) -> String) -> NatsServer {
+async fn server(auth: impl Fn(&Path) -> String) -> NatsServer {
     NatsServer::start_with_config(|port, dir| {
         format!("{}{}", NatsServer::base_config(port, dir), auth(dir))
     })
