@@ -18,13 +18,13 @@
 //! - a random token has a run of [`MIN_SEGMENT`] characters without a path separator
 //!   (`/`, `-`, `_`); paths and branch names are made of short words;
 //! - less than half of a random token is covered by word-like runs (`[A-Z]?[a-z]{3,}`,
-//!   4+ characters); camel-case identifiers and paths are mostly words.
+//!   4+ characters, sayable); camel-case identifiers and paths are mostly words.
 //!
 //! Three tests let random tokens back in: one with a `+` (entropy alone decides), one
-//! whose letters mix case as random text does ([`mixes_case`]), and, in place of the
-//! word-like guard only, one with three digits or more standing inside letters
-//! ([`digits_inside`]); a run counts as a path only with two path words, or one that
-//! makes up a third of it ([`is_path`]).
+//! whose letters mix case as random text does ([`mixes_case`]), and one with three
+//! digits or more standing inside letters ([`digits_inside`]); only word-like runs
+//! that can be said aloud count as words ([`pronounceable`]); a run counts as a path
+//! only with two path words, or one that makes up a third of it ([`is_path`]).
 //!
 //! Cost, measured over 200,000 random 48-character base64 tokens each: 0.47% were left
 //! in clear before `mixes_case` and `is_path` (found by the end-to-end plants), 0.087%
@@ -41,6 +41,9 @@ use std::ops::Range;
 /// The shortest separator-free segment a random token is expected to contain.
 const MIN_SEGMENT: usize = 16;
 
+/// Runs of digits inside letters ([`digits_inside`]) that make a token random in shape.
+const DIGITS_INSIDE: usize = 3;
+
 /// Whether a candidate token is random enough to be treated as an unknown secret.
 /// The structural tests come first: they are cheap, and reject most path segments.
 pub(super) fn looks_random(token: &str) -> bool {
@@ -49,8 +52,8 @@ pub(super) fn looks_random(token: &str) -> bool {
     // halves the random tokens the structural tests would let through).
     let random_shape = token.contains('+')
         || mixes_case(token)
-        || (longest_segment(token) >= MIN_SEGMENT
-            && (2 * word_like_chars(token) < token.len() || digits_inside(token) >= 3));
+        || (longest_segment(token) >= MIN_SEGMENT && 2 * readable_chars(token) < token.len())
+        || digits_inside(token) >= DIGITS_INSIDE;
     random_shape && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
 }
 
@@ -162,19 +165,26 @@ fn mixes_case(token: &str) -> bool {
     pairs >= 16 && 10 * switches >= 3 * pairs && capitals >= 3
 }
 
-/// How many runs of one or two digits stand between two letters (`N1o`, `y65v`):
-/// random base64 has about five in 48 characters; words and identifiers seldom any,
-/// since their numbers end them or stand between separators. A random token whose
-/// lowercase runs look like words, with too few capital pairs for [`mixes_case`],
-/// still has them.
+/// How many runs of one or two digits stand between two letters, not both hex digits
+/// (`N1o`, `y65v`, not `c0f`): random base64 has about five in 48 characters; words
+/// and identifiers seldom any, since their numbers end them or stand between
+/// separators, and in hex (a UUID in a URL) every letter is a digit too. A random
+/// token whose lowercase runs look like words, with too few capital pairs for
+/// [`mixes_case`], or cut by `/` into short segments, still has them.
 fn digits_inside(token: &str) -> usize {
     let b = token.as_bytes();
     let mut count = 0;
     let mut i = 1;
     while i < b.len() {
         let run = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        let between =
-            b[i - 1].is_ascii_alphabetic() && b.get(i + run).is_some_and(u8::is_ascii_alphabetic);
+        let between = match (b[i - 1], b.get(i + run)) {
+            (before, Some(&after)) => {
+                before.is_ascii_alphabetic()
+                    && after.is_ascii_alphabetic()
+                    && !(before.is_ascii_hexdigit() && after.is_ascii_hexdigit())
+            }
+            _ => false,
+        };
         count += usize::from((1..=2).contains(&run) && between);
         i += run.max(1);
     }
@@ -227,26 +237,61 @@ fn longest_segment(token: &str) -> usize {
 
 /// The number of bytes inside runs shaped like a (capitalised) word of 4+ letters.
 fn word_like_chars(token: &str) -> usize {
-    let bytes = token.as_bytes();
-    let mut total = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let start = i;
-        if bytes[i].is_ascii_uppercase() {
-            i += 1;
-        }
-        while i < bytes.len() && bytes[i].is_ascii_lowercase() {
-            i += 1;
-        }
-        let lower = i - start - usize::from(bytes[start].is_ascii_uppercase());
-        if lower >= 3 && i - start >= 4 {
-            total += i - start;
-        }
-        if i == start {
-            i += 1;
+    word_runs(token).map(str::len).sum()
+}
+
+/// [`word_like_chars`], of the runs that could be said aloud ([`pronounceable`]):
+/// random letters often are not (`Lbjwybmfkhk`), words nearly always are.
+fn readable_chars(token: &str) -> usize {
+    word_runs(token)
+        .filter(|w| pronounceable(w))
+        .map(str::len)
+        .sum()
+}
+
+/// A vowel (`y` counts), and never five consonants in a row: `strengths` is one of
+/// the few words that has five.
+fn pronounceable(word: &str) -> bool {
+    let is_vowel = |b: &u8| b"aeiouyAEIOUY".contains(b);
+    let mut consonants = 0;
+    let mut vowels = 0;
+    for b in word.bytes() {
+        if is_vowel(&b) {
+            vowels += 1;
+            consonants = 0;
+        } else {
+            consonants += 1;
+            if consonants >= 5 {
+                return false;
+            }
         }
     }
-    total
+    vowels > 0
+}
+
+/// The runs of `token` shaped like a (capitalised) word of 4+ letters: `[A-Z]?[a-z]{3,}`.
+fn word_runs(token: &str) -> impl Iterator<Item = &str> {
+    let bytes = token.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let start = i;
+            if bytes[i].is_ascii_uppercase() {
+                i += 1;
+            }
+            while i < bytes.len() && bytes[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            let lower = i - start - usize::from(bytes[start].is_ascii_uppercase());
+            if i == start {
+                i += 1;
+            }
+            if lower >= 3 && i - start >= 4 {
+                return Some(&token[start..i]);
+            }
+        }
+        None
+    })
 }
 
 #[cfg(test)]
@@ -372,6 +417,11 @@ mod tests {
         }
         assert_eq!(digits_inside("y65vz1"), 1);
         assert_eq!(
+            digits_inside("7c0f3a2e-5b1d-4c8e"),
+            0,
+            "hex letters are digits"
+        );
+        assert_eq!(
             digits_inside("TheQuickBrownFoxJumpsOverTheLazyDog1234567"),
             0
         );
@@ -383,6 +433,36 @@ mod tests {
         // Identifiers with digits inside words stay readable: below the threshold.
         let ids = "i18nK8sEc2S3BucketForK8sLogs";
         assert!(digits_inside(ids) >= 3 && !looks_random(ids), "{ids}");
+    }
+
+    /// Random tokens above the threshold that a sweep of 200,000 left in clear: `/`
+    /// cut them into segments under 16 characters, or their lowercase runs looked
+    /// like words without being sayable.
+    #[test]
+    fn cut_or_unsayable_random_tokens_are_secrets() {
+        for token in [
+            "fK5nt/oV9ZolLjp/0IvIoUgSB15qwow//7bP1b4weUN35unl",
+            "Ha0gXoQK9/g45nS/yd/2ceOWdip0c6a3/tuWbgepZux63/df",
+            "umkNvyCh04IYk/H96hjvR/UFee9j2Ac4cL/NumZ1uP0rqSqt",
+            "7soRIjZWOWYnwamLbjwybmfkhkT0GXTk3PPsoynpBuetncos",
+            "svU/KicJtvxbMdcfjtrmkRWev940U/Px9zhaf6uUCtecLvrt",
+        ] {
+            let mut found = Vec::new();
+            random_parts(token, 0..token.len(), &mut found);
+            assert_eq!(found.len(), 1, "{token}");
+            assert_eq!(found[0], 0..token.len(), "{token}");
+        }
+    }
+
+    #[test]
+    fn sayable_words() {
+        for word in ["Rotate", "scripts", "Strength", "rhythm", "nginx"] {
+            assert!(pronounceable(word), "{word}");
+        }
+        for word in ["Lbjwybmfkhk", "Jtvxb", "strengths", "html"] {
+            assert!(!pronounceable(word), "{word}");
+        }
+        assert_eq!(readable_chars("xKeysRotatedLbjwybmfkhk"), 11);
     }
 
     #[test]
