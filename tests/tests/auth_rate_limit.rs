@@ -62,3 +62,44 @@ async fn repeated_failures_from_one_address_are_rate_limited() {
         .await;
     assert_eq!(r.status, 200, "another address is not affected");
 }
+
+/// A 401 for a request that presents no credential guesses nothing: a client probing
+/// every route without one is never limited, while wrong keys from it still are.
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_without_a_credential_are_not_counted() {
+    let s = Service::start_with(
+        Backend::Embedded,
+        None,
+        &["--auth-failures-per-minute", "5"],
+        |_| {},
+    )
+    .await;
+    let prober = s.client().from_address(loopback(3, 1));
+    for i in 0..30 {
+        let r = prober.send("GET", "/api/v1/integrations", None, None).await;
+        assert_eq!(r.status, 401, "probe {i}: {:?}", r.body);
+        let r = prober
+            .send("POST", "/api/v1/reports", None, Some(b"{}".to_vec()))
+            .await;
+        assert_eq!(r.status, 401, "probe {i}: {:?}", r.body);
+    }
+    let r = prober
+        .admin("GET", "/api/v1/integrations", Value::Null)
+        .await;
+    assert_eq!(r.status, 200, "60 probes without a credential lock nothing");
+    for i in 0..5 {
+        let r = prober
+            .send(
+                "GET",
+                "/api/v1/integrations",
+                Some(("x-api-key", "clef_wrong")),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 401, "guess {i}");
+    }
+    let r = prober
+        .admin("GET", "/api/v1/integrations", Value::Null)
+        .await;
+    assert_eq!(r.status, 429, "wrong keys still count");
+}
