@@ -107,7 +107,7 @@ async fn every_kind(backend: Backend) {
             .as_array()
             .expect("body")
             .iter()
-            .all(|b| b["wrap"] == true)
+            .all(|b| b["type"] == "RichTextBlock")
     );
 
     let alerts = c.alerts(&id, "open").await;

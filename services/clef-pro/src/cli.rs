@@ -130,7 +130,7 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     /// Where email goes: unset writes `.eml` files under `<data-dir>/mail/`;
     /// `smtp://user:pass@host:port[?tls=required]` (plain or STARTTLS) or `smtps://…` (TLS).
-    #[arg(long, env = "CLEF_PRO_SMTP")]
+    #[arg(long, env = "CLEF_PRO_SMTP", hide_env_values = true)]
     pub smtp: Option<String>,
     /// Sender of notification emails.
     #[arg(
@@ -178,7 +178,7 @@ pub struct ExportArgs {
     pub log: LogArgs,
     /// The file to write (created mode 0600; refused if it exists). It holds every
     /// report as the redactor left it and every token hash: keep it like the data dir.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "CLEF_PRO_OUT", value_name = "FILE")]
     pub out: PathBuf,
 }
 
@@ -187,7 +187,7 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub log: LogArgs,
     /// The file `clef-pro export` wrote.
-    #[arg(long = "from", value_name = "FILE")]
+    #[arg(long = "from", env = "CLEF_PRO_FROM", value_name = "FILE")]
     pub from: PathBuf,
 }
 
@@ -289,6 +289,36 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from([&["clef-pro", "verify"][..], args].concat())
+    }
+
+    /// The contract: every flag has an environment variable `CLEF_PRO_<FLAG>`, and those
+    /// that carry a credential never show its value in `--help`.
+    #[test]
+    fn every_flag_has_its_environment_variable() {
+        use clap::CommandFactory;
+        let secret = ["smtp", "admin-token", "nats-password"];
+        let mut seen = 0;
+        let mut commands = vec![Cli::command()];
+        while let Some(c) = commands.pop() {
+            for arg in c.get_arguments() {
+                let Some(long) = arg.get_long().filter(|l| !["help", "version"].contains(l)) else {
+                    continue;
+                };
+                let want = format!("CLEF_PRO_{}", long.to_uppercase().replace('-', "_"));
+                assert_eq!(
+                    arg.get_env().and_then(|e| e.to_str()),
+                    Some(want.as_str()),
+                    "{} --{long}",
+                    c.get_name()
+                );
+                if secret.contains(&long) {
+                    assert!(arg.is_hide_env_values_set(), "--{long} shows its value");
+                }
+                seen += 1;
+            }
+            commands.extend(c.get_subcommands().cloned());
+        }
+        assert!(seen > 20, "{seen} flags");
     }
 
     #[test]

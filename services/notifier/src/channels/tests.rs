@@ -6,6 +6,7 @@ use clef_pro_schema::domain::{
 };
 use clef_pro_schema::event::Target;
 use clef_pro_schema::ids::{AlertId, IntegrationId, IntentId};
+use serde_json::Value;
 
 fn intent(kind: IntentKind, alerts: usize, omitted: u32) -> Intent {
     Intent {
@@ -138,8 +139,48 @@ fn teams_sends_an_adaptive_card() {
     assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
     assert_eq!(a["content"]["type"], "AdaptiveCard");
     let body = a["content"]["body"].as_array().unwrap();
-    assert!(body.iter().all(|b| b["wrap"] == true));
     assert!(a["content"].to_string().contains("RESOLVED"));
+    // Only rich text of plain runs, which Teams never reads as Markdown.
+    let runs: Vec<&Value> = body
+        .iter()
+        .inspect(|b| assert_eq!(b["type"], "RichTextBlock", "{b}"))
+        .flat_map(|b| b["inlines"].as_array().unwrap())
+        .collect();
+    assert!(
+        runs.iter()
+            .all(|r| r["type"] == "TextRun" && r["text"].is_string())
+    );
+}
+
+/// A rule name and message from a report that are Markdown links stay the characters
+/// they are: Adaptive Cards read Markdown in a `TextBlock`, never in a `TextRun`.
+#[test]
+fn teams_shows_markdown_from_a_report_as_text() {
+    let mut i = intent(IntentKind::Failing, 1, 0);
+    i.alerts[0].rule_name = "x](https://evil.example) [y".into();
+    i.alerts[0].message = "[Sign in again](https://evil.example)".into();
+    let m = teams::message(&i, "https://clef.example");
+    let body = m["attachments"][0]["content"]["body"].as_array().unwrap();
+    let runs: Vec<&Value> = body
+        .iter()
+        .flat_map(|b| b["inlines"].as_array().unwrap())
+        .collect();
+    let name = runs
+        .iter()
+        .find(|r| r["text"] == "x](https://evil.example) [y")
+        .expect("the rule name, as one run");
+    let url = name["selectAction"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://clef.example/integrations/"),
+        "{url}"
+    );
+    assert!(runs.iter().any(|r| {
+        r["text"]
+            .as_str()
+            .unwrap()
+            .ends_with(": [Sign in again](https://evil.example)")
+    }));
+    assert!(body.iter().all(|b| b["type"] == "RichTextBlock"));
 }
 
 #[test]
