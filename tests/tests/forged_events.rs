@@ -2,6 +2,7 @@
 //! (altered, byte-flipped, unauthenticated, or an exact replay under a new
 //! `Nats-Msg-Id`) grant nothing, are counted, and the service keeps serving.
 
+use clef_pro_tests::client::Client;
 use clef_pro_tests::fixtures::{report, sha};
 use clef_pro_tests::nats::NatsServer;
 use clef_pro_tests::service::{Backend, Service};
@@ -22,14 +23,44 @@ async fn message_with(js: &async_nats::jetstream::Context, needle: &[u8]) -> Vec
 }
 
 async fn publish(js: &async_nats::jetstream::Context, payload: Vec<u8>) -> u64 {
+    publish_as(js, None, payload).await
+}
+
+/// Publishes `payload` under a fresh `Nats-Msg-Id`, marked as a batch's `kind` of
+/// message (`part`, `commit`) when given.
+async fn publish_as(
+    js: &async_nats::jetstream::Context,
+    kind: Option<&str>,
+    payload: Vec<u8>,
+) -> u64 {
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", format!("attacker-{}", rand_id()).as_str());
+    if let Some(kind) = kind {
+        headers.insert("Clef-Pro-Kind", kind);
+    }
     js.publish_with_headers("clefpro.events._", headers, payload.into())
         .await
         .unwrap()
         .await
         .unwrap()
         .sequence
+}
+
+/// Waits until every projector has read past `seq`.
+async fn read_past(c: &Client, seq: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = c.metrics().await;
+        let behind = m
+            .iter()
+            .filter(|(k, _)| k.starts_with("clef_pro_projector_checkpoint"))
+            .any(|(_, v)| (*v as u64) < seq);
+        if !behind {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "projectors stalled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn rand_id() -> String {
@@ -86,20 +117,7 @@ async fn events_published_without_the_key_grant_nothing() {
     // The exact replay of the revoked token's issue, under a new Nats-Msg-Id.
     last_seq = last_seq.max(publish(&js, issued.clone()).await);
 
-    // Wait until every projector has read past them.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = c.metrics().await;
-        let behind = m
-            .iter()
-            .filter(|(k, _)| k.starts_with("clef_pro_projector_checkpoint"))
-            .any(|(_, v)| (*v as u64) < last_seq);
-        if !behind {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "projectors stalled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    read_past(&c, last_seq).await;
     assert_eq!(
         c.status_with_bearer(&attacker, "/api/v1/integrations")
             .await,
@@ -123,6 +141,39 @@ async fn events_published_without_the_key_grant_nothing() {
     let (_, key) = c.integration("after", json!({})).await;
     assert_eq!(
         c.report(&key, &report(&sha("z"), "main", &[])).await.status,
+        201
+    );
+}
+
+/// Batch commits published by a client without the key, naming parts no batch has (one
+/// part a hundred thousand times, parts after the commit, parts of a few bytes), are
+/// refused before their parts are gathered: the service counts them and keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_batch_commits_are_refused_without_gathering_parts() {
+    let nats = NatsServer::start().await;
+    let s = Service::start(Backend::Nats(nats.url()), None).await;
+    let c = s.client();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    // A commit record: the parts' sequences and a hash.
+    let commit = |parts: Vec<u64>| postcard::to_allocvec(&(parts, [0u8; 32])).unwrap();
+    let big = publish_as(&js, Some("part"), vec![b'x'; 64 << 10]).await;
+    let small = publish_as(&js, Some("part"), vec![b'x'; 10]).await;
+    let refused_before = c.metrics().await["clef_pro_events_refused_total"];
+    publish_as(&js, Some("commit"), commit(vec![big; 100_000])).await;
+    publish_as(&js, Some("commit"), commit(vec![big, big + 1_000_000])).await;
+    let last_seq = publish_as(&js, Some("commit"), commit(vec![small, small])).await;
+
+    read_past(&c, last_seq).await;
+    let m = c.metrics().await;
+    assert_eq!(
+        m["clef_pro_events_refused_total"] - refused_before,
+        3.0,
+        "{m:?}"
+    );
+    let (_, key) = c.integration("after", json!({})).await;
+    assert_eq!(
+        c.report(&key, &report(&sha("y"), "main", &[])).await.status,
         201
     );
 }

@@ -101,7 +101,35 @@ pub(crate) fn unavailable(e: impl std::fmt::Display) -> LogError {
 pub struct Authenticity {
     key: PurposeKey,
     legacy_through: AtomicU64,
-    refused: Mutex<BTreeSet<u64>>,
+    refused: Mutex<Refused>,
+}
+
+/// The records refused so far: a count, and the latest sequences, so that each is
+/// counted once however many readers meet it. Only the latest [`Refused::KEPT`] are
+/// kept, so a flood of junk costs no memory: one older than all of them was counted
+/// when first met (readers go forward), and is not counted again.
+#[derive(Default)]
+struct Refused {
+    count: u64,
+    latest: BTreeSet<u64>,
+}
+
+impl Refused {
+    const KEPT: usize = 4096;
+
+    /// Counts `seq` unless it was counted before; true when it is new.
+    fn count(&mut self, seq: u64) -> bool {
+        let older = self.latest.len() >= Self::KEPT
+            && self.latest.first().is_some_and(|&first| seq < first);
+        if older || !self.latest.insert(seq) {
+            return false;
+        }
+        if self.latest.len() > Self::KEPT {
+            self.latest.pop_first();
+        }
+        self.count += 1;
+        true
+    }
 }
 
 impl Authenticity {
@@ -110,7 +138,7 @@ impl Authenticity {
         Arc::new(Self {
             key,
             legacy_through: AtomicU64::new(legacy_through),
-            refused: Mutex::new(BTreeSet::new()),
+            refused: Mutex::new(Refused::default()),
         })
     }
 
@@ -148,7 +176,7 @@ impl Authenticity {
             .refused
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(seq);
+            .count(seq);
         if fresh {
             tracing::warn!(seq, why, "refused a record of the log");
         }
@@ -156,7 +184,7 @@ impl Authenticity {
 
     /// How many distinct records were refused since the process started.
     pub fn refused(&self) -> u64 {
-        self.refused.lock().unwrap_or_else(|e| e.into_inner()).len() as u64
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).count
     }
 }
 
@@ -315,5 +343,29 @@ impl Tail {
             Self::Embedded(t) => t.next_records(max).await,
             Self::Nats(t) => t.next_records(max).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Refused;
+
+    #[test]
+    fn each_refused_record_counts_once_in_bounded_memory() {
+        let mut r = Refused::default();
+        assert!(r.count(5) && !r.count(5), "a second reader meets it");
+        let junk = 3 * Refused::KEPT as u64;
+        for seq in 10..10 + junk {
+            assert!(r.count(seq));
+        }
+        assert_eq!(r.count, junk + 1);
+        assert_eq!(r.latest.len(), Refused::KEPT);
+        assert!(
+            !r.count(5) && !r.count(10),
+            "older than the kept ones: counted before"
+        );
+        assert!(!r.count(9 + junk), "the latest is kept");
+        assert!(r.count(10 + junk));
+        assert_eq!(r.count, junk + 2);
     }
 }

@@ -10,7 +10,7 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::nats_auth;
-use crate::nats_batch::{COMMIT, CommitRecord, KIND, PART};
+use crate::nats_batch::{COMMIT, CommitRecord, KIND, MIN_PART, PART};
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
 use crate::nats_tail::NatsTail;
 use crate::unavailable;
@@ -133,13 +133,12 @@ impl NatsLog {
                     .into(),
             );
         }
-        let max_payload = server.max_payload.max(OVERHEAD * 2);
         let log = Self {
             client,
             js,
             stream,
             opts,
-            max_part: max_payload - OVERHEAD,
+            max_part: server.max_payload.saturating_sub(OVERHEAD).max(MIN_PART),
             warnings,
             auth,
         };

@@ -1,7 +1,7 @@
 //! Reading the JetStream log: a live tail through an ordered consumer, which rebuilds
 //! batches stored as parts when it reaches their commit.
 
-use crate::nats_batch::{COMMIT, CommitRecord, KIND, PART};
+use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, PART};
 use crate::unavailable;
 use crate::{Authenticity, Chunk, Entry, LogError, Record};
 use async_nats::jetstream::{self, consumer, stream};
@@ -163,7 +163,7 @@ async fn take(
     };
     let bytes = match header(KIND).as_deref() {
         Some(PART) => return Ok((seq, None)),
-        Some(COMMIT) => match assemble(stream, &msg.payload).await? {
+        Some(COMMIT) => match assemble(stream, seq, &msg.payload).await? {
             Ok(bytes) => bytes,
             Err(why) => {
                 auth.refuse(seq, why);
@@ -179,27 +179,148 @@ async fn take(
 }
 
 /// Fetches a committed batch's parts by sequence and checks the whole. The outer error
-/// is the server's; the inner says why the commit is not a batch this log wrote (a
-/// forged commit can name any sequences, so it must never stop the reader).
+/// is the server's; the inner says why the commit is not a batch this log wrote. A
+/// forged commit can name any sequences, so it must never stop the reader, nor make it
+/// fetch or hold more than a genuine batch could ([`names_a_batch`], [`Parts`]).
 async fn assemble(
     stream: &stream::Stream,
+    commit_seq: u64,
     commit: &[u8],
 ) -> Result<Result<Vec<u8>, &'static str>, LogError> {
+    const NOT_A_BATCH: &str = "a batch commit naming parts no batch has";
     let Ok(commit) = postcard::from_bytes::<CommitRecord>(commit) else {
         return Ok(Err("a malformed batch commit"));
     };
-    let mut bytes = Vec::new();
+    if !names_a_batch(commit_seq, &commit.parts) {
+        return Ok(Err(NOT_A_BATCH));
+    }
+    let mut parts = Parts::new(commit.parts.len());
     for part in commit.parts {
-        match stream.get_raw_message(part).await {
-            Ok(m) => bytes.extend_from_slice(&m.payload),
+        let m = match stream.get_raw_message(part).await {
+            Ok(m) => m,
             Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
                 return Ok(Err("a batch commit naming a missing part"));
             }
             Err(e) => return Err(unavailable(e)),
+        };
+        let marked = m.headers.get(KIND).map(|k| k.as_str()) == Some(PART);
+        if !(marked && parts.take(&m.payload)) {
+            return Ok(Err(NOT_A_BATCH));
         }
     }
+    let bytes = parts.bytes;
     if *blake3::hash(&bytes).as_bytes() != commit.hash {
         return Ok(Err("batch parts that do not match their commit"));
     }
     Ok(Ok(bytes))
+}
+
+/// Whether `parts` could be what the commit at `commit_seq` of a genuine batch names:
+/// 2 to [`MAX_PARTS`] distinct sequences, all before the commit (a batch goes as parts
+/// only when it is larger than one message).
+fn names_a_batch(commit_seq: u64, parts: &[u64]) -> bool {
+    let mut distinct = parts.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    (2..=MAX_PARTS).contains(&parts.len())
+        && distinct.len() == parts.len()
+        && distinct.last().is_some_and(|&last| last < commit_seq)
+}
+
+/// A batch's parts, gathered in order: all but the last as long as the first, which is
+/// at least [`MIN_PART`]; the last from 1 byte to that; [`MAX_ASSEMBLED`] bytes in all.
+struct Parts {
+    count: usize,
+    taken: usize,
+    first: usize,
+    bytes: Vec<u8>,
+}
+
+impl Parts {
+    fn new(count: usize) -> Self {
+        Self {
+            count,
+            taken: 0,
+            first: 0,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Adds the next part; false (and nothing added) when no genuine batch has it.
+    fn take(&mut self, part: &[u8]) -> bool {
+        if self.taken == 0 {
+            self.first = part.len();
+        }
+        let fits = if self.taken + 1 < self.count {
+            part.len() == self.first
+        } else {
+            (1..=self.first).contains(&part.len())
+        };
+        if !fits
+            || self.first < MIN_PART
+            || self.taken >= self.count
+            || self.bytes.len() + part.len() > MAX_ASSEMBLED
+        {
+            return false;
+        }
+        self.bytes.extend_from_slice(part);
+        self.taken += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_names_distinct_parts_stored_before_it() {
+        assert!(names_a_batch(10, &[7, 8, 9]));
+        assert!(
+            names_a_batch(10, &[8, 7]),
+            "a part stored again out of order"
+        );
+        assert!(!names_a_batch(10, &[7]), "one part fits in one message");
+        assert!(!names_a_batch(10, &[]));
+        assert!(!names_a_batch(10, &[7, 7, 8]), "a part named twice");
+        assert!(!names_a_batch(10, &[8, 10]), "the commit itself");
+        assert!(!names_a_batch(10, &[8, 11]), "a part after the commit");
+        let many: Vec<u64> = (1..=MAX_PARTS as u64 + 1).collect();
+        assert!(!names_a_batch(u64::MAX, &many));
+        assert!(names_a_batch(u64::MAX, &many[1..]));
+    }
+
+    #[test]
+    fn parts_are_as_long_as_the_first_but_the_last() {
+        let part = vec![0u8; MIN_PART];
+        let mut p = Parts::new(3);
+        assert!(p.take(&part) && p.take(&part) && p.take(&part[..1]));
+        assert_eq!(p.bytes.len(), 2 * MIN_PART + 1);
+        assert!(!p.take(&part[..1]), "more parts than the commit named");
+
+        let mut p = Parts::new(3);
+        assert!(p.take(&part) && !p.take(&part[..10]), "a short part inside");
+        let mut p = Parts::new(2);
+        assert!(
+            p.take(&part) && !p.take(&[0; MIN_PART + 1]),
+            "a longer last part"
+        );
+        let mut p = Parts::new(2);
+        assert!(p.take(&part) && !p.take(&[]), "an empty last part");
+        let mut p = Parts::new(2);
+        assert!(
+            !p.take(&part[..100]),
+            "parts shorter than any the log writes"
+        );
+    }
+
+    /// The most a forged commit can make a reader hold: [`MAX_ASSEMBLED`] bytes.
+    #[test]
+    fn parts_stop_at_the_largest_event() {
+        let part = vec![0u8; 1 << 20];
+        let mut p = Parts::new(MAX_PARTS);
+        let taken = (0..MAX_PARTS).take_while(|_| p.take(&part)).count();
+        assert_eq!(taken, MAX_ASSEMBLED >> 20);
+        assert_eq!(p.bytes.len(), MAX_ASSEMBLED);
+    }
 }
