@@ -177,3 +177,45 @@ async fn forged_batch_commits_are_refused_without_gathering_parts() {
         201
     );
 }
+
+/// The boundary up to which a stream's version-1 records are trusted is the first on
+/// its subject that holds its tag: junk published there after the upgrade (by a client
+/// without the key) is refused and does not move it.
+#[tokio::test(flavor = "multi_thread")]
+async fn junk_on_the_legacy_subject_does_not_move_the_boundary() {
+    use clef_pro_log::{Log, NatsOptions};
+    use clef_pro_schema::keys::DeploymentKey;
+    let nats = NatsServer::start().await;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    // A stream written before events were authenticated: two records.
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "CLEF_PRO".into(),
+        subjects: vec!["clefpro.events.>".into()],
+        deny_delete: true,
+        deny_purge: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        publish(&js, vec![1, 0]).await;
+    }
+    let key = DeploymentKey::random().events();
+    let open = || Log::connect_nats(NatsOptions::new(nats.url()), key.clone());
+    let log = open().await.unwrap();
+    assert_eq!(
+        log.authenticity().legacy_through(),
+        2,
+        "the first upgrade records it"
+    );
+    drop(log);
+    for junk in [vec![1, 9, 9], vec![2; 40]] {
+        js.publish("clefpro.events.meta.legacy", junk.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let log = open().await.unwrap();
+    assert_eq!(log.authenticity().legacy_through(), 2);
+}

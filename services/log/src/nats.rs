@@ -25,6 +25,19 @@ use clef_pro_schema::sealed::{Sealed, seal_without_text};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// How many records on the meta subject are read for a boundary that holds its tag.
+const BOUNDARY_SCAN: usize = 1000;
+
+/// What the meta subject says of version-1 records.
+enum Boundary {
+    /// The boundary this log recorded: trust them up to this sequence.
+    Found(u64),
+    /// Only records without a valid tag, or too many of them: trust none.
+    Refused,
+    /// Nothing: the first instance of this release records one now.
+    None,
+}
+
 /// Room left in `max_payload` for headers and subject.
 const OVERHEAD: usize = 4096;
 #[derive(Clone)]
@@ -149,20 +162,13 @@ impl NatsLog {
     /// Reads the stream's legacy boundary ([`Event::LegacyTrusted`], on its own subject)
     /// or, the first time this release meets the stream, records one: every record
     /// stored so far was written before events were authenticated, or the stream is
-    /// new. A boundary without a valid tag is refused and the stream trusts none.
+    /// new. Records there without a valid tag are refused ([`NatsLog::legacy_boundary`]);
+    /// if only such records are there, the stream trusts no version-1 record.
     async fn settle_legacy_boundary(&self, head: u64) -> Result<(), LogError> {
-        let subject = self.meta_subject();
-        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
-            Ok(m) => Some((m.sequence, m.payload)),
-            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => None,
-            Err(e) => return Err(unavailable(e)),
-        };
-        let through = match last {
-            Some((seq, payload)) => match self.auth.open(seq, &payload) {
-                Some(Event::LegacyTrusted { through, .. }) => through,
-                _ => 0,
-            },
-            None => {
+        let through = match self.legacy_boundary().await? {
+            Boundary::Found(through) => through,
+            Boundary::Refused => 0,
+            Boundary::None => {
                 let record = seal_without_text(Event::LegacyTrusted {
                     through: head,
                     at: clef_pro_schema::now_ms(),
@@ -174,6 +180,41 @@ impl NatsLog {
         };
         self.auth.set_legacy_through(through);
         Ok(())
+    }
+
+    /// The first boundary on the meta subject whose tag holds. Records there without
+    /// one (published by someone without the key, after the boundary or before it) are
+    /// refused and passed over, up to [`BOUNDARY_SCAN`] of them: junk published after
+    /// the upgrade cannot move the boundary.
+    async fn legacy_boundary(&self) -> Result<Boundary, LogError> {
+        let subject = self.meta_subject();
+        let mut from = 1;
+        let mut seen = false;
+        for _ in 0..BOUNDARY_SCAN {
+            let m = match self
+                .stream
+                .get_first_raw_message_by_subject(&subject, from)
+                .await
+            {
+                Ok(m) => m,
+                Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
+                    return Ok(if seen {
+                        Boundary::Refused
+                    } else {
+                        Boundary::None
+                    });
+                }
+                Err(e) => return Err(unavailable(e)),
+            };
+            if let Some(Event::LegacyTrusted { through, .. }) =
+                self.auth.open(m.sequence, &m.payload)
+            {
+                return Ok(Boundary::Found(through));
+            }
+            seen = true;
+            from = m.sequence + 1;
+        }
+        Ok(Boundary::Refused)
     }
 
     fn meta_subject(&self) -> String {
