@@ -227,3 +227,49 @@ async fn embedded_torn_tail_is_cut_off() {
     log.append(&token("after")).await.unwrap();
     assert_eq!(read_all(&log).await.len(), 2);
 }
+
+/// A client without the key that publishes first under an event's `Nats-Msg-Id` (or a
+/// batch part's) cannot make the append a silent duplicate: the append goes again under
+/// an id of the log's own, readers get the event, and a retry of it is a duplicate of
+/// that, not of the stranger's message.
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_taken_by_a_stranger_do_not_drop_appends() {
+    let h = Harness::nats().await;
+    let log = h.open().await;
+    let url = h.nats.as_ref().expect("nats").url();
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let revoke = token("taken");
+    let batch = big_batch(500);
+    let hex = |key: [u8; 32]| blake3::Hash::from_bytes(key).to_hex().to_string();
+    let taken = [
+        hex(revoke.event().dedupe_key()),
+        format!("{}-p0", hex(batch.event().dedupe_key())),
+    ];
+    for id in taken {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.as_str());
+        headers.insert("Clef-Pro-Kind", "part");
+        js.publish_with_headers("clefpro.events._", headers, vec![1, 2, 3].into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let first = [
+        log.append(&revoke).await.unwrap(),
+        log.append(&batch).await.unwrap(),
+    ];
+    assert!(first.iter().all(|a| !a.duplicate), "{first:?}");
+    let all = read_all(&log).await;
+    assert_eq!(all.len(), 2, "both events are read back");
+    assert_eq!(&all[0], &(first[0].seq, revoke.event().clone()));
+    assert_eq!(&all[1], &(first[1].seq, batch.event().clone()));
+    let again = [
+        log.append(&revoke).await.unwrap(),
+        log.append(&batch).await.unwrap(),
+    ];
+    assert_eq!(
+        again.map(|a| (a.seq, a.duplicate)),
+        first.map(|a| (a.seq, true))
+    );
+}

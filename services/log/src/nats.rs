@@ -2,7 +2,8 @@
 //!
 //! - One subject per integration (`<prefix>.<integration id>`, `<prefix>._` for the rest).
 //! - `Nats-Msg-Id` is the hex dedupe key, so retries within the stream's duplicate
-//!   window store one message.
+//!   window store one message. A duplicate answer is checked against the message it
+//!   names, since a stranger could have taken the id ([`NatsLog::confirm`]).
 //! - An event whose encoding fits in the server's `max_payload` is one message. A larger
 //!   one (a big batch) is split into *part* messages followed by one *commit* message
 //!   that lists the parts' sequences and the BLAKE3 hash of the whole. Readers skip
@@ -12,7 +13,7 @@
 use crate::nats_auth;
 use crate::nats_batch::{COMMIT, CommitRecord, KIND, MIN_PART, PART};
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
-use crate::nats_tail::NatsTail;
+use crate::nats_tail::{NatsTail, assemble, kind, stored};
 use crate::unavailable;
 use crate::{Appended, Authenticity, LogError, Record};
 use async_nats::HeaderMap;
@@ -24,6 +25,9 @@ use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal_without_text};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// How many ids one append tries before it gives up on a publisher taking them.
+const TAKEN_IDS: usize = 3;
 
 /// How many records on the meta subject are read for a boundary that holds its tag.
 const BOUNDARY_SCAN: usize = 1000;
@@ -289,15 +293,15 @@ impl NatsLog {
     /// `append_wait`; past that the error is returned.
     pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
         let subject = self.subject(event.event());
-        let (bytes, id) = event.encode_keyed(self.auth.key());
-        let (bytes, id) = (Bytes::from(bytes), hex::encode(id));
+        let (bytes, key) = event.encode_keyed(self.auth.key());
+        let bytes = Bytes::from(bytes);
         let deadline = tokio::time::Instant::now() + self.opts.append_wait;
         let mut pause = Duration::from_millis(100);
         loop {
             // While disconnected, wait rather than buffer a write we cannot confirm.
             let attempt =
                 if self.client.connection_state() == async_nats::connection::State::Connected {
-                    self.append_bytes(&subject, &id, bytes.clone()).await
+                    self.append_bytes(&subject, &key, bytes.clone()).await
                 } else {
                     Err(LogError::Unavailable("not connected to NATS".into()))
                 };
@@ -326,24 +330,107 @@ impl NatsLog {
         let mut pending = Vec::new();
         for (r, event) in records.iter().zip(events) {
             let subject = self.subject(event);
-            let id = hex::encode(r.id);
             let bytes = Bytes::from(r.bytes.clone());
             if bytes.len() <= self.max_part {
-                pending.push(self.publish(&subject, id, None, bytes).await?);
+                let ack = self
+                    .publish(&subject, hex::encode(r.id), None, bytes.clone())
+                    .await?;
+                pending.push((subject, r, bytes, ack));
                 continue;
             }
-            for ack in pending.drain(..) {
-                out.push(acked(ack.await.map_err(unavailable)?));
+            for (subject, r, bytes, ack) in pending.drain(..) {
+                let a = acked(ack.await.map_err(unavailable)?);
+                out.push(self.confirm(&subject, &r.id, &bytes, a).await?);
             }
-            out.push(self.append_bytes(&subject, &id, bytes).await?);
+            out.push(self.append_bytes(&subject, &r.id, bytes).await?);
         }
-        for ack in pending {
-            out.push(acked(ack.await.map_err(unavailable)?));
+        for (subject, r, bytes, ack) in pending {
+            let a = acked(ack.await.map_err(unavailable)?);
+            out.push(self.confirm(&subject, &r.id, &bytes, a).await?);
         }
         Ok(out)
     }
 
+    /// Appends `bytes` under the id `key` (its hex), confirming a duplicate answer.
     async fn append_bytes(
+        &self,
+        subject: &str,
+        key: &[u8; 32],
+        bytes: Bytes,
+    ) -> Result<Appended, LogError> {
+        let a = self
+            .store_bytes(subject, &hex::encode(key), bytes.clone())
+            .await?;
+        self.confirm(subject, key, &bytes, a).await
+    }
+
+    /// A duplicate answer names the message already stored under the append's id. That
+    /// must be the same event under this log's key: anyone who can publish could have
+    /// taken the id first (an acknowledgement or a revocation would then be dropped
+    /// unseen). If it is not, the bytes go again under an id of this log's own making
+    /// ([`NatsLog::fresh_id`]), and readers key the record by its event.
+    async fn confirm(
+        &self,
+        subject: &str,
+        key: &[u8; 32],
+        bytes: &Bytes,
+        mut appended: Appended,
+    ) -> Result<Appended, LogError> {
+        for _ in 0..TAKEN_IDS {
+            if !appended.duplicate || self.holds(appended.seq, key).await? {
+                return Ok(appended);
+            }
+            tracing::warn!(
+                seq = appended.seq,
+                "a message this log did not write holds an append's id: appending under another"
+            );
+            let id = self.fresh_id(key, appended.seq);
+            appended = self.store_bytes(subject, &id, bytes.clone()).await?;
+        }
+        Err(LogError::Unavailable(format!(
+            "{TAKEN_IDS} ids for one append were taken by messages this log did not write"
+        )))
+    }
+
+    /// Whether the record at `seq` is an event of this log whose dedupe key is `key`.
+    async fn holds(&self, seq: u64, key: &[u8; 32]) -> Result<bool, LogError> {
+        let Some(m) = stored(&self.stream, seq).await? else {
+            return Ok(false);
+        };
+        let bytes = if kind(&m) == Some(COMMIT) {
+            match assemble(&self.stream, seq, &m.payload).await? {
+                Ok(bytes) => bytes,
+                Err(_) => return Ok(false),
+            }
+        } else {
+            m.payload.to_vec()
+        };
+        Ok(self
+            .auth
+            .open(seq, &bytes)
+            .is_some_and(|e| e.dedupe_key() == *key))
+    }
+
+    /// Whether the record at `seq` is a part holding `part`.
+    async fn is_part(&self, seq: u64, part: &[u8]) -> Result<bool, LogError> {
+        Ok(stored(&self.stream, seq)
+            .await?
+            .is_some_and(|m| kind(&m) == Some(PART) && m.payload == part))
+    }
+
+    /// An id in place of one a stranger took (at `taken`): the key's hex and a tag only
+    /// this log can make, the same for a retry of the same append. Its `-` tells readers
+    /// it is not a dedupe key.
+    fn fresh_id(&self, key: &[u8; 32], taken: u64) -> String {
+        let tag = self
+            .auth
+            .key()
+            .mac(&[&key[..], &taken.to_be_bytes()].concat());
+        format!("{}-{}", hex::encode(key), hex::encode(&tag[..8]))
+    }
+
+    /// Stores `bytes` under `id`: one message, or parts and a commit.
+    async fn store_bytes(
         &self,
         subject: &str,
         id: &str,
@@ -369,13 +456,20 @@ impl NatsLog {
         }
         let mut parts = Vec::with_capacity(pending.len());
         for (part_id, part, ack) in pending {
-            let ack = match ack.await {
+            let mut ack = match ack.await {
                 Err(e) if in_process(&e) => {
-                    self.publish_acked(&subject, &part_id, Some(PART), part)
+                    self.publish_acked(&subject, &part_id, Some(PART), part.clone())
                         .await?
                 }
                 other => other.map_err(unavailable)?,
             };
+            // A duplicate part must be this part: a stranger could have taken its id.
+            if ack.duplicate && !self.is_part(ack.sequence, &part).await? {
+                let taken = self.fresh_id(&blake3::hash(part_id.as_bytes()).into(), ack.sequence);
+                ack = self
+                    .publish_acked(&subject, &taken, Some(PART), part)
+                    .await?;
+            }
             parts.push(ack.sequence);
         }
         let commit = CommitRecord {

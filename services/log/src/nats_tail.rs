@@ -4,6 +4,7 @@
 use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, PART};
 use crate::unavailable;
 use crate::{Authenticity, Chunk, Entry, LogError, Record};
+use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::{self, consumer, stream};
 use clef_pro_schema::event::Event;
 use futures::{FutureExt, StreamExt};
@@ -182,7 +183,7 @@ async fn take(
 /// is the server's; the inner says why the commit is not a batch this log wrote. A
 /// forged commit can name any sequences, so it must never stop the reader, nor make it
 /// fetch or hold more than a genuine batch could ([`names_a_batch`], [`Parts`]).
-async fn assemble(
+pub(crate) async fn assemble(
     stream: &stream::Stream,
     commit_seq: u64,
     commit: &[u8],
@@ -196,15 +197,10 @@ async fn assemble(
     }
     let mut parts = Parts::new(commit.parts.len());
     for part in commit.parts {
-        let m = match stream.get_raw_message(part).await {
-            Ok(m) => m,
-            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
-                return Ok(Err("a batch commit naming a missing part"));
-            }
-            Err(e) => return Err(unavailable(e)),
+        let Some(m) = stored(stream, part).await? else {
+            return Ok(Err("a batch commit naming a missing part"));
         };
-        let marked = m.headers.get(KIND).map(|k| k.as_str()) == Some(PART);
-        if !(marked && parts.take(&m.payload)) {
+        if !(kind(&m) == Some(PART) && parts.take(&m.payload)) {
             return Ok(Err(NOT_A_BATCH));
         }
     }
@@ -213,6 +209,23 @@ async fn assemble(
         return Ok(Err("batch parts that do not match their commit"));
     }
     Ok(Ok(bytes))
+}
+
+/// The message stored at `seq`, if there is one.
+pub(crate) async fn stored(
+    stream: &stream::Stream,
+    seq: u64,
+) -> Result<Option<StreamMessage>, LogError> {
+    match stream.get_raw_message(seq).await {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => Ok(None),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// What a stored message is to a batch ([`PART`], [`COMMIT`]), if anything.
+pub(crate) fn kind(m: &StreamMessage) -> Option<&str> {
+    m.headers.get(KIND).map(|k| k.as_str())
 }
 
 /// Whether `parts` could be what the commit at `commit_seq` of a genuine batch names:
