@@ -13,9 +13,11 @@
 //! locate and scrub only).
 
 use crate::domain::{Branch, CommitSha, HealthStatus, Name, RuleId, Scope, Severity};
-use crate::report::{Cell, FieldError, PolicyResult, Report, Summary, at, text};
+use crate::report::{
+    Cell, FieldError, MAX_RESULTS, PolicyResult, Report, Summary, at, few_failures, text,
+};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An attribute value of the OTLP `AnyValue` shape: string, int (JSON string or
 /// number), bool or double.
@@ -144,6 +146,12 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
                 summary.passed = attr_bool(a, "clef.passed").unwrap_or(summary.violations == 0);
             }
             Some("clef.report.issue") => {
+                if results.len() == MAX_RESULTS {
+                    return Err(FieldError::new(
+                        "logRecords",
+                        format!("at most {MAX_RESULTS} issues per report"),
+                    ));
+                }
                 let sev = severity(attr_str(a, "clef.severity").unwrap_or("info"));
                 let category = attr_str(a, "clef.category").unwrap_or("issue");
                 let file = attr_str(a, "clef.file");
@@ -185,11 +193,13 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
             _ => {}
         }
     }
+    few_failures(&results, "logRecords")?;
+    let (mut namespaces, mut environments) = (BTreeSet::new(), BTreeSet::new());
     for ((ns, env), (sev, n)) in cells {
-        if !summary.namespaces.contains(&ns) {
+        if namespaces.insert(ns.clone()) {
             summary.namespaces.push(ns.clone());
         }
-        if !summary.environments.contains(&env) {
+        if environments.insert(env.clone()) {
             summary.environments.push(env.clone());
         }
         let health = match sev {
@@ -223,6 +233,7 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::MAX_FAILURES;
     use serde_json::json;
 
     fn s(k: &str, v: &str) -> Value {
@@ -284,6 +295,38 @@ mod tests {
         lint["resourceLogs"][0]["resource"]["attributes"] = json!([s("service.name", "clef-cli")]);
         let e = report(&lint, None).unwrap_err();
         assert!(e.field.ends_with("clef.repo.commit") && e.message.contains("clef report --push"));
+    }
+
+    /// A push holds the limits a REST report does: each issue is a failing result, and
+    /// each distinct (category, cell) would open an alert.
+    #[test]
+    fn a_push_is_held_to_the_limits_of_a_report() {
+        let issue = |category: String, ns: String| {
+            vec![
+                s("clef.severity", "error"),
+                s("clef.category", &category),
+                s("clef.namespace", &ns),
+                s("clef.environment", "production"),
+            ]
+        };
+        let distinct = |n: usize| {
+            (0..n)
+                .map(|i| issue(format!("c{}", i % 40), format!("ns{}", i / 40)))
+                .collect()
+        };
+        let r = report(&request("main", distinct(MAX_FAILURES)), None).unwrap();
+        assert_eq!(r.policy_results.len(), MAX_FAILURES);
+        assert_eq!(r.summary.namespaces.len(), MAX_FAILURES / 40);
+        let e = report(&request("main", distinct(MAX_FAILURES + 1)), None).unwrap_err();
+        assert_eq!(e.field, "logRecords");
+        assert!(e.message.contains(&MAX_FAILURES.to_string()), "{}", e.message);
+        // Results beyond the cap, even all of one rule and scope, are refused too.
+        let same: Vec<_> = (0..=MAX_RESULTS)
+            .map(|_| issue("c".into(), "ns".into()))
+            .collect();
+        assert!(report(&request("main", same[..MAX_RESULTS].to_vec()), None).is_ok());
+        let e = report(&request("main", same), None).unwrap_err();
+        assert!(e.message.contains(&MAX_RESULTS.to_string()), "{}", e.message);
     }
 
     #[test]

@@ -101,6 +101,23 @@ pub struct CiContext {
     pub trigger: Option<String>,
 }
 
+/// At most [`MAX_FAILURES`] failing results (distinct rule and scope), each of which
+/// opens an alert; `field` names where the results came from.
+pub(crate) fn few_failures(results: &[PolicyResult], field: &str) -> Result<(), FieldError> {
+    let failing: std::collections::BTreeSet<(&RuleId, &Scope)> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| (&r.rule_id, &r.scope))
+        .collect();
+    if failing.len() > MAX_FAILURES {
+        return Err(FieldError::new(
+            field,
+            format!("at most {MAX_FAILURES} failing results (distinct rule and scope) per report"),
+        ));
+    }
+    Ok(())
+}
+
 impl Report {
     /// Validates a wire report. `prefix` is the JSON path of the report in its request
     /// (`""` or `"reports[3]."`); `collect_ci` drops the CI context when false.
@@ -188,19 +205,7 @@ impl Report {
                 })
             })
             .collect::<Result<_, FieldError>>()?;
-        let failing: std::collections::BTreeSet<(&RuleId, &Scope)> = policy_results
-            .iter()
-            .filter(|r: &&PolicyResult| !r.passed)
-            .map(|r| (&r.rule_id, &r.scope))
-            .collect();
-        if failing.len() > MAX_FAILURES {
-            return Err(FieldError::new(
-                p("policyResults"),
-                format!(
-                    "at most {MAX_FAILURES} failing results (distinct rule and scope) per report"
-                ),
-            ));
-        }
+        few_failures(&policy_results, &p("policyResults"))?;
         let ci_context = match w.ci_context {
             Some(ci) if collect_ci => Some(ci_context(ci, &p("ciContext"))?),
             _ => None,
