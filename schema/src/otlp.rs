@@ -319,14 +319,22 @@ mod tests {
         assert_eq!(r.summary.namespaces.len(), MAX_FAILURES / 40);
         let e = report(&request("main", distinct(MAX_FAILURES + 1)), None).unwrap_err();
         assert_eq!(e.field, "logRecords");
-        assert!(e.message.contains(&MAX_FAILURES.to_string()), "{}", e.message);
+        assert!(
+            e.message.contains(&MAX_FAILURES.to_string()),
+            "{}",
+            e.message
+        );
         // Results beyond the cap, even all of one rule and scope, are refused too.
         let same: Vec<_> = (0..=MAX_RESULTS)
             .map(|_| issue("c".into(), "ns".into()))
             .collect();
         assert!(report(&request("main", same[..MAX_RESULTS].to_vec()), None).is_ok());
         let e = report(&request("main", same), None).unwrap_err();
-        assert!(e.message.contains(&MAX_RESULTS.to_string()), "{}", e.message);
+        assert!(
+            e.message.contains(&MAX_RESULTS.to_string()),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -374,3 +374,32 @@ async fn the_data_dir_is_owner_only() {
     }
     assert!(seen > 5, "checked {seen} paths");
 }
+
+/// A CI key reads what the CLI needs of its integration (`lastCommitSha`, config,
+/// policies), never who is notified: addresses and destination names are for people.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ci_key_does_not_read_who_is_notified() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c.integration("payments", json!({})).await;
+    let r = c
+        .admin(
+            "PUT",
+            &format!("/api/v1/admin/integrations/{id}/notifications"),
+            json!({"notifications": [
+                {"channel": "email", "target": "oncall@acme.example", "minSeverity": "info"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let path = format!("/api/v1/integrations/{id}");
+    let by_key = c.with_key(&key, "GET", &path, &Value::Null).await;
+    assert_eq!(by_key.status, 200, "{:?}", by_key.body);
+    assert_eq!(by_key.body["notifications"], json!([]));
+    assert!(by_key.body.get("lastCommitSha").is_some() && by_key.body["config"].is_object());
+    assert!(!by_key.body.to_string().contains("oncall@"));
+    let by_admin = c.admin("GET", &path, Value::Null).await;
+    assert_eq!(
+        by_admin.body["notifications"][0]["target"],
+        "oncall@acme.example"
+    );
+}
