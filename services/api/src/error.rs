@@ -1,5 +1,5 @@
 //! The one place where failures become HTTP responses:
-//! `{"error": {"code", "message", "field"?}}` with the status of CONTRACT section 3.
+//! `{"error": {"code", "message", "field"}}` (`field` null when no field is at fault) with the status of CONTRACT section 3.
 //! Messages never echo a request value; internal details are logged, not returned.
 
 use axum::extract::path::ErrorKind;
@@ -167,7 +167,7 @@ pub async fn timeout_as_json(resp: Response) -> Response {
     resp
 }
 
-/// Every error answer: `{"error": {"code", "message", "field"?}}`.
+/// Every error answer: `{"error": {"code", "message", "field"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"error": {"code": "invalid", "message": "reports[0].commitSha: must be 40 or 64 hexadecimal characters", "field": "reports[0].commitSha"}}))]
 pub struct ErrorBody {
@@ -182,8 +182,8 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// For people. Never quotes a value from the request.
     pub message: String,
-    /// The JSON path (or query, path or form parameter) that was rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The JSON path (or query, path or form parameter) that was rejected; `null` when
+    /// the error is not about one (the contract's shape always has the key).
     pub field: Option<String>,
 }
 
