@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod client;
 pub mod destinations;
+pub mod events;
 pub mod fixtures;
 pub mod history;
 pub mod load;

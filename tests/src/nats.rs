@@ -281,7 +281,9 @@ async fn retrying_ports<T, F: std::future::Future<Output = Result<T, NoLine>>>(
         match start().await {
             Ok(started) => return started,
             Err(e) if attempt < START_ATTEMPTS => {
-                eprintln!("nats-server did not start ({e}); starting again on other ports");
+                eprintln!(
+                    "nats-server did not start ({e}); starting it again, on new ports where the harness chose them"
+                );
                 attempt += 1;
             }
             Err(e) => panic!("nats-server did not start in {START_ATTEMPTS} attempts: {e}"),

@@ -179,15 +179,27 @@ async fn forged_batch_commits_are_refused_without_gathering_parts() {
 }
 
 /// The boundary up to which a stream's version-1 records are trusted is the first on
-/// its subject that holds its tag: junk published there after the upgrade (by a client
-/// without the key) is refused and does not move it.
+/// its subject that holds its tag: junk published there by a client without the key,
+/// before the upgrade or after it, is refused and neither stands in for the boundary
+/// nor moves it.
 #[tokio::test(flavor = "multi_thread")]
 async fn junk_on_the_legacy_subject_does_not_move_the_boundary() {
     use clef_pro_log::{Log, NatsOptions};
     use clef_pro_schema::keys::DeploymentKey;
     let nats = NatsServer::start().await;
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
-    // A stream written before events were authenticated: two records.
+    let junk = |payload: Vec<u8>| {
+        let js = js.clone();
+        async move {
+            js.publish("clefpro.events.meta.legacy", payload.into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    };
+    // A stream written before events were authenticated: two records, and junk where
+    // the boundary goes.
     js.create_stream(async_nats::jetstream::stream::Config {
         name: "CLEF_PRO".into(),
         subjects: vec!["clefpro.events.>".into()],
@@ -200,22 +212,72 @@ async fn junk_on_the_legacy_subject_does_not_move_the_boundary() {
     for _ in 0..2 {
         publish(&js, vec![1, 0]).await;
     }
+    junk(vec![1, 7]).await;
     let key = DeploymentKey::random().events();
     let open = || Log::connect_nats(NatsOptions::new(nats.url()), key.clone());
     let log = open().await.unwrap();
     assert_eq!(
         log.authenticity().legacy_through(),
-        2,
-        "the first upgrade records it"
+        3,
+        "the first upgrade records the head, as without the junk"
     );
     drop(log);
-    for junk in [vec![1, 9, 9], vec![2; 40]] {
-        js.publish("clefpro.events.meta.legacy", junk.into())
+    junk(vec![1, 9, 9]).await;
+    junk(vec![2; 40]).await;
+    let log = open().await.unwrap();
+    assert_eq!(log.authenticity().legacy_through(), 3);
+}
+
+/// A client without the key that publishes first under an event's `Nats-Msg-Id` (or a
+/// batch's, or a batch part's) cannot make the append a silent duplicate: the append
+/// goes again under an id of the log's own, readers get the event, and a retry of it is
+/// a duplicate of that, not of the stranger's message.
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_taken_by_a_stranger_do_not_drop_appends() {
+    use clef_pro_log::{Log, NatsOptions};
+    use clef_pro_schema::keys::DeploymentKey;
+    use clef_pro_tests::events::{big_batch, read_all, token};
+    let nats = NatsServer::start().await;
+    let log = Log::connect_nats(
+        NatsOptions::new(nats.url()),
+        DeploymentKey::random().events(),
+    )
+    .await
+    .unwrap();
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let revoke = token("taken");
+    let batch = big_batch(500);
+    let hex = |key: [u8; 32]| blake3::Hash::from_bytes(key).to_hex().to_string();
+    let batch_id = hex(batch.event().dedupe_key());
+    for id in [
+        hex(revoke.event().dedupe_key()),
+        batch_id.clone(),
+        format!("{batch_id}-p0"),
+    ] {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", id.as_str());
+        headers.insert("Clef-Pro-Kind", "part");
+        js.publish_with_headers("clefpro.events._", headers, vec![1, 2, 3].into())
             .await
             .unwrap()
             .await
             .unwrap();
     }
-    let log = open().await.unwrap();
-    assert_eq!(log.authenticity().legacy_through(), 2);
+    let first = [
+        log.append(&revoke).await.unwrap(),
+        log.append(&batch).await.unwrap(),
+    ];
+    assert!(first.iter().all(|a| !a.duplicate), "{first:?}");
+    let all = read_all(&log).await;
+    assert_eq!(all.len(), 2, "both events are read back");
+    assert_eq!(&all[0], &(first[0].seq, revoke.event().clone()));
+    assert_eq!(&all[1], &(first[1].seq, batch.event().clone()));
+    let again = [
+        log.append(&revoke).await.unwrap(),
+        log.append(&batch).await.unwrap(),
+    ];
+    assert_eq!(
+        again.map(|a| (a.seq, a.duplicate)),
+        first.map(|a| (a.seq, true))
+    );
 }

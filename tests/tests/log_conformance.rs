@@ -2,14 +2,9 @@
 //! log and a real nats-server with JetStream.
 
 use clef_pro_log::{Log, NatsOptions};
-use clef_pro_schema::event::{Event, Role};
-use clef_pro_schema::ids::{IntegrationId, TokenId};
 use clef_pro_schema::keys::DeploymentKey;
-use clef_pro_schema::report::Report;
 use clef_pro_schema::sealed::Sealed;
-use clef_pro_schema::wire::ReportIn;
-use clef_pro_tests::fixtures;
-use clef_pro_tests::fixtures::seal;
+use clef_pro_tests::events::{big_batch, read_all, token};
 use clef_pro_tests::nats::NatsServer;
 use std::time::Duration;
 use tempfile::TempDir;
@@ -44,54 +39,6 @@ impl Harness {
             Some(n) => Log::connect_nats(NatsOptions::new(n.url()), self.key.events())
                 .await
                 .unwrap(),
-        }
-    }
-}
-
-fn token(label: &str) -> Sealed {
-    seal(Event::TokenIssued {
-        token_id: TokenId::random(),
-        role: Role::Viewer,
-        label: label.into(),
-        hash: *blake3::hash(label.as_bytes()).as_bytes(),
-        at: 1,
-    })
-}
-
-fn big_batch(n: usize) -> Sealed {
-    let reports = (0..n)
-        .map(|i| {
-            let wire: ReportIn = serde_json::from_value(fixtures::big_report(
-                &fixtures::sha(&format!("c{i}")),
-                5,
-                4,
-            ))
-            .unwrap();
-            Report::from_wire(wire, "", true).unwrap()
-        })
-        .collect();
-    seal(Event::BatchSubmitted {
-        integration: IntegrationId::random(),
-        reports,
-        at: 7,
-    })
-}
-
-async fn read_all(log: &Log) -> Vec<(u64, Event)> {
-    let head = log.head().await.unwrap();
-    let mut out = Vec::new();
-    if head == 0 {
-        return out;
-    }
-    let mut tail = log.tail(1).await.unwrap();
-    loop {
-        let c = tokio::time::timeout(Duration::from_secs(20), tail.next_chunk(100))
-            .await
-            .unwrap()
-            .unwrap();
-        out.extend(c.entries.into_iter().map(|e| (e.seq, e.event)));
-        if c.through >= head {
-            return out;
         }
     }
 }
@@ -226,50 +173,4 @@ async fn embedded_torn_tail_is_cut_off() {
     assert_eq!(read_all(&log).await.len(), 1);
     log.append(&token("after")).await.unwrap();
     assert_eq!(read_all(&log).await.len(), 2);
-}
-
-/// A client without the key that publishes first under an event's `Nats-Msg-Id` (or a
-/// batch part's) cannot make the append a silent duplicate: the append goes again under
-/// an id of the log's own, readers get the event, and a retry of it is a duplicate of
-/// that, not of the stranger's message.
-#[tokio::test(flavor = "multi_thread")]
-async fn ids_taken_by_a_stranger_do_not_drop_appends() {
-    let h = Harness::nats().await;
-    let log = h.open().await;
-    let url = h.nats.as_ref().expect("nats").url();
-    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
-    let revoke = token("taken");
-    let batch = big_batch(500);
-    let hex = |key: [u8; 32]| blake3::Hash::from_bytes(key).to_hex().to_string();
-    let taken = [
-        hex(revoke.event().dedupe_key()),
-        format!("{}-p0", hex(batch.event().dedupe_key())),
-    ];
-    for id in taken {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
-        headers.insert("Clef-Pro-Kind", "part");
-        js.publish_with_headers("clefpro.events._", headers, vec![1, 2, 3].into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-    }
-    let first = [
-        log.append(&revoke).await.unwrap(),
-        log.append(&batch).await.unwrap(),
-    ];
-    assert!(first.iter().all(|a| !a.duplicate), "{first:?}");
-    let all = read_all(&log).await;
-    assert_eq!(all.len(), 2, "both events are read back");
-    assert_eq!(&all[0], &(first[0].seq, revoke.event().clone()));
-    assert_eq!(&all[1], &(first[1].seq, batch.event().clone()));
-    let again = [
-        log.append(&revoke).await.unwrap(),
-        log.append(&batch).await.unwrap(),
-    ];
-    assert_eq!(
-        again.map(|a| (a.seq, a.duplicate)),
-        first.map(|a| (a.seq, true))
-    );
 }

@@ -24,8 +24,9 @@ pub struct Resolved {
     pub caller: Option<Caller>,
     /// The session cookie's value, when the caller came from it.
     pub session: Option<String>,
-    /// Whether a header credential was presented (a failure then counts against the
-    /// client's address and in `clef_pro_auth_failures`).
+    /// Whether a header credential was presented (a failure then counts in
+    /// `clef_pro_auth_failures`; the address's limit counts cookies and sign-in forms
+    /// too: `crate::limits`).
     presented: bool,
 }
 

@@ -168,7 +168,8 @@ mod tests {
             "the next sweep waits for twice as many"
         );
         drop(b);
-        // A second later every bucket has refilled: the next sweep forgets them.
+        // Two seconds later every bucket has refilled: the next sweep forgets them, and
+        // keeps the ones that still count.
         let t1 = t0 + Duration::from_secs(2);
         for i in 0..MAX_TRACKED as u32 + 1 {
             l.record(ip(1_000_000 + i), t1);
@@ -179,6 +180,8 @@ mod tests {
             "{}",
             b.by_client.len()
         );
+        assert!((0..=MAX_TRACKED as u32).all(|i| b.by_client.contains_key(&ip(1_000_000 + i))));
+        assert!(!b.by_client.contains_key(&ip(0)));
     }
 
     #[test]

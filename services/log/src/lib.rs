@@ -106,8 +106,9 @@ pub struct Authenticity {
 
 /// The records refused so far: a count, and the latest sequences, so that each is
 /// counted once however many readers meet it. Only the latest [`Refused::KEPT`] are
-/// kept, so a flood of junk costs no memory: one older than all of them was counted
-/// when first met (readers go forward), and is not counted again.
+/// kept, so a flood of junk costs no memory; a record older than all of them is taken
+/// as counted. So the count is exact up to [`Refused::KEPT`] refusals, and beyond that
+/// may miss old ones a reader far behind the others meets for the first time.
 #[derive(Default)]
 struct Refused {
     count: u64,

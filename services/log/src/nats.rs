@@ -11,7 +11,7 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::nats_auth;
-use crate::nats_batch::{COMMIT, CommitRecord, KIND, MIN_PART, PART};
+use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MIN_PART, PART, part_id};
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
 use crate::nats_tail::{NatsTail, assemble, kind, stored};
 use crate::unavailable;
@@ -31,16 +31,6 @@ const TAKEN_IDS: usize = 3;
 
 /// How many records on the meta subject are read for a boundary that holds its tag.
 const BOUNDARY_SCAN: usize = 1000;
-
-/// What the meta subject says of version-1 records.
-enum Boundary {
-    /// The boundary this log recorded: trust them up to this sequence.
-    Found(u64),
-    /// Only records without a valid tag, or too many of them: trust none.
-    Refused,
-    /// Nothing: the first instance of this release records one now.
-    None,
-}
 
 /// Room left in `max_payload` for headers and subject.
 const OVERHEAD: usize = 4096;
@@ -166,34 +156,33 @@ impl NatsLog {
     /// Reads the stream's legacy boundary ([`Event::LegacyTrusted`], on its own subject)
     /// or, the first time this release meets the stream, records one: every record
     /// stored so far was written before events were authenticated, or the stream is
-    /// new. Records there without a valid tag are refused ([`NatsLog::legacy_boundary`]);
-    /// if only such records are there, the stream trusts no version-1 record.
+    /// new. Records there without a valid tag are refused and passed over
+    /// ([`NatsLog::legacy_boundary`]).
     async fn settle_legacy_boundary(&self, head: u64) -> Result<(), LogError> {
         let through = match self.legacy_boundary().await? {
-            Boundary::Found(through) => through,
-            Boundary::Refused => 0,
-            Boundary::None => {
+            Some(through) => through,
+            None => {
                 let record = seal_without_text(Event::LegacyTrusted {
                     through: head,
                     at: clef_pro_schema::now_ms(),
                 })
                 .expect("the boundary has no text");
                 self.append(&record).await?;
-                head
+                // Another instance may have recorded one first: all take the first.
+                self.legacy_boundary().await?.unwrap_or(head)
             }
         };
         self.auth.set_legacy_through(through);
         Ok(())
     }
 
-    /// The first boundary on the meta subject whose tag holds. Records there without
-    /// one (published by someone without the key, after the boundary or before it) are
-    /// refused and passed over, up to [`BOUNDARY_SCAN`] of them: junk published after
-    /// the upgrade cannot move the boundary.
-    async fn legacy_boundary(&self) -> Result<Boundary, LogError> {
+    /// The first boundary on the meta subject whose tag holds, if one was recorded.
+    /// Records there without one (published by someone without the key) are refused
+    /// and passed over: junk cannot move the boundary, nor stand in for it. More than
+    /// [`BOUNDARY_SCAN`] of them is an error for the operator, not a guess.
+    async fn legacy_boundary(&self) -> Result<Option<u64>, LogError> {
         let subject = self.meta_subject();
         let mut from = 1;
-        let mut seen = false;
         for _ in 0..BOUNDARY_SCAN {
             let m = match self
                 .stream
@@ -202,23 +191,21 @@ impl NatsLog {
             {
                 Ok(m) => m,
                 Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
-                    return Ok(if seen {
-                        Boundary::Refused
-                    } else {
-                        Boundary::None
-                    });
+                    return Ok(None);
                 }
                 Err(e) => return Err(unavailable(e)),
             };
             if let Some(Event::LegacyTrusted { through, .. }) =
                 self.auth.open(m.sequence, &m.payload)
             {
-                return Ok(Boundary::Found(through));
+                return Ok(Some(through));
             }
-            seen = true;
             from = m.sequence + 1;
         }
-        Ok(Boundary::Refused)
+        Err(LogError::Config(format!(
+            "{BOUNDARY_SCAN} records on {subject} without a valid tag: someone without the \
+             deployment key publishes there; restrict publishing (docs/security.md)"
+        )))
     }
 
     fn meta_subject(&self) -> String {
@@ -384,7 +371,7 @@ impl NatsLog {
                 seq = appended.seq,
                 "a message this log did not write holds an append's id: appending under another"
             );
-            let id = self.fresh_id(key, appended.seq);
+            let id = self.fresh_id(&hex::encode(key), appended.seq);
             appended = self.store_bytes(subject, &id, bytes.clone()).await?;
         }
         Err(LogError::Unavailable(format!(
@@ -397,13 +384,20 @@ impl NatsLog {
         let Some(m) = stored(&self.stream, seq).await? else {
             return Ok(false);
         };
-        let bytes = if kind(&m) == Some(COMMIT) {
-            match assemble(&self.stream, seq, &m.payload).await? {
-                Ok(bytes) => bytes,
-                Err(_) => return Ok(false),
+        let bytes = match kind(&m) {
+            // Readers skip parts: a part is never the event, whatever it holds.
+            Some(PART) => return Ok(false),
+            Some(COMMIT) => {
+                let id = m
+                    .headers
+                    .get("Nats-Msg-Id")
+                    .map(|id| id.as_str().to_owned());
+                match assemble(&self.stream, seq, &id, &m.payload).await? {
+                    Ok(bytes) => bytes,
+                    Err(_) => return Ok(false),
+                }
             }
-        } else {
-            m.payload.to_vec()
+            _ => m.payload.to_vec(),
         };
         Ok(self
             .auth
@@ -418,15 +412,16 @@ impl NatsLog {
             .is_some_and(|m| kind(&m) == Some(PART) && m.payload == part))
     }
 
-    /// An id in place of one a stranger took (at `taken`): the key's hex and a tag only
-    /// this log can make, the same for a retry of the same append. Its `-` tells readers
-    /// it is not a dedupe key.
-    fn fresh_id(&self, key: &[u8; 32], taken: u64) -> String {
+    /// An id in place of `id`, which a stranger took (at `taken`): `id`, `-` and a tag
+    /// only this log can make, the same for a retry of the same append. The `-` tells
+    /// readers it is not a dedupe key; a part's stays a part of its commit
+    /// ([`crate::nats_batch::is_part_of`]).
+    fn fresh_id(&self, id: &str, taken: u64) -> String {
         let tag = self
             .auth
             .key()
-            .mac(&[&key[..], &taken.to_be_bytes()].concat());
-        format!("{}-{}", hex::encode(key), hex::encode(&tag[..8]))
+            .mac(&[id.as_bytes(), &taken.to_be_bytes()].concat());
+        format!("{id}-{}", hex::encode(&tag[..8]))
     }
 
     /// Stores `bytes` under `id`: one message, or parts and a commit.
@@ -444,10 +439,16 @@ impl NatsLog {
                 duplicate: ack.duplicate,
             });
         }
+        if bytes.len() > MAX_ASSEMBLED {
+            return Err(LogError::Refused(format!(
+                "an event of {} bytes: the log stores at most {MAX_ASSEMBLED}",
+                bytes.len()
+            )));
+        }
         // Publish every part, then wait for all their acks, then the commit.
         let mut pending = Vec::new();
         for (i, start) in (0..bytes.len()).step_by(self.max_part).enumerate() {
-            let part_id = format!("{id}-p{i}");
+            let part_id = part_id(&id, i);
             let part = bytes.slice(start..bytes.len().min(start + self.max_part));
             let ack = self
                 .publish(&subject, part_id.clone(), Some(PART), part.clone())
@@ -465,7 +466,7 @@ impl NatsLog {
             };
             // A duplicate part must be this part: a stranger could have taken its id.
             if ack.duplicate && !self.is_part(ack.sequence, &part).await? {
-                let taken = self.fresh_id(&blake3::hash(part_id.as_bytes()).into(), ack.sequence);
+                let taken = self.fresh_id(&part_id, ack.sequence);
                 ack = self
                     .publish_acked(&subject, &taken, Some(PART), part)
                     .await?;

@@ -1,7 +1,9 @@
 //! Reading the JetStream log: a live tail through an ordered consumer, which rebuilds
 //! batches stored as parts when it reaches their commit.
 
-use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, PART};
+use crate::nats_batch::{
+    COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, PART, is_part_of,
+};
 use crate::unavailable;
 use crate::{Authenticity, Chunk, Entry, LogError, Record};
 use async_nats::jetstream::message::StreamMessage;
@@ -164,7 +166,7 @@ async fn take(
     };
     let bytes = match header(KIND).as_deref() {
         Some(PART) => return Ok((seq, None)),
-        Some(COMMIT) => match assemble(stream, seq, &msg.payload).await? {
+        Some(COMMIT) => match assemble(stream, seq, &header("Nats-Msg-Id"), &msg.payload).await? {
             Ok(bytes) => bytes,
             Err(why) => {
                 auth.refuse(seq, why);
@@ -182,25 +184,32 @@ async fn take(
 /// Fetches a committed batch's parts by sequence and checks the whole. The outer error
 /// is the server's; the inner says why the commit is not a batch this log wrote. A
 /// forged commit can name any sequences, so it must never stop the reader, nor make it
-/// fetch or hold more than a genuine batch could ([`names_a_batch`], [`Parts`]).
+/// fetch or hold more than a genuine batch could ([`names_a_batch`], [`Parts`]), nor
+/// name parts published for another commit ([`is_part_of`]).
 pub(crate) async fn assemble(
     stream: &stream::Stream,
     commit_seq: u64,
+    commit_id: &Option<String>,
     commit: &[u8],
 ) -> Result<Result<Vec<u8>, &'static str>, LogError> {
     const NOT_A_BATCH: &str = "a batch commit naming parts no batch has";
-    let Ok(commit) = postcard::from_bytes::<CommitRecord>(commit) else {
+    let (Some(commit_id), Ok(commit)) = (commit_id, postcard::from_bytes::<CommitRecord>(commit))
+    else {
         return Ok(Err("a malformed batch commit"));
     };
     if !names_a_batch(commit_seq, &commit.parts) {
         return Ok(Err(NOT_A_BATCH));
     }
     let mut parts = Parts::new(commit.parts.len());
-    for part in commit.parts {
+    for (index, part) in commit.parts.into_iter().enumerate() {
         let Some(m) = stored(stream, part).await? else {
             return Ok(Err("a batch commit naming a missing part"));
         };
-        if !(kind(&m) == Some(PART) && parts.take(&m.payload)) {
+        let ours = m
+            .headers
+            .get("Nats-Msg-Id")
+            .is_some_and(|id| is_part_of(id.as_str(), commit_id, index));
+        if !(ours && kind(&m) == Some(PART) && parts.take(&m.payload)) {
             return Ok(Err(NOT_A_BATCH));
         }
     }
@@ -232,12 +241,13 @@ pub(crate) fn kind(m: &StreamMessage) -> Option<&str> {
 /// 2 to [`MAX_PARTS`] distinct sequences, all before the commit (a batch goes as parts
 /// only when it is larger than one message).
 fn names_a_batch(commit_seq: u64, parts: &[u64]) -> bool {
+    if !(2..=MAX_PARTS).contains(&parts.len()) {
+        return false;
+    }
     let mut distinct = parts.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
-    (2..=MAX_PARTS).contains(&parts.len())
-        && distinct.len() == parts.len()
-        && distinct.last().is_some_and(|&last| last < commit_seq)
+    distinct.len() == parts.len() && distinct.last().is_some_and(|&last| last < commit_seq)
 }
 
 /// A batch's parts, gathered in order: all but the last as long as the first, which is
