@@ -203,6 +203,56 @@ async fn resubmission_is_one_event(nats: bool) {
     assert_eq!(c.alerts(&id, "all").await.len(), 1);
 }
 
+/// A commit's older content sent again (A, then B, then A) replaces what is stored, as
+/// any resubmission does, though the log took that content before; sent once more, it
+/// is a duplicate again. One report, one event per change, and no alert state moves.
+async fn older_content_resubmitted_replaces_the_stored_report(nats: bool) {
+    let (s, _n) = start(nats).await;
+    let c = s.client();
+    let (id, key) = c.integration("payments", json!({})).await;
+    let commit = sha("again");
+    let a = report(
+        &commit,
+        "main",
+        &[("missing_keys", "oauth/production", false, "critical")],
+    );
+    let b = report(
+        &commit,
+        "main",
+        &[("missing_keys", "oauth/production", false, "warning")],
+    );
+    let severity = |c: &Client| {
+        let (c, path) = (
+            c.clone(),
+            format!("/api/v1/integrations/{id}/matrix?commit={commit}"),
+        );
+        async move { c.get(&path).await["policyResults"][0]["severity"].clone() }
+    };
+    for (body, want) in [(&a, "critical"), (&b, "warning"), (&a, "critical")] {
+        let r = c.report(&key, body).await;
+        assert_eq!(
+            (r.status, &r.body["duplicate"]),
+            (201, &json!(false)),
+            "{:?}",
+            r.body
+        );
+        assert_eq!(severity(&c).await, want);
+    }
+    let h = head(&c).await;
+    let again = c.report(&key, &a).await;
+    assert_eq!(again.body["duplicate"], true, "{:?}", again.body);
+    assert_eq!(head(&c).await, h, "the same content again appends nothing");
+    assert_eq!(severity(&c).await, "critical");
+    let reports = c.get(&format!("/api/v1/integrations/{id}/reports")).await;
+    assert_eq!(reports["reports"].as_array().unwrap().len(), 1);
+    let alerts = c.alerts(&id, "all").await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        alerts[0]["severity"], "critical",
+        "a resubmission moves no alert"
+    );
+}
+
 /// `kill -9` at different moments while a multi-message batch is being appended:
 /// afterwards the batch is either wholly visible or not at all.
 async fn killed_batch_is_all_or_nothing(nats: bool) {
@@ -264,5 +314,6 @@ on_both!(
     contract_example_is_accepted_and_logged,
     errors_leave_nothing_in_the_log,
     resubmission_is_one_event,
+    older_content_resubmitted_replaces_the_stored_report,
     killed_batch_is_all_or_nothing
 );

@@ -178,19 +178,21 @@ impl App {
     /// so that the caller's next request sees its own write.
     pub(crate) async fn append(&self, event: &Sealed, visible_in: &[Kind]) -> Result<Appended> {
         let appended = self.log().append(event).await?;
+        self.visible(appended.seq, visible_in).await;
+        Ok(appended)
+    }
+
+    /// Waits (up to the read-your-writes time) until the given projections have applied
+    /// the log up to `seq`.
+    pub(crate) async fn visible(&self, seq: u64, visible_in: &[Kind]) {
         for &kind in visible_in {
             if !self
                 .projections()
-                .wait_for(kind, appended.seq, self.config().read_your_writes)
+                .wait_for(kind, seq, self.config().read_your_writes)
                 .await
             {
-                tracing::warn!(
-                    projection = kind.name(),
-                    seq = appended.seq,
-                    "write not yet visible"
-                );
+                tracing::warn!(projection = kind.name(), seq, "write not yet visible");
             }
         }
-        Ok(appended)
     }
 }

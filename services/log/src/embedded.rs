@@ -120,9 +120,13 @@ impl EmbeddedLog {
         })
     }
 
-    pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+    pub(crate) async fn append(
+        &self,
+        event: &Sealed,
+        again: Option<u64>,
+    ) -> Result<Appended, LogError> {
         let (bytes, key) = event.encode_keyed(self.shared.auth.key());
-        self.append_bytes(key, bytes).await
+        self.append_bytes(crate::again_id(key, again), bytes).await
     }
 
     async fn append_bytes(&self, key: [u8; 32], bytes: Vec<u8>) -> Result<Appended, LogError> {

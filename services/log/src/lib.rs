@@ -47,6 +47,21 @@ pub struct Record {
     pub bytes: Vec<u8>,
 }
 
+/// The id a record is appended under: the event's dedupe key, or for an append again
+/// ([`Log::append_again`]) that key and what it replaces, hashed.
+pub(crate) fn again_id(key: [u8; 32], replacing: Option<u64>) -> [u8; 32] {
+    match replacing {
+        None => key,
+        Some(version) => {
+            let mut h = blake3::Hasher::new();
+            h.update(b"clef-pro/log/again");
+            h.update(&key);
+            h.update(&version.to_be_bytes());
+            *h.finalize().as_bytes()
+        }
+    }
+}
+
 /// The result of an append: where the event is, and whether an earlier append with the
 /// same dedupe key already put it there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,8 +257,20 @@ impl Log {
     /// Appends one sealed event; returns after it is durable.
     pub async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
         match self {
-            Self::Embedded(l) => l.append(event).await,
-            Self::Nats(l) => l.append(event).await,
+            Self::Embedded(l) => l.append(event, None).await,
+            Self::Nats(l) => l.append(event, None).await,
+        }
+    }
+
+    /// Appends `event` again, though the log took the same content before: a
+    /// resubmission of older content that must replace what came since. `replacing`
+    /// names what it replaces (a version only the caller knows), and the record's id is
+    /// the event's dedupe key and `replacing` hashed together: a retry is still one
+    /// record, and a later resubmission, replacing something else, is another.
+    pub async fn append_again(&self, event: &Sealed, replacing: u64) -> Result<Appended, LogError> {
+        match self {
+            Self::Embedded(l) => l.append(event, Some(replacing)).await,
+            Self::Nats(l) => l.append(event, Some(replacing)).await,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MIN_PART, PAR
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
 use crate::nats_tail::{NatsTail, assemble, kind, stored};
 use crate::unavailable;
-use crate::{Appended, Authenticity, LogError, Record};
+use crate::{Appended, Authenticity, LogError, Record, again_id};
 use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
@@ -167,7 +167,7 @@ impl NatsLog {
                     at: clef_pro_schema::now_ms(),
                 })
                 .expect("the boundary has no text");
-                self.append(&record).await?;
+                self.append(&record, None).await?;
                 // Another instance may have recorded one first: all take the first.
                 self.legacy_boundary().await?.unwrap_or(head)
             }
@@ -278,17 +278,22 @@ impl NatsLog {
     /// Appends one event. A failure that passes is retried under the same message ids
     /// (so a retry of a write the server did store is a duplicate) for up to
     /// `append_wait`; past that the error is returned.
-    pub(crate) async fn append(&self, event: &Sealed) -> Result<Appended, LogError> {
+    pub(crate) async fn append(
+        &self,
+        event: &Sealed,
+        again: Option<u64>,
+    ) -> Result<Appended, LogError> {
         let subject = self.subject(event.event());
         let (bytes, key) = event.encode_keyed(self.auth.key());
-        let bytes = Bytes::from(bytes);
+        let (bytes, id) = (Bytes::from(bytes), again_id(key, again));
         let deadline = tokio::time::Instant::now() + self.opts.append_wait;
         let mut pause = Duration::from_millis(100);
         loop {
             // While disconnected, wait rather than buffer a write we cannot confirm.
             let attempt =
                 if self.client.connection_state() == async_nats::connection::State::Connected {
-                    self.append_bytes(&subject, &key, bytes.clone()).await
+                    self.append_bytes(&subject, &id, event.event(), bytes.clone())
+                        .await
                 } else {
                     Err(LogError::Unavailable("not connected to NATS".into()))
                 };
@@ -322,57 +327,61 @@ impl NatsLog {
                 let ack = self
                     .publish(&subject, hex::encode(r.id), None, bytes.clone())
                     .await?;
-                pending.push((subject, r, bytes, ack));
+                pending.push((subject, r, event, bytes, ack));
                 continue;
             }
-            for (subject, r, bytes, ack) in pending.drain(..) {
+            for (subject, r, event, bytes, ack) in pending.drain(..) {
                 let a = acked(ack.await.map_err(unavailable)?);
-                out.push(self.confirm(&subject, &r.id, &bytes, a).await?);
+                out.push(self.confirm(&subject, &r.id, event, &bytes, a).await?);
             }
-            out.push(self.append_bytes(&subject, &r.id, bytes).await?);
+            out.push(self.append_bytes(&subject, &r.id, event, bytes).await?);
         }
-        for (subject, r, bytes, ack) in pending {
+        for (subject, r, event, bytes, ack) in pending {
             let a = acked(ack.await.map_err(unavailable)?);
-            out.push(self.confirm(&subject, &r.id, &bytes, a).await?);
+            out.push(self.confirm(&subject, &r.id, event, &bytes, a).await?);
         }
         Ok(out)
     }
 
-    /// Appends `bytes` under the id `key` (its hex), confirming a duplicate answer.
+    /// Appends `bytes`, the encoding of `event`, under the id `id` (its hex), confirming
+    /// a duplicate answer.
     async fn append_bytes(
         &self,
         subject: &str,
-        key: &[u8; 32],
+        id: &[u8; 32],
+        event: &Event,
         bytes: Bytes,
     ) -> Result<Appended, LogError> {
         let a = self
-            .store_bytes(subject, &hex::encode(key), bytes.clone())
+            .store_bytes(subject, &hex::encode(id), bytes.clone())
             .await?;
-        self.confirm(subject, key, &bytes, a).await
+        self.confirm(subject, id, event, &bytes, a).await
     }
 
-    /// A duplicate answer names the message already stored under the append's id. That
-    /// must be the same event under this log's key: anyone who can publish could have
-    /// taken the id first (an acknowledgement or a revocation would then be dropped
-    /// unseen). If it is not, the bytes go again under an id of this log's own making
-    /// ([`NatsLog::fresh_id`]), and readers key the record by its event.
+    /// A duplicate answer names the message already stored under the append's `id`.
+    /// That must be the same `event` (by its dedupe key) under this log's key: anyone who
+    /// can publish could have taken the id first (an acknowledgement or a revocation
+    /// would then be dropped unseen). If it is not, the bytes go again under an id of
+    /// this log's own making ([`NatsLog::fresh_id`]), and readers key the record by its
+    /// event.
     async fn confirm(
         &self,
         subject: &str,
-        key: &[u8; 32],
+        id: &[u8; 32],
+        event: &Event,
         bytes: &Bytes,
         mut appended: Appended,
     ) -> Result<Appended, LogError> {
         for _ in 0..TAKEN_IDS {
-            if !appended.duplicate || self.holds(appended.seq, key).await? {
+            if !appended.duplicate || self.holds(appended.seq, &event.dedupe_key()).await? {
                 return Ok(appended);
             }
             tracing::warn!(
                 seq = appended.seq,
                 "a message this log did not write holds an append's id: appending under another"
             );
-            let id = self.fresh_id(&hex::encode(key), appended.seq);
-            appended = self.store_bytes(subject, &id, bytes.clone()).await?;
+            let fresh = self.fresh_id(&hex::encode(id), appended.seq);
+            appended = self.store_bytes(subject, &fresh, bytes.clone()).await?;
         }
         Err(LogError::Unavailable(format!(
             "{TAKEN_IDS} ids for one append were taken by messages this log did not write"

@@ -5,6 +5,7 @@ use crate::App;
 use crate::error::{Error, Result};
 use crate::principal::KeyCaller;
 use crate::views::report_id;
+use clef_pro_log::Appended;
 use clef_pro_projections::Kind;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::otlp::{self, FilePattern};
@@ -128,7 +129,7 @@ impl App {
                 }))
             })
             .await?;
-        let appended = self.append(&sealed, REPORT_VIEWS).await?;
+        let appended = self.append_reports(&sealed).await?;
         self.counters().batches_accepted.inc();
         self.count_redactions(&sealed);
         let id = &key.integration.id;
@@ -160,7 +161,7 @@ impl App {
 
     /// Appends one sealed report and says what was stored.
     async fn accept_report(&self, key: &KeyCaller, sealed: Sealed) -> Result<ReportAccepted> {
-        let appended = self.append(&sealed, REPORT_VIEWS).await?;
+        let appended = self.append_reports(&sealed).await?;
         self.counters().reports_accepted.inc();
         self.count_redactions(&sealed);
         let id = &key.integration.id;
@@ -175,6 +176,46 @@ impl App {
             duplicate: appended.duplicate,
             redacted: Redacted::of(&sealed),
         })
+    }
+
+    /// Appends a sealed report or batch. A duplicate answer means the log took this
+    /// content before. If a report of it is stored with other content now (A, then B,
+    /// then A again), this is a resubmission of older content, which replaces what is
+    /// stored like any other: it goes in again, as a new version of what is stored.
+    async fn append_reports(&self, sealed: &Sealed) -> Result<Appended> {
+        let appended = self.append(sealed, REPORT_VIEWS).await?;
+        if !appended.duplicate {
+            return Ok(appended);
+        }
+        // Every write before this one, from any instance, is in the matrix first.
+        let head = self.log().head().await?;
+        self.visible(head, &[Kind::Matrix]).await;
+        let Some(replacing) = self.replaced_version(sealed)? else {
+            return Ok(appended);
+        };
+        let again = self.log().append_again(sealed, replacing).await?;
+        self.visible(again.seq, REPORT_VIEWS).await;
+        Ok(again)
+    }
+
+    /// When a report of `sealed` is stored with other content, the version of what is
+    /// stored: the latest arrival among its commits' stored reports.
+    fn replaced_version(&self, sealed: &Sealed) -> Result<Option<u64>> {
+        let Some((integration, reports, _)) = sealed.event().reports() else {
+            return Ok(None);
+        };
+        let mut differs = false;
+        let mut version = 0;
+        self.projections().matrix(|m| {
+            for r in reports {
+                if let Some(stored) = m.report(integration, &r.commit)? {
+                    differs |= stored.report != *r;
+                    version = version.max(stored.received_at);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(differs.then_some(version))
     }
 
     fn count_redactions(&self, sealed: &Sealed) {
