@@ -11,9 +11,11 @@
 //!   never stored (a crash or an error between parts) is invisible to every reader.
 
 use crate::nats_auth;
-use crate::nats_batch::{COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MIN_PART, PART, part_id};
+use crate::nats_batch::{
+    COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MIN_PART, MSG_ID, PART, part_id,
+};
 use crate::nats_options::{NatsOptions, RETRY_WINDOW};
-use crate::nats_tail::{NatsTail, assemble, kind, stored};
+use crate::nats_tail::{NatsTail, header, record, stored};
 use crate::unavailable;
 use crate::{Appended, Authenticity, LogError, Record, again_id};
 use async_nats::HeaderMap;
@@ -240,7 +242,7 @@ impl NatsLog {
         payload: Bytes,
     ) -> Result<jetstream::context::PublishAckFuture, LogError> {
         let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
+        headers.insert(MSG_ID, id.as_str());
         if let Some(k) = kind {
             headers.insert(KIND, k);
         }
@@ -393,20 +395,9 @@ impl NatsLog {
         let Some(m) = stored(&self.stream, seq).await? else {
             return Ok(false);
         };
-        let bytes = match kind(&m) {
-            // Readers skip parts: a part is never the event, whatever it holds.
-            Some(PART) => return Ok(false),
-            Some(COMMIT) => {
-                let id = m
-                    .headers
-                    .get("Nats-Msg-Id")
-                    .map(|id| id.as_str().to_owned());
-                match assemble(&self.stream, seq, &id, &m.payload).await? {
-                    Ok(bytes) => bytes,
-                    Err(_) => return Ok(false),
-                }
-            }
-            _ => m.payload.to_vec(),
+        // As readers read it: a part is never the event, whatever it holds.
+        let Ok(Some(bytes)) = record(&self.stream, seq, Some(&m.headers), &m.payload).await? else {
+            return Ok(false);
         };
         Ok(self
             .auth
@@ -418,7 +409,7 @@ impl NatsLog {
     async fn is_part(&self, seq: u64, part: &[u8]) -> Result<bool, LogError> {
         Ok(stored(&self.stream, seq)
             .await?
-            .is_some_and(|m| kind(&m) == Some(PART) && m.payload == part))
+            .is_some_and(|m| header(Some(&m.headers), KIND) == Some(PART) && m.payload == part))
     }
 
     /// An id in place of `id`, which a stranger took (at `taken`): `id`, `-` and a tag

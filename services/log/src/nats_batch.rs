@@ -1,6 +1,9 @@
 //! How the JetStream log stores an event larger than one message: *part* messages, then
 //! one *commit* message that lists them (see `nats.rs`); the header says which is which.
 
+/// The header JetStream deduplicates by: the record's id.
+pub(crate) const MSG_ID: &str = "Nats-Msg-Id";
+
 /// The header that marks a part or a commit.
 pub(crate) const KIND: &str = "Clef-Pro-Kind";
 pub(crate) const PART: &str = "part";

@@ -2,10 +2,11 @@
 //! batches stored as parts when it reaches their commit.
 
 use crate::nats_batch::{
-    COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, PART, is_part_of,
+    COMMIT, CommitRecord, KIND, MAX_ASSEMBLED, MAX_PARTS, MIN_PART, MSG_ID, PART, is_part_of,
 };
 use crate::unavailable;
 use crate::{Authenticity, Chunk, Entry, LogError, Record};
+use async_nats::HeaderMap;
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::{self, consumer, stream};
 use clef_pro_schema::event::Event;
@@ -158,27 +159,37 @@ async fn take(
 ) -> Result<(u64, Option<(Option<[u8; 32]>, Vec<u8>)>), LogError> {
     let msg = msg.map_err(unavailable)?;
     let seq = msg.info().map_err(unavailable)?.stream_sequence;
-    let header = |name: &str| {
-        msg.headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
+    let headers = msg.headers.as_ref();
+    let bytes = match record(stream, seq, headers, &msg.payload).await? {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok((seq, None)),
+        Err(why) => {
+            auth.refuse(seq, why);
+            return Ok((seq, None));
+        }
     };
-    let bytes = match header(KIND).as_deref() {
-        Some(PART) => return Ok((seq, None)),
-        Some(COMMIT) => match assemble(stream, seq, &header("Nats-Msg-Id"), &msg.payload).await? {
-            Ok(bytes) => bytes,
-            Err(why) => {
-                auth.refuse(seq, why);
-                return Ok((seq, None));
-            }
-        },
-        _ => msg.payload.to_vec(),
-    };
-    let id = header("Nats-Msg-Id")
+    let id = header(headers, MSG_ID)
         .and_then(|h| hex::decode(h).ok())
         .and_then(|v| <[u8; 32]>::try_from(v).ok());
     Ok((seq, Some((id, bytes))))
+}
+
+/// The record the message at `seq` carries: none for a batch part (its commit carries
+/// the batch), the whole batch for a commit, its payload otherwise. The inner error
+/// says why a commit is not a batch this log wrote.
+pub(crate) async fn record(
+    stream: &stream::Stream,
+    seq: u64,
+    headers: Option<&HeaderMap>,
+    payload: &[u8],
+) -> Result<Result<Option<Vec<u8>>, &'static str>, LogError> {
+    Ok(match header(headers, KIND) {
+        Some(PART) => Ok(None),
+        Some(COMMIT) => assemble(stream, seq, header(headers, MSG_ID), payload)
+            .await?
+            .map(Some),
+        _ => Ok(Some(payload.to_vec())),
+    })
 }
 
 /// Fetches a committed batch's parts by sequence and checks the whole. The outer error
@@ -186,10 +197,10 @@ async fn take(
 /// forged commit can name any sequences, so it must never stop the reader, nor make it
 /// fetch or hold more than a genuine batch could ([`names_a_batch`], [`Parts`]), nor
 /// name parts published for another commit ([`is_part_of`]).
-pub(crate) async fn assemble(
+async fn assemble(
     stream: &stream::Stream,
     commit_seq: u64,
-    commit_id: &Option<String>,
+    commit_id: Option<&str>,
     commit: &[u8],
 ) -> Result<Result<Vec<u8>, &'static str>, LogError> {
     const NOT_A_BATCH: &str = "a batch commit naming parts no batch has";
@@ -205,11 +216,9 @@ pub(crate) async fn assemble(
         let Some(m) = stored(stream, part).await? else {
             return Ok(Err("a batch commit naming a missing part"));
         };
-        let ours = m
-            .headers
-            .get("Nats-Msg-Id")
-            .is_some_and(|id| is_part_of(id.as_str(), commit_id, index));
-        if !(ours && kind(&m) == Some(PART) && parts.take(&m.payload)) {
+        let ours =
+            header(Some(&m.headers), MSG_ID).is_some_and(|id| is_part_of(id, commit_id, index));
+        if !(ours && header(Some(&m.headers), KIND) == Some(PART) && parts.take(&m.payload)) {
             return Ok(Err(NOT_A_BATCH));
         }
     }
@@ -232,9 +241,9 @@ pub(crate) async fn stored(
     }
 }
 
-/// What a stored message is to a batch ([`PART`], [`COMMIT`]), if anything.
-pub(crate) fn kind(m: &StreamMessage) -> Option<&str> {
-    m.headers.get(KIND).map(|k| k.as_str())
+/// A message's header `name`, if it has one.
+pub(crate) fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    headers?.get(name).map(|v| v.as_str())
 }
 
 /// Whether `parts` could be what the commit at `commit_seq` of a genuine batch names:
