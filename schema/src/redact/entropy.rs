@@ -52,11 +52,12 @@ pub(super) fn looks_random(token: &str) -> bool {
     // Path segments, identifiers and branch names have no `+`, and base64 has one in
     // about half of its 48-character tokens: for those, entropy alone decides (which
     // halves the random tokens the structural tests would let through).
+    let long_segment = || longest_segment(token) >= MIN_SEGMENT;
     let random_shape = token.contains('+')
         || mixes_case(token)
-        || (longest_segment(token) >= MIN_SEGMENT
-            && (2 * readable_chars(token) < token.len() || digits_inside(token) >= DIGITS_INSIDE))
-        || (digits_inside(token) >= DIGITS_INSIDE && !token.contains(['-', '_']));
+        || (long_segment() && 2 * readable_chars(token) < token.len())
+        || ((!token.contains(['-', '_']) || long_segment())
+            && digits_inside(token) >= DIGITS_INSIDE);
     random_shape && shannon_bits_per_char(token) >= MIN_BITS_PER_CHAR
 }
 
@@ -301,6 +302,13 @@ fn word_runs(token: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
 
+    /// The secrets [`random_parts`] finds in a run that is all of `text`.
+    fn parts(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        random_parts(text, 0..text.len(), &mut out);
+        out.into_iter().map(|r| &text[r]).collect()
+    }
+
     #[test]
     fn entropy_of_known_strings() {
         assert_eq!(shannon_bits_per_char("aaaa"), 0.0);
@@ -334,11 +342,6 @@ mod tests {
 
     #[test]
     fn names_and_paths_are_left_readable() {
-        fn parts(text: &str) -> Vec<&str> {
-            let mut out = Vec::new();
-            random_parts(text, 0..text.len(), &mut out);
-            out.into_iter().map(|r| &text[r]).collect()
-        }
         let key = "Zq3Xv8Lm2Pw9Rt5Yk1Hd7Jc4Nb6Gf0Sa2Ue8Ix3Oz5Qy7Wr";
         assert_eq!(parts(&format!("DD_API_KEY={key}")), [key]);
         assert_eq!(parts(&format!("{key}=={key}")), [format!("{key}=={key}")]);
@@ -397,10 +400,7 @@ mod tests {
             "fqGptyEkzatgZHrdjzSSijJBhuzOuQVGCFBhZwcdoXVPcXDT",
             "ZJzD+P/wqtv/EDdexj1LiczFhFWpc28J7u2W3+v/J6LY8lX6",
         ] {
-            let mut found = Vec::new();
-            random_parts(token, 0..token.len(), &mut found);
-            assert_eq!(found.len(), 1, "{token}");
-            assert_eq!(found[0], 0..token.len(), "{token}");
+            assert_eq!(parts(token), [token], "one secret, whole");
         }
         assert!(!mixes_case("TheQuickBrownFoxJumpsOverTheLazyDog"));
     }
@@ -450,10 +450,7 @@ mod tests {
             "7soRIjZWOWYnwamLbjwybmfkhkT0GXTk3PPsoynpBuetncos",
             "svU/KicJtvxbMdcfjtrmkRWev940U/Px9zhaf6uUCtecLvrt",
         ] {
-            let mut found = Vec::new();
-            random_parts(token, 0..token.len(), &mut found);
-            assert_eq!(found.len(), 1, "{token}");
-            assert_eq!(found[0], 0..token.len(), "{token}");
+            assert_eq!(parts(token), [token], "one secret, whole");
         }
     }
 
