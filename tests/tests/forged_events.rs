@@ -22,6 +22,9 @@ async fn message_with(js: &async_nats::jetstream::Context, needle: &[u8]) -> Vec
     panic!("no message carries the needle");
 }
 
+/// The subject of events that belong to no integration.
+const EVENTS: &str = "clefpro.events._";
+
 async fn publish(js: &async_nats::jetstream::Context, payload: Vec<u8>) -> u64 {
     publish_as(js, None, payload).await
 }
@@ -33,12 +36,25 @@ async fn publish_as(
     kind: Option<&str>,
     payload: Vec<u8>,
 ) -> u64 {
+    let id = format!("attacker-{}", rand_id());
+    publish_raw(js, EVENTS, &id, kind, payload).await
+}
+
+/// Publishes `payload` to `subject` as a client without the key would: under the
+/// `Nats-Msg-Id` `id`, marked as a batch's `kind` of message when given.
+async fn publish_raw(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+    id: &str,
+    kind: Option<&str>,
+    payload: Vec<u8>,
+) -> u64 {
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("Nats-Msg-Id", format!("attacker-{}", rand_id()).as_str());
+    headers.insert("Nats-Msg-Id", id);
     if let Some(kind) = kind {
         headers.insert("Clef-Pro-Kind", kind);
     }
-    js.publish_with_headers("clefpro.events._", headers, payload.into())
+    js.publish_with_headers(subject.to_owned(), headers, payload.into())
         .await
         .unwrap()
         .await
@@ -189,14 +205,8 @@ async fn junk_on_the_legacy_subject_does_not_move_the_boundary() {
     let nats = NatsServer::start().await;
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
     let junk = |payload: Vec<u8>| {
-        let js = js.clone();
-        async move {
-            js.publish("clefpro.events.meta.legacy", payload.into())
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
+        let (js, id) = (js.clone(), format!("attacker-{}", rand_id()));
+        async move { publish_raw(&js, "clefpro.events.meta.legacy", &id, None, payload).await }
     };
     // A stream written before events were authenticated: two records, and junk where
     // the boundary goes.
@@ -254,14 +264,7 @@ async fn ids_taken_by_a_stranger_do_not_drop_appends() {
         batch_id.clone(),
         format!("{batch_id}-p0"),
     ] {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
-        headers.insert("Clef-Pro-Kind", "part");
-        js.publish_with_headers("clefpro.events._", headers, vec![1, 2, 3].into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        publish_raw(&js, EVENTS, &id, Some("part"), vec![1, 2, 3]).await;
     }
     let first = [
         log.append(&revoke).await.unwrap(),
