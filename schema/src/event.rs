@@ -330,7 +330,7 @@ impl Event {
 }
 
 /// A dedupe key: what kind of fact, then the bytes that make it that fact.
-fn dedupe_hash(label: &str, part: &[u8]) -> [u8; 32] {
+pub fn dedupe_hash(label: &str, part: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(label.as_bytes());
     h.update(part);

@@ -52,13 +52,10 @@ pub struct Record {
 pub(crate) fn again_id(key: [u8; 32], replacing: Option<u64>) -> [u8; 32] {
     match replacing {
         None => key,
-        Some(version) => {
-            let mut h = blake3::Hasher::new();
-            h.update(b"clef-pro/log/again");
-            h.update(&key);
-            h.update(&version.to_be_bytes());
-            *h.finalize().as_bytes()
-        }
+        Some(version) => clef_pro_schema::event::dedupe_hash(
+            "again",
+            &[&key[..], &version.to_be_bytes()].concat(),
+        ),
     }
 }
 
