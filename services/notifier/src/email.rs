@@ -2,7 +2,7 @@
 //! severity, a plain-text and an HTML part listing each alert with a dashboard link.
 //! Everything in it comes from the outbox, which holds only sealed (redacted) text.
 
-use crate::channels::text::{alert_url, integration_url, scope};
+use crate::channels::text::{alert_url, hint, integration_url, scope};
 use clef_pro_projections::outbox::{Intent, IntentKind};
 use clef_pro_schema::domain::Severity;
 use clef_pro_schema::event::Target;
@@ -36,9 +36,6 @@ pub fn subject(i: &Intent) -> String {
     )
 }
 
-/// How the emails stop, closing both parts.
-const ACKNOWLEDGE: &str = "Acknowledge an alert in the dashboard to stop these emails; it stays open until a report shows it fixed.";
-
 /// The line about alerts a long notification does not list, if any.
 fn omitted(i: &Intent, public_url: &str) -> Option<String> {
     (i.omitted > 0).then(|| {
@@ -51,13 +48,18 @@ fn omitted(i: &Intent, public_url: &str) -> Option<String> {
 }
 
 pub fn plain(i: &Intent, public_url: &str) -> String {
-    let mut out = format!(
-        "clef-pro found {} open alert(s) for {} at commit {} on {}.\n\n",
-        i.alerts.len() + i.omitted as usize,
-        i.integration_name,
-        i.commit,
-        i.branch
-    );
+    let n = i.alerts.len() + i.omitted as usize;
+    let (name, commit, branch) = (&i.integration_name, &i.commit, &i.branch);
+    let mut out = match i.kind {
+        IntentKind::Failing => {
+            format!(
+                "clef-pro found {n} open alert(s) for {name} at commit {commit} on {branch}.\n\n"
+            )
+        }
+        IntentKind::Resolved => {
+            format!("Commit {commit} on {branch} resolved {n} alert(s) of {name}.\n\n")
+        }
+    };
     for a in &i.alerts {
         out.push_str(&format!(
             "{}[{}] {} ({}) in {}\n  {}\n  introduced by commit {}\n  {}\n\n",
@@ -74,7 +76,7 @@ pub fn plain(i: &Intent, public_url: &str) -> String {
     if let Some(more) = omitted(i, public_url) {
         out.push_str(&format!("{more}\n\n"));
     }
-    out.push_str(ACKNOWLEDGE);
+    out.push_str(hint(i));
     out.push('\n');
     out
 }
@@ -109,7 +111,7 @@ pub fn html(i: &Intent, public_url: &str) -> String {
                     }
                 }
                 @if let Some(more) = omitted(i, public_url) { p { (more) } }
-                p { (ACKNOWLEDGE) }
+                p { (hint(i)) }
             }
         }
     }

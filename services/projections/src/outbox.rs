@@ -1,9 +1,12 @@
 //! The outbox projection: one notification intent per (HEAD report, channel) whose
-//! `minSeverity` admits at least one open, unacknowledged alert, listing those alerts.
+//! `minSeverity` admits at least one open, unacknowledged alert, listing those alerts;
+//! and, for a channel with `sendResolved` and every PagerDuty channel, one intent per
+//! alert the report resolved.
 //!
 //! The outbox folds its own copy of the alert lifecycle (the same code as the alerts
 //! projection, in its own store), so it depends on no other projection. An intent's id
-//! is derived from integration, commit, kind and channel, so a replay derives the same
+//! is derived from integration, commit, kind and channel (and the alert, for a resolved
+//! notice), so a replay derives the same
 //! intents, and the *delivered* and *failed* events in the log mark them done: a replay
 //! never leaves a sent intent pending.
 
@@ -32,13 +35,19 @@ const PENDING: Table = TableDefinition::new("pending_intents");
 const BY_ALERT: Table = TableDefinition::new("intents_by_alert");
 /// intent id → (), the intents that failed for good (counted by `/metrics`)
 const FAILED: Table = TableDefinition::new("failed_intents");
+/// grouped id ‖ 0 ‖ intent id → (): the one intent earlier releases derived for all the
+/// alerts a report resolved on a channel, and the per-alert intents that replace it.
+/// Outcomes in the log that name a grouped id mark its per-alert intents done, so a
+/// rebuild of an earlier release's log sends none of them again.
+const GROUPED: Table = TableDefinition::new("resolved_grouped");
 
-const TABLES: [Table; 12] = [
+const TABLES: [Table; 13] = [
     RECIPIENTS,
     INTENTS,
     PENDING,
     BY_ALERT,
     FAILED,
+    GROUPED,
     alerts::TABLES[0],
     alerts::TABLES[1],
     alerts::TABLES[2],
@@ -58,7 +67,7 @@ struct Recipients {
 pub enum IntentKind {
     /// Open, unacknowledged alerts at a HEAD report.
     Failing,
-    /// Alerts a HEAD report resolved, for channels with `send_resolved` and every
+    /// One alert a HEAD report resolved, for channels with `send_resolved` and every
     /// PagerDuty channel (which resolves the incident it opened).
     Resolved,
 }
@@ -122,6 +131,7 @@ pub struct OutboxTables<'t> {
     pending: RwTable<'t>,
     by_alert: RwTable<'t>,
     failed: RwTable<'t>,
+    grouped: RwTable<'t>,
 }
 
 impl Projector for Outbox {
@@ -129,7 +139,8 @@ impl Projector for Outbox {
     const TABLES: &'static [Table] = &TABLES;
     /// 2: failed intents are indexed. 3: the replay guard, alerts by status, at most
     /// [`MAX_LISTED`] alerts per intent. 4: channels of every kind, resolved notices.
-    const VERSION: u32 = 4;
+    /// 5: one resolved notice per alert.
+    const VERSION: u32 = 5;
     /// No report's request waits for the outbox, and a notification may go out this
     /// much later. Applied at once, its commit of each report ran beside the matrix's
     /// and the alerts', which the client waits for (`bench ingest`, one client).
@@ -144,6 +155,7 @@ impl Projector for Outbox {
             pending: tx.open_table(PENDING)?,
             by_alert: tx.open_table(BY_ALERT)?,
             failed: tx.open_table(FAILED)?,
+            grouped: tx.open_table(GROUPED)?,
         })
     }
 
@@ -223,8 +235,25 @@ impl Projector for Outbox {
     }
 }
 
+/// Marks intent `id` done, or, if `id` is an earlier release's grouped resolved notice,
+/// every per-alert intent that replaces it.
 fn finish(t: &mut OutboxTables<'_>, id: &IntentId, status: IntentStatus) -> Result<(), StoreError> {
-    let key = id.as_str().as_bytes();
+    let prefix = [id.as_str().as_bytes(), &[0]].concat();
+    let replacing = scan::<()>(&t.grouped, &prefix)?;
+    if replacing.is_empty() {
+        return finish_one(t, id.as_str().as_bytes(), status);
+    }
+    for (key, ()) in replacing {
+        finish_one(t, &key[prefix.len()..], status.clone())?;
+    }
+    Ok(())
+}
+
+fn finish_one(
+    t: &mut OutboxTables<'_>,
+    key: &[u8],
+    status: IntentStatus,
+) -> Result<(), StoreError> {
     if let Some(mut i) = get::<Intent>(&t.intents, key)?
         && i.status == IntentStatus::Pending
     {
@@ -260,7 +289,7 @@ fn enqueue(
             {
                 continue;
             }
-            let alerts: Vec<IntentAlert> = listed
+            let mut alerts: Vec<IntentAlert> = listed
                 .iter()
                 .filter(|a| {
                     a.severity >= ch.min_severity
@@ -277,36 +306,21 @@ fn enqueue(
                     new: head.opened.contains(&a.id),
                 })
                 .collect();
-            if alerts.is_empty() {
-                continue;
-            }
-            let mut alerts = alerts;
             alerts.sort_by(|a, b| {
                 (b.severity, b.new, &a.rule_id, &a.scope)
                     .cmp(&(a.severity, a.new, &b.rule_id, &b.scope))
             });
-            let omitted =
-                u32::try_from(alerts.len().saturating_sub(MAX_LISTED)).unwrap_or(u32::MAX);
-            alerts.truncate(MAX_LISTED);
-            let id = IntentId::derive(&[
+            let kind_name = format!("{kind:?}");
+            let channel = [
                 head.integration.as_str().as_bytes(),
                 head.commit.as_str().as_bytes(),
-                format!("{kind:?}").as_bytes(),
+                kind_name.as_bytes(),
                 &target_bytes(&ch.target),
                 ch.min_severity.as_str().as_bytes(),
-            ]);
-            let key = id.as_str().as_bytes();
-            if t.intents.get(key)?.is_some() {
-                continue;
-            }
-            for a in &alerts {
-                t.by_alert.insert(
-                    [a.id.as_str().as_bytes(), key].concat().as_slice(),
-                    [].as_slice(),
-                )?;
-            }
-            let intent = Intent {
-                id: id.clone(),
+            ];
+            let grouped = IntentId::derive(&channel);
+            let base = Intent {
+                id: grouped.clone(),
                 kind,
                 integration: head.integration.clone(),
                 integration_name: r.name.clone(),
@@ -314,15 +328,67 @@ fn enqueue(
                 branch: head.branch.clone(),
                 target: ch.target.clone(),
                 min_severity: ch.min_severity,
-                alerts,
+                alerts: Vec::new(),
                 created_at: at,
                 status: IntentStatus::Pending,
-                omitted,
+                omitted: 0,
             };
-            t.intents.insert(key, enc(&intent).as_slice())?;
-            t.pending.insert(key, [].as_slice())?;
+            match kind {
+                IntentKind::Failing if !alerts.is_empty() => {
+                    let omitted = alerts.len().saturating_sub(MAX_LISTED);
+                    alerts.truncate(MAX_LISTED);
+                    add(
+                        t,
+                        Intent {
+                            alerts,
+                            omitted: u32::try_from(omitted).unwrap_or(u32::MAX),
+                            ..base
+                        },
+                    )?;
+                }
+                IntentKind::Failing => {}
+                // One notice per resolved alert; the grouped id is what earlier
+                // releases derived for them all, which their outcomes in the log name.
+                IntentKind::Resolved => {
+                    for a in alerts {
+                        let id =
+                            IntentId::derive(&[&channel[..], &[a.id.as_str().as_bytes()]].concat());
+                        t.grouped.insert(
+                            [grouped.as_str().as_bytes(), &[0], id.as_str().as_bytes()]
+                                .concat()
+                                .as_slice(),
+                            [].as_slice(),
+                        )?;
+                        add(
+                            t,
+                            Intent {
+                                id,
+                                alerts: vec![a],
+                                ..base.clone()
+                            },
+                        )?;
+                    }
+                }
+            }
         }
     }
+    Ok(())
+}
+
+/// Stores `intent` as pending, unless a replay derived it before.
+fn add(t: &mut OutboxTables<'_>, intent: Intent) -> Result<(), StoreError> {
+    let key = intent.id.as_str().as_bytes();
+    if t.intents.get(key)?.is_some() {
+        return Ok(());
+    }
+    for a in &intent.alerts {
+        t.by_alert.insert(
+            [a.id.as_str().as_bytes(), key].concat().as_slice(),
+            [].as_slice(),
+        )?;
+    }
+    t.intents.insert(key, enc(&intent).as_slice())?;
+    t.pending.insert(key, [].as_slice())?;
     Ok(())
 }
 
@@ -397,5 +463,149 @@ impl OutboxView<'_> {
             sent: all.saturating_sub(pending + failed),
             failed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::apply_chunk;
+    use crate::store::Store;
+    use clef_pro_log::Chunk;
+    use clef_pro_schema::domain::EmailAddress;
+    use clef_pro_schema::report::{PolicyResult, Report, Summary};
+
+    const ADDRESS: &str = "sec@acme.com";
+
+    fn report(commit: char, failing: &[&str]) -> Report {
+        let result = |rule: &&str, passed| PolicyResult {
+            rule_id: RuleId::parse(rule).unwrap(),
+            rule_name: rule.to_string(),
+            passed,
+            severity: Severity::Error,
+            message: "m".into(),
+            scope: Scope::Global,
+        };
+        Report {
+            commit: CommitSha::parse(&commit.to_string().repeat(40)).unwrap(),
+            branch: Some(Branch::parse("main").unwrap()),
+            commit_timestamp: None,
+            cli_version: "1.0.0".into(),
+            summary: Summary::default(),
+            drift: vec![],
+            policy_results: ["a", "b"]
+                .iter()
+                .map(|r| result(r, !failing.contains(r)))
+                .collect(),
+            ci_context: None,
+            secrets_redacted: 0,
+        }
+    }
+
+    /// Folds `events` into a fresh outbox and returns its view's pending intents.
+    fn fold(dir: &std::path::Path, events: Vec<Event>) -> (Store, Vec<Intent>) {
+        let store = Store::open(&dir.join("outbox"), &TABLES, Outbox::VERSION, 1 << 20).unwrap();
+        let entries: Vec<Entry> = events
+            .into_iter()
+            .zip(1..)
+            .map(|(event, seq)| Entry { seq, event })
+            .collect();
+        let chunk = Chunk {
+            through: entries.len() as u64,
+            entries,
+            bytes: 0,
+        };
+        apply_chunk::<Outbox>(&store, 0, &[chunk], false).unwrap();
+        let tx = store.begin_read().unwrap();
+        let pending = OutboxView(&tx).pending().unwrap();
+        drop(tx);
+        (store, pending)
+    }
+
+    fn history(int: &IntegrationId) -> Vec<Event> {
+        let email = Target::Email(EmailAddress::parse(ADDRESS).unwrap());
+        vec![
+            Event::IntegrationCreated {
+                id: int.clone(),
+                name: "payments".into(),
+                collect_ci_context: false,
+                tracked_branches: vec![Branch::parse("main").unwrap()],
+                at: 1,
+            },
+            Event::NotificationsSetV2 {
+                integration: int.clone(),
+                channels: vec![Channel {
+                    target: email,
+                    min_severity: Severity::Info,
+                    send_resolved: true,
+                }],
+                at: 2,
+            },
+            Event::ReportSubmitted {
+                integration: int.clone(),
+                report: report('1', &["a", "b"]),
+                at: 3,
+            },
+            Event::ReportSubmitted {
+                integration: int.clone(),
+                report: report('2', &[]),
+                at: 4,
+            },
+        ]
+    }
+
+    /// A report that resolves two alerts makes one resolved notice for each.
+    #[test]
+    fn each_resolved_alert_is_its_own_notice() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, pending) = fold(dir.path(), history(&IntegrationId::random()));
+        let resolved: Vec<&Intent> = pending
+            .iter()
+            .filter(|i| i.kind == IntentKind::Resolved)
+            .collect();
+        let mut listed: Vec<&str> = resolved
+            .iter()
+            .map(|i| {
+                assert_eq!(i.alerts.len(), 1, "{i:?}");
+                i.alerts[0].rule_id.as_str()
+            })
+            .collect();
+        listed.sort();
+        assert_eq!(listed, ["a", "b"]);
+        let failing: Vec<&Intent> = pending
+            .iter()
+            .filter(|i| i.kind == IntentKind::Failing)
+            .collect();
+        assert_eq!(failing.len(), 1);
+        assert_eq!(failing[0].alerts.len(), 2, "open alerts stay one message");
+    }
+
+    /// An earlier release derived one resolved notice for both alerts; its outcome in
+    /// the log marks both per-alert notices done, so a rebuild sends neither.
+    #[test]
+    fn an_earlier_releases_grouped_outcome_marks_each_notice_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let int = IntegrationId::random();
+        let grouped = IntentId::derive(&[
+            int.as_str().as_bytes(),
+            "2".repeat(40).as_bytes(),
+            b"Resolved",
+            ADDRESS.as_bytes(),
+            b"info",
+        ]);
+        let mut events = history(&int);
+        events.push(Event::NotificationDelivered {
+            intent: grouped,
+            message_id: "<m@clef-pro>".into(),
+            at: 5,
+        });
+        let (store, pending) = fold(dir.path(), events);
+        assert!(
+            pending.iter().all(|i| i.kind == IntentKind::Failing),
+            "{pending:?}"
+        );
+        let tx = store.begin_read().unwrap();
+        let counts = OutboxView(&tx).counts().unwrap();
+        assert_eq!((counts.pending, counts.sent), (1, 2));
     }
 }

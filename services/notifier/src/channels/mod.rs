@@ -226,7 +226,18 @@ pub(crate) mod text {
         }
     }
 
-    pub const ACK_HINT: &str = "Acknowledge an alert in the dashboard to stop these notifications; it stays open until a report shows it fixed.";
+    /// The closing line: how reminders of failing alerts stop, or what a resolved one
+    /// leaves behind.
+    pub fn hint(i: &Intent) -> &'static str {
+        match i.kind {
+            IntentKind::Failing => {
+                "Acknowledge an alert in the dashboard to stop these notifications; it stays open until a report shows it fixed."
+            }
+            IntentKind::Resolved => {
+                "The alert stays in the dashboard's history; if the rule fails again, a new alert opens."
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! clients without Block Kit show) and at most 50 Block Kit blocks: a header, the
 //! headline, one section per alert with its dashboard link, and a context line.
 
-use super::text::{ACK_HINT, alert_url, headline, integration_url, scope};
+use super::text::{alert_url, headline, hint, integration_url, scope};
 use crate::email::subject;
 use clef_pro_projections::outbox::{Intent, IntentKind};
 use serde_json::{Value, json};
@@ -54,7 +54,7 @@ pub(super) fn message(i: &Intent, public_url: &str) -> Value {
         );
     }
     if i.kind == IntentKind::Failing {
-        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": ACK_HINT}]}));
+        blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": hint(i)}]}));
     }
     json!({"text": subject(i), "blocks": blocks})
 }

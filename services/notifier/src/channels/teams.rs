@@ -6,7 +6,7 @@
 //! or message from a report (`[Sign in again](https://…)`) shows as the characters it
 //! is, never as a link or formatting. The alert's link is the run's own action.
 
-use super::text::{ACK_HINT, alert_url, headline, integration_url, scope};
+use super::text::{alert_url, headline, hint, integration_url, scope};
 use crate::email::subject;
 use clef_pro_projections::outbox::{Intent, IntentKind};
 use serde_json::{Value, json};
@@ -58,7 +58,7 @@ pub(super) fn message(i: &Intent, public_url: &str) -> Value {
         )]));
     }
     if i.kind == IntentKind::Failing {
-        body.push(line(vec![run(ACK_HINT, json!({"isSubtle": true}))]));
+        body.push(line(vec![run(hint(i), json!({"isSubtle": true}))]));
     }
     json!({
         "type": "message",

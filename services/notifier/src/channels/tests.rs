@@ -220,3 +220,25 @@ fn the_email_html_escapes_what_it_lists_and_links_each_alert() {
         "{html}"
     );
 }
+
+/// A resolved notice says what was resolved, never that alerts are open or how to stop
+/// reminders.
+#[test]
+fn a_resolved_email_speaks_of_what_was_resolved() {
+    let i = intent(IntentKind::Resolved, 1, 0);
+    let plain = crate::email::plain(&i, "https://clef.example");
+    assert!(
+        plain.starts_with(&format!(
+            "Commit {} on main resolved 1 alert(s) of payments.",
+            "ab".repeat(20)
+        )),
+        "{plain}"
+    );
+    let html = crate::email::html(&i, "https://clef.example");
+    for text in [&plain, &html] {
+        assert!(!text.contains("open alert"), "{text}");
+        assert!(!text.contains("Acknowledge"), "{text}");
+        assert!(text.contains("a new alert opens"), "{text}");
+    }
+    assert!(crate::email::subject(&i).ends_with("(resolved)"));
+}
