@@ -112,14 +112,15 @@ test: deps lint
     cargo test --workspace -- --test-threads 2
 
 # The long fault tests (crash loop, broker loss, disk full; docs/reliability.md), one at
-# a time. About 5 minutes on 2 cores; CLEF_PRO_CRASH_ROUNDS sets the crash rounds.
+# a time. About 6 minutes on 2 cores; CLEF_PRO_CRASH_ROUNDS sets the crash rounds.
 test-faults: deps
     cargo build -p clef-pro
     cargo test --workspace --test 'faults_*' -- --ignored --test-threads 1
 
 # Benchmarks against the raw engines, in one run (see docs/performance.md); writes
-# target/bench/results.json. Takes about 5 minutes on 2 cores. Name groups to run only
-# those: redactor, group-commit, ingest, replay, reads, dashboard, alerts, inbox, upgrade;
+# target/bench/results.json. Takes about 3 minutes on 2 cores, plus a release build.
+# Name groups to run only those: redactor, group-commit, ingest, replay, reads,
+# dashboard, alerts, inbox, upgrade;
 # `replay-million` (replay of 1,000,000 events, a few minutes) runs only when named.
 bench *groups: deps
     cargo build --release -p clef-pro

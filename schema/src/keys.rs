@@ -1,4 +1,4 @@
-//! The deployment key (CONTRACT section 7): 32 random bytes the operator keeps in one
+//! The deployment key (docs/api.md): 32 random bytes the operator keeps in one
 //! file, shared by every instance on one log. It never reaches the log. Each use gets
 //! its own key derived from it (BLAKE3 `derive_key` with a fixed context), so a value
 //! computed for one purpose can never be replayed as another:

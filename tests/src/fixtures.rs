@@ -29,7 +29,7 @@ pub fn sha(label: &str) -> String {
 /// One policy result: (ruleId, scope, passed, severity).
 pub type Result_ = (&'static str, &'static str, bool, &'static str);
 
-/// The example report of CONTRACT section 3 at `commit` on `branch`, with `results`.
+/// The example report of docs/api.md at `commit` on `branch`, with `results`.
 pub fn report(commit: &str, branch: &str, results: &[Result_]) -> Value {
     let results: Vec<Value> = results
         .iter()

@@ -1,4 +1,4 @@
-//! Who may call what: every endpoint of CONTRACT sections 3 and 5 (and the OTLP drop-in,
+//! Who may call what: every endpoint of docs/api.md (and the OTLP drop-in,
 //! the inbox and insights, the dashboard's pages) × every kind of credential → the
 //! expected status, in one table. (Repeated failures: `auth_rate_limit.rs`.)
 //!
@@ -194,7 +194,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
     let i = |p: &str| format!("/api/v1/integrations/{id}{p}");
     let a = |p: &str| format!("/api/v1/admin/integrations/{id}{p}");
     vec![
-        // CONTRACT section 3 and the OTLP drop-in.
+        // docs/api.md and the OTLP drop-in.
         ("GET", i(""), None, Access::KeyOrPerson, 200),
         (
             "POST",
@@ -219,7 +219,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             422,
         ),
         ("GET", "/otlp/v1/checkpoint".into(), None, Access::Key, 200),
-        // CONTRACT section 5: admin.
+        // docs/api.md: admin.
         (
             "POST",
             "/api/v1/admin/integrations".into(),

@@ -1,5 +1,5 @@
 //! Backfills as the real Clef `CloudClient` sends them, on both logs: every ancestor
-//! with `branch: ""`, the branch name on HEAD only (CONTRACT section 3). The batch is
+//! with `branch: ""`, the branch name on HEAD only (docs/api.md). The batch is
 //! accepted, the branch's history holds every commit, only HEAD drives alerts; a single
 //! branchless report is stored and browsable but drives nothing.
 

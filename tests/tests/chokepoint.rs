@@ -74,6 +74,14 @@ const RULES: &[(&str, &[&str], &str)] = &[
          those its deployment key authenticates",
     ),
     (
+        r"\bappend_again\b",
+        &[
+            "services/log/src/lib.rs",
+            "services/app/src/commands/reports.rs",
+        ],
+        "only a resubmission of older content appends the same event again",
+    ),
+    (
         r"fn append\s*[<(]",
         &[
             "services/log/src/lib.rs",

@@ -1,4 +1,4 @@
-//! The load-bearing structural test of the redaction promise (CONTRACT section 6).
+//! The load-bearing structural test of the redaction promise (docs/api.md).
 //!
 //! Plants a fresh random sample of every supported credential and identity shape into
 //! every string field of single reports, batches and admin requests; runs the whole

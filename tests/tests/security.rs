@@ -1,5 +1,5 @@
 //! Sessions, revocation, CSRF, the audit log and authenticated events, against the
-//! real service (CONTRACT sections 5 and 7):
+//! real service (docs/api.md):
 //! - sign-out ends a session everywhere; revoking a token ends it and its sessions at
 //!   once; a changed operator token ends the old one's sessions;
 //! - a cookie-authenticated write without the CSRF token, or from another origin, is

@@ -1,5 +1,5 @@
 //! The one place where failures become HTTP responses:
-//! `{"error": {"code", "message", "field"}}` (`field` null when no field is at fault) with the status of CONTRACT section 3.
+//! `{"error": {"code", "message", "field"}}` (`field` null when no field is at fault) with the status of docs/api.md.
 //! Messages never echo a request value; internal details are logged, not returned.
 
 use axum::extract::path::ErrorKind;

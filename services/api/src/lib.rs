@@ -29,7 +29,7 @@ use utoipa::OpenApi;
 pub use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Every route of CONTRACT sections 3 and 5, with `pages` (the dashboard's), and the
+/// Every route of docs/api.md, with `pages` (the dashboard's), and the
 /// OpenAPI document that describes them. Routes are only ever added with `routes!`, which takes the description from
 /// each handler's `#[utoipa::path]`, so no route can exist undescribed (the
 /// `openapi_lists_every_route` test also checks this source for other ways of adding one).

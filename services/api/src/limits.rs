@@ -5,7 +5,7 @@
 //! presented a credential (a header credential, a session cookie, a sign-in form) takes
 //! a token: a request without one guesses nothing, so probes for 401 never lock a
 //! client out. While its bucket is empty, every request from the address (but
-//! `/healthz`) gets 429 with `Retry-After` before any credential is looked at. Guessing keys therefore costs
+//! `/healthz` and `/readyz`) gets 429 with `Retry-After` before any credential is looked at. Guessing keys therefore costs
 //! a minute per budget, and a legitimate client behind the same address recovers once
 //! the bucket refills. The limit keys on the TCP peer: behind a reverse proxy every
 //! client shares the proxy's address, so set the limit there or turn it off here (0).

@@ -15,7 +15,7 @@ use utoipa::{IntoResponses, Modify, OpenApi};
         title = "clef-pro",
         description = "Secrets-governance reporting and alerting for the Clef CLI. It stores opaque, \
 commit-keyed reports and never a secret, key name, file path or recipient identity. \
-Errors are always `{\"error\": {\"code\", \"message\", \"field\"?}}`; see docs/api.md.",
+Errors are always `{\"error\": {\"code\", \"message\", \"field\"}}`, `field` null when no field is at fault; see docs/api.md.",
         license(name = "See the repository")
     ),
     components(schemas(ErrorBody)),

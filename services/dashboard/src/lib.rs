@@ -1,4 +1,4 @@
-//! The dashboard (CONTRACT section 5): HTML pages rendered from the application layer's
+//! The dashboard (docs/api.md): HTML pages rendered from the application layer's
 //! queries (`clef_pro_app`), the same typed views the JSON API serves, and changed
 //! through its commands. Pages are `maud` templates, which escape every spliced value:
 //! one [`layout::layout`] built from small [`components`]. The security headers are

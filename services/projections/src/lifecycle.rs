@@ -1,4 +1,4 @@
-//! The alert lifecycle of CONTRACT section 4 as a pure fold over events, generic over
+//! The alert lifecycle of docs/api.md as a pure fold over events, generic over
 //! where its state lives ([`AlertState`]): redb in the projectors, maps in tests.
 //!
 //! - An alert's identity is (integration, rule, scope). It opens when a failing result

@@ -1,5 +1,5 @@
-//! The alert lifecycle against a reference model written straight from CONTRACT
-//! section 4: random sequences of single reports, batches, resubmissions, branch
+//! The alert lifecycle against a reference model written straight from the API contract
+//! (docs/api.md): random sequences of single reports, batches, resubmissions, branch
 //! changes and acknowledgements; both must agree on every alert after every step.
 
 use clef_pro_projections::lifecycle::{self, MemAlerts, Status};

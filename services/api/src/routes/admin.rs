@@ -1,4 +1,4 @@
-//! The admin endpoints of CONTRACT section 5. Each parses its body and calls one
+//! The admin endpoints of docs/api.md. Each parses its body and calls one
 //! command, which appends one event and waits until the registry shows it, so a new
 //! key works at once.
 

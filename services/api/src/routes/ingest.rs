@@ -1,4 +1,4 @@
-//! The client-compatible ingest API of CONTRACT section 3.
+//! The client-compatible ingest API of docs/api.md.
 
 use crate::auth::{AnyCaller, Key};
 use crate::body;

@@ -73,7 +73,7 @@ pub async fn metrics_only(State(state): State<AppState>, headers: HeaderMap) -> 
     exposition(&state, &headers).await
 }
 
-/// The metrics in the classic Prometheus text format (CONTRACT section 5), or in
+/// The metrics in the classic Prometheus text format (docs/api.md), or in
 /// OpenMetrics when the scraper's `Accept` asks for it.
 async fn exposition(state: &AppState, headers: &HeaderMap) -> impl IntoResponse + use<> {
     let p = state.app().projections();

@@ -1,4 +1,4 @@
-//! The read and acknowledge endpoints of CONTRACT section 5. They read only the
+//! The read and acknowledge endpoints of docs/api.md. They read only the
 //! projection stores, through the application's queries.
 
 use crate::auth::Viewer;

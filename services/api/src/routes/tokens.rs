@@ -1,4 +1,4 @@
-//! People's tokens: issue, list, revoke (CONTRACT section 5). A token is shown once and
+//! People's tokens: issue, list, revoke (docs/api.md). A token is shown once and
 //! stored only as a hash; revoking one ends it and every dashboard session signed in
 //! with it at once, on every instance (the registry checks revocation per request).
 

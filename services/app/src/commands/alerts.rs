@@ -1,5 +1,5 @@
 //! Acknowledging an alert: it silences notifications; the alert stays open until a
-//! report resolves it (CONTRACT section 4).
+//! report resolves it (docs/api.md).
 
 use crate::App;
 use crate::error::{Error, Result};

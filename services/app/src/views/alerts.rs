@@ -42,7 +42,7 @@ impl NotificationView {
     }
 }
 
-/// An alert and its whole lifecycle (CONTRACT section 4).
+/// An alert and its whole lifecycle (docs/api.md).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"id": "alr_51c0d2e3f4a5b6c7", "integrationId": "int_4f7c2a19d03e5b86", "ruleId": "missing_keys",
