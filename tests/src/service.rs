@@ -93,14 +93,22 @@ impl Service {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> (Service, std::process::ExitStatus, String) {
-        let s = Self::unstarted(backend, None, extra, env);
-        let mut p = Proc::spawn(s.command(), &s.output_path());
+        let mut s = Self::unstarted(backend, None, extra, env);
+        let (status, output) = s.start_again_failing().await;
+        (s, status, output)
+    }
+
+    /// Starts a stopped service as [`Service::start_failing`] does: expecting `serve`
+    /// to refuse and exit within a minute.
+    pub async fn start_again_failing(&mut self) -> (std::process::ExitStatus, String) {
+        assert!(self.proc.is_none());
+        let mut p = Proc::spawn(self.command(), &self.output_path());
         let status = p
             .wait_exit(Duration::from_secs(60))
             .await
             .expect("serve kept running with a configuration it should refuse");
-        let output = std::fs::read_to_string(s.output_path()).unwrap_or_default();
-        (s, status, output)
+        let output = std::fs::read_to_string(self.output_path()).unwrap_or_default();
+        (status, output)
     }
 
     fn unstarted(

@@ -403,3 +403,24 @@ async fn a_ci_key_does_not_read_who_is_notified() {
         "oncall@acme.example"
     );
 }
+
+/// A data dir served with another deployment's key: `serve` refuses to start and names
+/// the flag to fix, where it used to serve as if the deployment were empty (every event
+/// skipped, its keys and tokens refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_written_under_another_key_is_not_served() {
+    let mut s = Service::start(Backend::Embedded, None).await;
+    s.client().integration("acme", json!({})).await;
+    s.stop().await;
+    let other = Service::not_started(Backend::Embedded, None, &[]);
+    std::fs::create_dir_all(other.data_dir()).unwrap();
+    std::fs::write(other.data_dir().join("deployment.key"), [7u8; 32]).unwrap();
+    s.share_key(&other);
+    let (status, output) = s.start_again_failing().await;
+    assert!(!status.success());
+    assert!(
+        output.contains("do not verify under this deployment key")
+            && output.contains("--deployment-key"),
+        "{output}"
+    );
+}

@@ -60,6 +60,25 @@ async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
     assert!(refused.contains("is not this export's"), "{refused}");
     assert_eq!(std::fs::read(&log).unwrap(), before, "nothing was written");
 
+    // A log that holds events written under another key, which every reader skips:
+    // refused too, where importing behind them would leave stores that never match.
+    let mut foreign = Service::not_started(Backend::Embedded, None, &[]);
+    foreign.start_again().await;
+    foreign
+        .client()
+        .integration("foreign", serde_json::json!({}))
+        .await;
+    foreign.stop().await;
+    foreign.share_key(&src);
+    let log = foreign.data_dir().join("log/events.clog");
+    let before = std::fs::read(&log).unwrap();
+    let refused = fails(&foreign, "import", &["--from", out_arg]).await;
+    assert!(
+        refused.contains("this deployment key does not verify"),
+        "{refused}"
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing was written");
+
     // Another deployment's key, or a damaged file: refused before anything is read.
     let stranger = Service::not_started(Backend::Embedded, None, &[]);
     let e = fails(&stranger, "import", &["--from", out_arg]).await;

@@ -73,6 +73,16 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     );
     let log = args.log.open(&key).await?;
     let held = held_ids(&log).await?;
+    // Records another key wrote are skipped by every reader; an import behind them would
+    // leave a log whose stores could never match the export's.
+    let foreign = log.authenticity().refused();
+    if foreign > 0 {
+        return refuse(format!(
+            "the log is not empty: it holds {foreign} record(s) this deployment key does not \
+             verify (written under another key, or forged): import only into a new log (a new \
+             stream, or an empty data dir)"
+        ));
+    }
     if held.len() as u64 > header.events {
         return refuse(format!(
             "the log is not empty: it holds {} events, more than this export's {}",
