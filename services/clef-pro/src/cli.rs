@@ -82,8 +82,8 @@ pub struct LogArgs {
     )]
     pub log: LogUrl,
     /// JetStream replicas for the streams (log and notification queue) when clef-pro
-    /// creates them (1 or 3).
-    #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1)]
+    /// creates them: 1 for a single node, 3 for a 3-node cluster (JetStream allows 1 to 5).
+    #[arg(long, env = "CLEF_PRO_NATS_REPLICAS", default_value_t = 1, value_parser = replicas)]
     pub nats_replicas: usize,
     /// Seconds an append to JetStream is held and retried while it fails for a reason
     /// that passes (no stream leader during an election, a reconnect) before the
@@ -102,6 +102,28 @@ pub struct LogArgs {
     pub deployment_key: Option<PathBuf>,
     #[command(flatten)]
     pub nats: NatsAuthArgs,
+}
+
+/// `--nats-replicas`: what JetStream accepts for a stream.
+fn replicas(s: &str) -> Result<usize, String> {
+    match s.parse() {
+        Ok(n @ 1..=5) => Ok(n),
+        _ => Err("JetStream keeps 1 to 5 replicas of a stream (3 for a 3-node cluster)".into()),
+    }
+}
+
+/// `--public-url`: an absolute `http` or `https` URL with a host and no query, without
+/// its trailing `/` (links are the URL followed by a path).
+fn public_url(s: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = s.parse().map_err(|e| {
+        format!("not a URL ({e}): give the address people open, such as https://clef.example.com")
+    })?;
+    let web = matches!(uri.scheme_str(), Some("http" | "https"));
+    let host = uri.host().is_some_and(|h| !h.is_empty());
+    if !web || !host || uri.query().is_some() {
+        return Err("give an http:// or https:// URL with a host and no query, such as https://clef.example.com".into());
+    }
+    Ok(s.trim_end_matches('/').to_owned())
 }
 
 /// `--log` as typed. Its `Debug` hides any user info, as no message may show a password.
@@ -149,7 +171,7 @@ pub struct ServeArgs {
     pub auth_failures_per_minute: u32,
     /// The URL people open the dashboard at (links in emails; `https://` makes cookies Secure).
     /// Default: `http://<listen>`.
-    #[arg(long, env = "CLEF_PRO_PUBLIC_URL")]
+    #[arg(long, env = "CLEF_PRO_PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
     /// Serve `/metrics` on this address only (e.g. an internal interface for Prometheus),
     /// and not on `--listen`. Unset: `/metrics` is on `--listen`.
@@ -289,6 +311,38 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from([&["clef-pro", "verify"][..], args].concat())
+    }
+
+    #[test]
+    fn public_urls_are_web_addresses_with_a_host() {
+        for good in [
+            "https://clef.example.com/",
+            "http://10.0.0.1:8080",
+            "https://x.example/clef",
+        ] {
+            assert_eq!(
+                public_url(good).as_deref(),
+                Ok(good.trim_end_matches('/')),
+                "{good}"
+            );
+        }
+        for bad in [
+            "ftp:/x",
+            "clef.example.com",
+            "https://",
+            "https://x.example/?a=b",
+            "mailto:a@b.c",
+        ] {
+            assert!(public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replicas_are_what_jetstream_keeps() {
+        assert_eq!(replicas("3"), Ok(3));
+        for bad in ["0", "6", "-1", "three"] {
+            assert!(replicas(bad).is_err(), "{bad}");
+        }
     }
 
     /// The contract: every flag has an environment variable `CLEF_PRO_<FLAG>`, and those
