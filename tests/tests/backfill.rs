@@ -147,3 +147,43 @@ async fn a_single_branchless_report_is_history_only() {
     assert_eq!(main_history(&c, &id).await, [sha("head"), sha("lone")]);
     assert!(c.alerts(&id, "all").await.is_empty());
 }
+
+/// `lastCommitSha` is the newest commit on a tracked branch, whichever branches are
+/// tracked now: changing them points it at the newest report on the new ones (what the
+/// CLI backfills from), or at nothing when none has a report.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_commit_follows_the_tracked_branches() {
+    let s = Service::start(Backend::Embedded, None).await;
+    let c = s.client();
+    let (id, key) = c
+        .integration("acme", json!({"trackedBranches": ["develop"]}))
+        .await;
+    let last = |c: &Client| {
+        let (c, id) = (c.clone(), id.clone());
+        async move { c.get(&format!("/api/v1/integrations/{id}")).await["lastCommitSha"].clone() }
+    };
+    for (commit, branch) in [("m1", "main"), ("d1", "develop"), ("m2", "main")] {
+        let r = c.report(&key, &report(&sha(commit), branch, &[PASS])).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    assert_eq!(last(&c).await, sha("d1"));
+    let config = |branches: Value| {
+        let (c, id) = (c.clone(), id.clone());
+        async move {
+            let r = c
+                .admin(
+                    "PUT",
+                    &format!("/api/v1/admin/integrations/{id}/config"),
+                    json!({"trackedBranches": branches}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+        }
+    };
+    config(json!(["main"])).await;
+    assert_eq!(last(&c).await, sha("m2"));
+    config(json!(["develop", "main"])).await;
+    assert_eq!(last(&c).await, sha("m2"));
+    config(json!(["release"])).await;
+    assert_eq!(last(&c).await, Value::Null);
+}

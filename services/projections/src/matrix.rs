@@ -199,8 +199,9 @@ impl Projector for Matrix {
         UNCLAIMED,
     ];
     /// 2: branchless reports and the `unclaimed` table; the replay guard. 3: reports
-    /// keyed by position (`reports_at`, `report_positions`).
-    const VERSION: u32 = 3;
+    /// keyed by position (`reports_at`, `report_positions`). 4: a change of tracked
+    /// branches moves the newest tracked report.
+    const VERSION: u32 = 4;
     /// A version 2 store's reports are read from its `reports` table.
     const READS_SINCE: u32 = 2;
     type Tables<'t> = MatrixTables<'t>;
@@ -231,15 +232,19 @@ impl Projector for Matrix {
                 id,
                 tracked_branches,
                 ..
-            }
-            | Event::IntegrationConfiguredV2 {
-                id,
-                tracked_branches: Some(tracked_branches),
-                ..
             } => {
                 t.tracked
                     .put(id.as_str().as_bytes(), tracked_branches.clone());
                 return Ok(());
+            }
+            Event::IntegrationConfiguredV2 {
+                id,
+                tracked_branches: Some(tracked_branches),
+                ..
+            } => {
+                let int = id.as_str().as_bytes();
+                t.tracked.put(int, tracked_branches.clone());
+                return t.retrack(int, tracked_branches);
             }
             event => match event.reports() {
                 Some(reported) => reported,
@@ -337,6 +342,33 @@ impl MatrixTables<'_> {
                 .insert(key(&[int, b.as_str().as_bytes(), &at]), summary.clone());
         }
         self.history.insert(key(&[int, &at]), summary);
+        Ok(())
+    }
+
+    /// Points the newest tracked report of `int` at the newest report listed under one
+    /// of `tracked`, its tracked branches from now on: `lastCommitSha` is the newest
+    /// commit on a tracked branch, whichever branches those are.
+    fn retrack(&mut self, int: &[u8], tracked: &[Branch]) -> Result<(), StoreError> {
+        let mut newest: Option<ReportSummary> = None;
+        for branch in tracked {
+            let prefix = key(&[int, branch.as_str().as_bytes(), b""]);
+            if let Some(s) = self.branch_history.last::<ReportSummary>(&prefix)?
+                && newest.as_ref().is_none_or(|n| s.position > n.position)
+            {
+                newest = Some(s);
+            }
+        }
+        let latest_tracked = newest.map(|s| HeadRef {
+            commit: s.commit,
+            branch: s.branch,
+            position: s.position,
+            received_at: s.received_at,
+        });
+        let mut heads = self.heads.get(int)?.unwrap_or_default();
+        if heads.latest_tracked != latest_tracked {
+            heads.latest_tracked = latest_tracked;
+            self.heads.put(int, heads);
+        }
         Ok(())
     }
 

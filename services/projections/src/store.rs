@@ -192,6 +192,29 @@ impl<'t> Staged<'t> {
         }
     }
 
+    /// The value of the greatest key that starts with `prefix`, staged or stored.
+    pub(crate) fn last<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Option<T>, StoreError> {
+        let upper = [prefix, &[0xff]].concat();
+        let staged = self
+            .rows
+            .range::<[u8], _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Excluded(upper.as_slice()),
+            ))
+            .next_back();
+        let stored = self
+            .table
+            .range(prefix..upper.as_slice())?
+            .next_back()
+            .transpose()?;
+        match (staged, stored) {
+            (Some((k, v)), Some((sk, _))) if k.as_slice() > sk.value() => dec(v).map(Some),
+            (_, Some((_, sv))) => dec(sv.value()).map(Some),
+            (Some((_, v)), None) => dec(v).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The table as the chunk found it, without the staged rows: for reads of keys the
     /// chunk has not staged.
     pub(crate) fn stored(&self) -> &RwTable<'t> {
@@ -527,6 +550,52 @@ mod tests {
             "a failed commit reopens the store"
         );
         assert_eq!(s.checkpoint().unwrap(), 12);
+    }
+
+    /// `Staged::last` finds the greatest key under a prefix whether the chunk staged it
+    /// or an earlier one stored it, and never a key of a longer prefix's neighbour.
+    #[test]
+    fn the_last_row_under_a_prefix_is_staged_or_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.redb"), &[T], 1, 1 << 20).unwrap();
+        let last = |staged: &[(&[u8], u32)], prefix: &[u8]| {
+            let mut found = None;
+            s.commit(
+                s.checkpoint().unwrap(),
+                s.checkpoint().unwrap() + 1,
+                false,
+                |tx, _| {
+                    let mut t = Staged::open(tx, T)?;
+                    for (k, v) in staged {
+                        t.insert(k.to_vec(), enc(v));
+                    }
+                    found = t.last::<u32>(prefix)?;
+                    t.flush()
+                },
+            )
+            .unwrap();
+            found
+        };
+        assert_eq!(
+            last(&[(b"a\0b\0\x01", 1), (b"a\0b\0\x03", 3)], b"a\0b\0"),
+            Some(3)
+        );
+        assert_eq!(
+            last(&[(b"a\0b\0\x02", 2)], b"a\0b\0"),
+            Some(3),
+            "stored is greater"
+        );
+        assert_eq!(
+            last(&[(b"a\0b\0\x04", 4)], b"a\0b\0"),
+            Some(4),
+            "staged is greater"
+        );
+        assert_eq!(
+            last(&[(b"a\0bc\0\x09", 9)], b"a\0b\0"),
+            Some(4),
+            "another branch"
+        );
+        assert_eq!(last(&[], b"a\0c\0"), None);
     }
 
     /// A store another version of its projector built is emptied on open; one of the
