@@ -278,6 +278,16 @@ impl Client {
         (id, key)
     }
 
+    /// `PUT …/config` of an integration (collection, tracked branches, file pattern).
+    pub async fn configure(&self, id: &str, config: Value) -> Resp {
+        self.admin(
+            "PUT",
+            &format!("/api/v1/admin/integrations/{id}/config"),
+            config,
+        )
+        .await
+    }
+
     /// Issues an API key for an integration; returns (key id, key).
     pub async fn issue_key(&self, id: &str, label: &str) -> (String, String) {
         let k = self

@@ -170,13 +170,7 @@ async fn the_last_commit_follows_the_tracked_branches() {
     let config = |branches: Value| {
         let (c, id) = (c.clone(), id.clone());
         async move {
-            let r = c
-                .admin(
-                    "PUT",
-                    &format!("/api/v1/admin/integrations/{id}/config"),
-                    json!({"trackedBranches": branches}),
-                )
-                .await;
+            let r = c.configure(&id, json!({"trackedBranches": branches})).await;
             assert_eq!(r.status, 200, "{:?}", r.body);
         }
     };

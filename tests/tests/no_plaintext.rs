@@ -116,22 +116,13 @@ async fn drive(c: &Client, plants: &[Plant]) {
             json!({"role": "viewer", "label": short}),
         )
         .await;
-        c.admin(
-            "PUT",
-            &format!("/api/v1/admin/integrations/{id}/config"),
-            json!({"trackedBranches": ["main", p.text]}),
-        )
-        .await;
+        c.configure(&id, json!({"trackedBranches": ["main", p.text]}))
+            .await;
         // Structured names carrying the value.
         c.report(&key, &named_report(&sha(&format!("named-{i}")), &p.text))
             .await;
     }
-    c.admin(
-        "PUT",
-        &format!("/api/v1/admin/integrations/{id}/config"),
-        json!({"trackedBranches": ["main"]}),
-    )
-    .await;
+    c.configure(&id, json!({"trackedBranches": ["main"]})).await;
     let r = c.report(&key, &planted_report(&sha("single"), &text)).await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert!(

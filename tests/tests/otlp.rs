@@ -111,9 +111,8 @@ async fn clef_report_push_is_a_drop_in_target() {
     let (rid, rkey) = c.integration("rest", json!({})).await;
     for i in [&id, &rid] {
         let r = c
-            .admin(
-                "PUT",
-                &format!("/api/v1/admin/integrations/{i}/config"),
+            .configure(
+                i,
                 json!({"filePattern": "{namespace}/{environment}.enc.yaml"}),
             )
             .await;
