@@ -335,35 +335,51 @@ fn enqueue(
             };
             match kind {
                 IntentKind::Failing if !alerts.is_empty() => {
-                    let omitted = alerts.len().saturating_sub(MAX_LISTED);
-                    alerts.truncate(MAX_LISTED);
+                    let (alerts, omitted) = capped(alerts);
                     add(
                         t,
                         Intent {
                             alerts,
-                            omitted: u32::try_from(omitted).unwrap_or(u32::MAX),
+                            omitted,
                             ..base
                         },
                     )?;
                 }
                 IntentKind::Failing => {}
-                // One notice per resolved alert; the grouped id is what earlier
-                // releases derived for them all, which their outcomes in the log name.
+                // One notice per resolved alert, the most severe first. Beyond
+                // MAX_LISTED of them, a channel other than PagerDuty (which must resolve
+                // every incident) gets one more notice for the rest instead of hundreds.
+                // The grouped id is what earlier releases derived for them all, which
+                // their outcomes in the log name.
                 IntentKind::Resolved => {
+                    let rest = match ch.target.kind() {
+                        ChannelKind::Pagerduty => Vec::new(),
+                        _ => alerts.split_off(alerts.len().min(MAX_LISTED)),
+                    };
                     for a in alerts {
                         let id =
                             IntentId::derive(&[&channel[..], &[a.id.as_str().as_bytes()]].concat());
-                        t.grouped.insert(
-                            [grouped.as_str().as_bytes(), &[0], id.as_str().as_bytes()]
-                                .concat()
-                                .as_slice(),
-                            [].as_slice(),
-                        )?;
-                        add(
+                        let alerts = vec![a];
+                        replacing(
                             t,
+                            &grouped,
                             Intent {
                                 id,
-                                alerts: vec![a],
+                                alerts,
+                                ..base.clone()
+                            },
+                        )?;
+                    }
+                    if !rest.is_empty() {
+                        let (alerts, omitted) = capped(rest);
+                        let id = IntentId::derive(&[&channel[..], &[b"rest".as_slice()]].concat());
+                        replacing(
+                            t,
+                            &grouped,
+                            Intent {
+                                id,
+                                alerts,
+                                omitted,
                                 ..base.clone()
                             },
                         )?;
@@ -373,6 +389,29 @@ fn enqueue(
         }
     }
     Ok(())
+}
+
+/// At most [`MAX_LISTED`] of `alerts`, and how many more there are.
+fn capped(mut alerts: Vec<IntentAlert>) -> (Vec<IntentAlert>, u32) {
+    let more = alerts.len().saturating_sub(MAX_LISTED);
+    alerts.truncate(MAX_LISTED);
+    (alerts, u32::try_from(more).unwrap_or(u32::MAX))
+}
+
+/// Adds a resolved notice that replaces the `grouped` one of earlier releases.
+fn replacing(
+    t: &mut OutboxTables<'_>,
+    grouped: &IntentId,
+    intent: Intent,
+) -> Result<(), StoreError> {
+    let key = [
+        grouped.as_str().as_bytes(),
+        &[0],
+        intent.id.as_str().as_bytes(),
+    ]
+    .concat();
+    t.grouped.insert(key.as_slice(), [].as_slice())?;
+    add(t, intent)
 }
 
 /// Stores `intent` as pending, unless a replay derived it before.
@@ -472,20 +511,14 @@ mod tests {
     use crate::runtime::apply_chunk;
     use crate::store::Store;
     use clef_pro_log::Chunk;
-    use clef_pro_schema::domain::EmailAddress;
+    use clef_pro_schema::domain::{DestinationName, EmailAddress};
     use clef_pro_schema::report::{PolicyResult, Report, Summary};
 
     const ADDRESS: &str = "sec@acme.com";
 
-    fn report(commit: char, failing: &[&str]) -> Report {
-        let result = |rule: &&str, passed| PolicyResult {
-            rule_id: RuleId::parse(rule).unwrap(),
-            rule_name: rule.to_string(),
-            passed,
-            severity: Severity::Error,
-            message: "m".into(),
-            scope: Scope::Global,
-        };
+    /// A report on `main` at commit `commit…` with `rules` results, all failing or all
+    /// passing.
+    fn report(commit: char, rules: usize, failing: bool) -> Report {
         Report {
             commit: CommitSha::parse(&commit.to_string().repeat(40)).unwrap(),
             branch: Some(Branch::parse("main").unwrap()),
@@ -493,9 +526,15 @@ mod tests {
             cli_version: "1.0.0".into(),
             summary: Summary::default(),
             drift: vec![],
-            policy_results: ["a", "b"]
-                .iter()
-                .map(|r| result(r, !failing.contains(r)))
+            policy_results: (0..rules)
+                .map(|n| PolicyResult {
+                    rule_id: RuleId::parse(&format!("rule_{n}")).unwrap(),
+                    rule_name: format!("rule {n}"),
+                    passed: !failing,
+                    severity: Severity::Error,
+                    message: "m".into(),
+                    scope: Scope::Global,
+                })
                 .collect(),
             ci_context: None,
             secrets_redacted: 0,
@@ -522,8 +561,14 @@ mod tests {
         (store, pending)
     }
 
-    fn history(int: &IntegrationId) -> Vec<Event> {
-        let email = Target::Email(EmailAddress::parse(ADDRESS).unwrap());
+    /// `rules` alerts open at commit `1…` and resolved at commit `2…`, told to `target`
+    /// with `sendResolved`.
+    fn history(int: &IntegrationId, target: Target, rules: usize) -> Vec<Event> {
+        let reported = |commit, failing, at| Event::ReportSubmitted {
+            integration: int.clone(),
+            report: report(commit, rules, failing),
+            at,
+        };
         vec![
             Event::IntegrationCreated {
                 id: int.clone(),
@@ -535,49 +580,76 @@ mod tests {
             Event::NotificationsSetV2 {
                 integration: int.clone(),
                 channels: vec![Channel {
-                    target: email,
+                    target,
                     min_severity: Severity::Info,
                     send_resolved: true,
                 }],
                 at: 2,
             },
-            Event::ReportSubmitted {
-                integration: int.clone(),
-                report: report('1', &["a", "b"]),
-                at: 3,
-            },
-            Event::ReportSubmitted {
-                integration: int.clone(),
-                report: report('2', &[]),
-                at: 4,
-            },
+            reported('1', true, 3),
+            reported('2', false, 4),
         ]
     }
 
-    /// A report that resolves two alerts makes one resolved notice for each.
+    fn email() -> Target {
+        Target::Email(EmailAddress::parse(ADDRESS).unwrap())
+    }
+
+    /// The resolved notices among `pending`: how many alerts each lists and omits.
+    fn resolved(pending: &[Intent]) -> Vec<(usize, u32)> {
+        let mut r: Vec<(usize, u32)> = pending
+            .iter()
+            .filter(|i| i.kind == IntentKind::Resolved)
+            .map(|i| (i.alerts.len(), i.omitted))
+            .collect();
+        r.sort();
+        r
+    }
+
+    /// A report that resolves two alerts makes one resolved notice for each; its open
+    /// alerts were one message.
     #[test]
     fn each_resolved_alert_is_its_own_notice() {
         let dir = tempfile::tempdir().unwrap();
-        let (_, pending) = fold(dir.path(), history(&IntegrationId::random()));
-        let resolved: Vec<&Intent> = pending
+        let (_, pending) = fold(dir.path(), history(&IntegrationId::random(), email(), 2));
+        let mut listed: Vec<&str> = pending
             .iter()
             .filter(|i| i.kind == IntentKind::Resolved)
-            .collect();
-        let mut listed: Vec<&str> = resolved
-            .iter()
-            .map(|i| {
-                assert_eq!(i.alerts.len(), 1, "{i:?}");
-                i.alerts[0].rule_id.as_str()
-            })
+            .map(|i| i.alerts[0].rule_id.as_str())
             .collect();
         listed.sort();
-        assert_eq!(listed, ["a", "b"]);
+        assert_eq!(listed, ["rule_0", "rule_1"]);
+        assert_eq!(resolved(&pending), [(1, 0), (1, 0)]);
         let failing: Vec<&Intent> = pending
             .iter()
             .filter(|i| i.kind == IntentKind::Failing)
             .collect();
         assert_eq!(failing.len(), 1);
         assert_eq!(failing[0].alerts.len(), 2, "open alerts stay one message");
+    }
+
+    /// Beyond [`MAX_LISTED`] resolved alerts, a channel gets one more notice for the
+    /// rest (listing at most [`MAX_LISTED`], counting the others), not hundreds; a
+    /// PagerDuty channel resolves every incident, one by one.
+    #[test]
+    fn many_resolved_alerts_are_capped_except_for_pagerduty() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, pending) = fold(
+            &dir.path().join("email"),
+            history(&IntegrationId::random(), email(), 2 * MAX_LISTED + 7),
+        );
+        let mut expected = vec![(1, 0); MAX_LISTED];
+        expected.push((MAX_LISTED, 7));
+        assert_eq!(resolved(&pending), expected);
+        let pagerduty = Target::Destination {
+            kind: ChannelKind::Pagerduty,
+            name: DestinationName::parse("oncall").unwrap(),
+        };
+        let (_, pending) = fold(
+            &dir.path().join("pagerduty"),
+            history(&IntegrationId::random(), pagerduty, 2 * MAX_LISTED + 7),
+        );
+        assert_eq!(resolved(&pending), vec![(1, 0); 2 * MAX_LISTED + 7]);
     }
 
     /// An earlier release derived one resolved notice for both alerts; its outcome in
@@ -593,7 +665,7 @@ mod tests {
             ADDRESS.as_bytes(),
             b"info",
         ]);
-        let mut events = history(&int);
+        let mut events = history(&int, email(), 2);
         events.push(Event::NotificationDelivered {
             intent: grouped,
             message_id: "<m@clef-pro>".into(),
