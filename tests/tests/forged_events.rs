@@ -102,10 +102,16 @@ async fn events_published_without_the_key_grant_nothing() {
         401
     );
 
+    let (id, key) = c.integration("acme", json!({})).await;
+    let failing = ("missing_keys", "oauth/production", false, "critical");
+    let r = c.report(&key, &report(&sha("r"), "main", &[failing])).await;
+    assert_eq!(r.status, 201);
+
     let client = async_nats::connect(nats.url()).await.unwrap();
     let js = async_nats::jetstream::new(client);
     let victim_hash = *blake3::hash(victim.as_bytes()).as_bytes();
     let issued = message_with(&js, &victim_hash).await;
+    let reported = message_with(&js, sha("r").as_bytes()).await;
     let attacker = format!("cpt_{}", "A".repeat(40));
     let attacker_hash = *blake3::hash(attacker.as_bytes()).as_bytes();
 
@@ -130,8 +136,10 @@ async fn events_published_without_the_key_grant_nothing() {
     for payload in [altered, flipped, flipped_body, legacy] {
         last_seq = publish(&js, payload).await;
     }
-    // The exact replay of the revoked token's issue, under a new Nats-Msg-Id.
+    // Exact replays, under new Nats-Msg-Ids: the revoked token's issue, and the report.
+    let replayed_before = c.metrics().await["clef_pro_events_replayed_total"];
     last_seq = last_seq.max(publish(&js, issued.clone()).await);
+    last_seq = last_seq.max(publish(&js, reported).await);
 
     read_past(&c, last_seq).await;
     assert_eq!(
@@ -150,7 +158,16 @@ async fn events_published_without_the_key_grant_nothing() {
         4.0,
         "{m:?}"
     );
-    assert!(m["clef_pro_events_replayed_total"] >= 1.0, "{m:?}");
+    assert_eq!(
+        m["clef_pro_events_replayed_total"] - replayed_before,
+        2.0,
+        "{m:?}"
+    );
+    assert_eq!(
+        c.alerts(&id, "all").await.len(),
+        1,
+        "the copy opened nothing"
+    );
 
     // The service keeps serving: reads, and writes that append after the forgeries.
     assert_eq!(c.send("GET", "/healthz", None, None).await.status, 200);
@@ -236,6 +253,32 @@ async fn junk_on_the_legacy_subject_does_not_move_the_boundary() {
     junk(vec![2; 40]).await;
     let log = open().await.unwrap();
     assert_eq!(log.authenticity().legacy_through(), 3);
+}
+
+/// An instance or command given another deployment's key writes nothing to its stream:
+/// recording a legacy boundary there (which it would do when none verifies) would leave
+/// a record the deployment's own instances refuse for good, as a false alarm of
+/// tampering. It stops with an error naming the flag instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_deployments_key_writes_nothing_to_its_stream() {
+    use clef_pro_log::{Log, LogError, NatsOptions};
+    use clef_pro_schema::keys::DeploymentKey;
+    let nats = NatsServer::start().await;
+    let open = |key: DeploymentKey| Log::connect_nats(NatsOptions::new(nats.url()), key.events());
+    let ours = open(DeploymentKey::random()).await.unwrap();
+    ours.append(&clef_pro_tests::events::token("ours"))
+        .await
+        .unwrap();
+    let head = ours.head().await.unwrap();
+    let e = match open(DeploymentKey::random()).await {
+        Err(e) => e,
+        Ok(_) => panic!("a stranger's key opened the stream"),
+    };
+    assert!(
+        matches!(&e, LogError::Config(m) if m.contains("--deployment-key")),
+        "{e}"
+    );
+    assert_eq!(ours.head().await.unwrap(), head, "nothing was written");
 }
 
 /// A client without the key that publishes first under an event's `Nats-Msg-Id` (or a

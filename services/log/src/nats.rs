@@ -162,8 +162,19 @@ impl NatsLog {
     /// ([`NatsLog::legacy_boundary`]).
     async fn settle_legacy_boundary(&self, head: u64) -> Result<(), LogError> {
         let through = match self.legacy_boundary().await? {
-            Some(through) => through,
-            None => {
+            Boundary::At(through) => through,
+            // A boundary is recorded once per stream, authenticated: one that does not
+            // verify was recorded under another key. Recording another here would leave
+            // a record the deployment's own instances refuse, for good (`deny_delete`).
+            Boundary::UnderAnotherKey => {
+                return Err(LogError::Config(format!(
+                    "the stream's records on {} are authenticated under another deployment \
+                     key: pass the --deployment-key of the deployment that wrote them \
+                     (nothing was written)",
+                    self.meta_subject()
+                )));
+            }
+            Boundary::None => {
                 let record = seal_without_text(Event::LegacyTrusted {
                     through: head,
                     at: clef_pro_schema::now_ms(),
@@ -171,7 +182,10 @@ impl NatsLog {
                 .expect("the boundary has no text");
                 self.append(&record, None).await?;
                 // Another instance may have recorded one first: all take the first.
-                self.legacy_boundary().await?.unwrap_or(head)
+                match self.legacy_boundary().await? {
+                    Boundary::At(through) => through,
+                    _ => head,
+                }
             }
         };
         self.auth.set_legacy_through(through);
@@ -182,7 +196,8 @@ impl NatsLog {
     /// Records there without one (published by someone without the key) are refused
     /// and passed over: junk cannot move the boundary, nor stand in for it. More than
     /// [`BOUNDARY_SCAN`] of them is an error for the operator, not a guess.
-    async fn legacy_boundary(&self) -> Result<Option<u64>, LogError> {
+    async fn legacy_boundary(&self) -> Result<Boundary, LogError> {
+        let mut another_key = false;
         let subject = self.meta_subject();
         let mut from = 1;
         for _ in 0..BOUNDARY_SCAN {
@@ -193,15 +208,20 @@ impl NatsLog {
             {
                 Ok(m) => m,
                 Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => {
-                    return Ok(None);
+                    return Ok(if another_key {
+                        Boundary::UnderAnotherKey
+                    } else {
+                        Boundary::None
+                    });
                 }
                 Err(e) => return Err(unavailable(e)),
             };
             if let Some(Event::LegacyTrusted { through, .. }) =
                 self.auth.open(m.sequence, &m.payload)
             {
-                return Ok(Some(through));
+                return Ok(Boundary::At(through));
             }
+            another_key |= m.payload.first() == Some(&clef_pro_schema::event::AUTHENTICATED);
             from = m.sequence + 1;
         }
         Err(LogError::Config(format!(
@@ -567,4 +587,15 @@ pub(crate) fn refused(e: &PublishError, code: u64, reason: &str) -> bool {
                 == Some(code)
                 && api.to_string().contains(reason)
         })
+}
+
+/// What the meta subject says of the legacy boundary.
+enum Boundary {
+    /// The first boundary whose tag holds.
+    At(u64),
+    /// None recorded (junk without the authenticated envelope passed over).
+    None,
+    /// None that holds, but one in the authenticated envelope: recorded under another
+    /// deployment key.
+    UnderAnotherKey,
 }

@@ -299,14 +299,16 @@ impl Projections {
             .is_ok_and(|r| r.is_ok())
     }
 
-    /// Replayed events the registry refused (every store refuses the same ones).
+    /// Replayed events refused: those the registry refused (every store refuses the same
+    /// ones), and the report events the matrix found copied.
     pub fn replays(&self) -> Result<u64, StoreError> {
         let tx = self.store(Kind::Registry).begin_read()?;
-        match tx.open_table(runtime::SEEN) {
-            Ok(t) => Ok(store::get(&t, runtime::REPLAYS)?.unwrap_or(0)),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
+        let others = match tx.open_table(runtime::SEEN) {
+            Ok(t) => store::get(&t, runtime::REPLAYS)?.unwrap_or(0),
+            Err(redb::TableError::TableDoesNotExist(_)) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(others + self.matrix(|m| m.replayed_reports())?)
     }
 
     pub fn registry<R>(

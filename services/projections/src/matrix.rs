@@ -42,6 +42,9 @@ const HEADS: Table = TableDefinition::new("heads");
 const TRACKED: Table = TableDefinition::new("tracked");
 /// integration / position → commit, of branchless reports no branch lists yet
 const UNCLAIMED: Table = TableDefinition::new("unclaimed");
+/// [`REPLAYS`] → how many report events were copies of ones applied before
+const REPLAYED: Table = TableDefinition::new("replayed_reports");
+const REPLAYS: &[u8] = b"replays";
 
 /// Where a report sits in the log: the event's sequence and its index in a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -178,6 +181,7 @@ pub struct MatrixTables<'t> {
     heads: Rows<'t, Heads>,
     tracked: Rows<'t, Vec<Branch>>,
     unclaimed: RwTable<'t>,
+    replayed: Rows<'t, u64>,
 }
 
 /// Joins key parts with NUL, which no id, sha or branch name contains, so that no
@@ -197,10 +201,11 @@ impl Projector for Matrix {
         HEADS,
         TRACKED,
         UNCLAIMED,
+        REPLAYED,
     ];
     /// 2: branchless reports and the `unclaimed` table; the replay guard. 3: reports
     /// keyed by position (`reports_at`, `report_positions`). 4: a change of tracked
-    /// branches moves the newest tracked report.
+    /// branches moves the newest tracked report; copies of report events are counted.
     const VERSION: u32 = 4;
     /// A version 2 store's reports are read from its `reports` table.
     const READS_SINCE: u32 = 2;
@@ -215,6 +220,7 @@ impl Projector for Matrix {
             heads: Rows::open(tx, HEADS)?,
             tracked: Rows::open(tx, TRACKED)?,
             unclaimed: tx.open_table(UNCLAIMED)?,
+            replayed: Rows::open(tx, REPLAYED)?,
         })
     }
 
@@ -255,9 +261,18 @@ impl Projector for Matrix {
         let tracked = t.tracked.get(int)?.unwrap_or_else(default_tracked);
         let mut heads = t.heads.get(int)?.unwrap_or_default();
         let mut claimed_by = None;
+        let mut copies = 0;
         for (index, report) in reports.iter().enumerate() {
             let rkey = key(&[int, report.commit.as_str().as_bytes()]);
             let prior = t.stored(&rkey)?;
+            // The same content that arrived at the same moment: this very event, stored
+            // again by someone who can publish to the log. A genuine resubmission
+            // arrives later.
+            copies += usize::from(
+                prior
+                    .as_ref()
+                    .is_some_and(|p| p.report == *report && p.received_at == at),
+            );
             let position = match &prior {
                 // Identical, or older than what is stored (a replayed copy of an
                 // earlier submission): nothing changes.
@@ -307,6 +322,11 @@ impl Projector for Matrix {
             t.claim(int, &branch)?;
         }
         t.heads.put(int, heads);
+        if copies > 0 && copies == reports.len() {
+            tracing::warn!(seq, "refused a replayed report event");
+            let replays = t.replayed.get(REPLAYS)?.unwrap_or(0);
+            t.replayed.put(REPLAYS, replays + 1);
+        }
         Ok(())
     }
 
@@ -316,7 +336,8 @@ impl Projector for Matrix {
         t.branch_history.flush()?;
         t.heads.flush()?;
         t.positions.flush()?;
-        t.tracked.flush()
+        t.tracked.flush()?;
+        t.replayed.flush()
     }
 }
 
@@ -398,6 +419,15 @@ impl MatrixTables<'_> {
 pub struct MatrixView<'a>(pub(crate) &'a ReadTransaction);
 
 impl MatrixView<'_> {
+    /// How many report events were copies of ones applied before (replays).
+    pub fn replayed_reports(&self) -> Result<u64, StoreError> {
+        match self.0.open_table(REPLAYED) {
+            Ok(t) => Ok(get(&t, REPLAYS)?.unwrap_or(0)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub fn heads(&self, integration: &IntegrationId) -> Result<Heads, StoreError> {
         Ok(get(&self.0.open_table(HEADS)?, integration.as_str().as_bytes())?.unwrap_or_default())
     }

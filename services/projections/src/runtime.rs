@@ -136,7 +136,8 @@ fn only_reports(chunks: &[Arc<Chunk>]) -> bool {
 /// for every projector: every event but a report is remembered by the hash of its
 /// encoding, which includes its time, so two genuine events never share it. Reports,
 /// the bulk of the log, are left to the folds: a known commit never changes alerts,
-/// and the matrix keeps the newest content of a commit.
+/// the matrix keeps the newest content of a commit, and it counts a report event whose
+/// every report it holds with the same content and arrival time.
 struct ReplayGuard<'t> {
     seen: crate::store::RwTable<'t>,
     refused: u64,
