@@ -29,19 +29,41 @@ fn attr_str<'a>(attrs: &'a [Value], key: &str) -> Option<&'a str> {
     attr(attrs, key)?.get("stringValue")?.as_str()
 }
 
-fn attr_int(attrs: &[Value], key: &str) -> Option<u64> {
-    let v = attr(attrs, key)?.get("intValue")?;
-    v.as_u64().or_else(|| v.as_str()?.parse().ok())
+/// A count: absent is `None`; present, it must be an `intValue` of a whole number of
+/// at least 0 (a JSON number, or a string as OTLP/JSON writes 64-bit ints).
+fn attr_int(attrs: &[Value], key: &str, field: &str) -> Result<Option<u64>, FieldError> {
+    let Some(v) = attr(attrs, key) else {
+        return Ok(None);
+    };
+    let n = v.get("intValue");
+    n.and_then(|n| n.as_u64().or_else(|| n.as_str()?.parse().ok()))
+        .map(Some)
+        .ok_or_else(|| FieldError::new(field, "must be an intValue of 0 or more"))
 }
 
-fn attr_bool(attrs: &[Value], key: &str) -> Option<bool> {
-    attr(attrs, key)?.get("boolValue")?.as_bool()
+/// A flag: absent is `None`; present, it must be a `boolValue`.
+fn attr_bool(attrs: &[Value], key: &str, field: &str) -> Result<Option<bool>, FieldError> {
+    match attr(attrs, key) {
+        None => Ok(None),
+        Some(v) => v
+            .get("boolValue")
+            .and_then(Value::as_bool)
+            .map(Some)
+            .ok_or_else(|| FieldError::new(field, "must be a boolValue")),
+    }
 }
 
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
+/// The array under `key`: absent is empty; anything else but an array is refused.
+fn list<'a>(
+    v: &'a Value,
+    key: &str,
+    field: impl Fn() -> String,
+) -> Result<&'a [Value], FieldError> {
+    match v.get(key) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(FieldError::new(field(), "must be an array")),
+    }
 }
 
 /// A compiled `{namespace}/{environment}` file pattern.
@@ -80,12 +102,25 @@ impl FilePattern {
     }
 }
 
-fn severity(s: &str) -> Severity {
-    match s {
-        "critical" => Severity::Critical,
-        "error" => Severity::Error,
-        "warning" | "warn" => Severity::Warning,
-        _ => Severity::Info,
+/// The CLI's severities (`error`, `warning`, `info`), and clef-pro's own `critical`.
+fn severity(s: &str, field: String) -> Result<Severity, FieldError> {
+    match s.to_ascii_lowercase().as_str() {
+        "critical" => Ok(Severity::Critical),
+        "error" => Ok(Severity::Error),
+        "warning" | "warn" => Ok(Severity::Warning),
+        "info" => Ok(Severity::Info),
+        _ => Err(FieldError::new(field, "must be error, warning or info")),
+    }
+}
+
+/// The CLI's lint names the schema file it could not load (`Could not load schema
+/// 'schemas/payments.yaml' for validation.`): a path, which is never stored.
+fn scrub_schema_path(text: &mut String) {
+    static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\bschema '[^'\r\n]*'").expect("the pattern compiles")
+    });
+    if let std::borrow::Cow::Owned(scrubbed) = QUOTED.replace_all(text, "schema '<file>'") {
+        *text = scrubbed;
     }
 }
 
@@ -100,11 +135,13 @@ fn scrub(text: &mut String, needle: Option<&str>, with: &str) {
 /// Maps an `ExportLogsServiceRequest` to a report. `pattern` places issues that carry
 /// only a file path.
 pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, FieldError> {
-    let resource_logs = list(req, "resourceLogs");
-    let first = resource_logs
-        .first()
-        .ok_or_else(|| FieldError::new("resourceLogs", "must hold one resource"))?;
-    let rattrs = list(&first["resource"], "attributes");
+    // One push is one commit's report: a second resource would be another commit.
+    let [first] = list(req, "resourceLogs", || "resourceLogs".into())? else {
+        return Err(FieldError::new("resourceLogs", "must hold one resource"));
+    };
+    let rattrs = list(&first["resource"], "attributes", || {
+        "resourceLogs[0].resource.attributes".into()
+    })?;
     let field = |k: &str| format!("resourceLogs[0].resource.attributes.{k}");
     if attr_str(rattrs, "service.name") != Some("clef-cli") {
         return Err(FieldError::new(field("service.name"), "must be clef-cli"));
@@ -127,23 +164,32 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
         passed: true,
     };
     let mut results = Vec::new();
+    let mut summarised = false;
     let mut cells: BTreeMap<(Name, Name), (Severity, u32)> = BTreeMap::new();
-    let records = resource_logs
+    let mut records = Vec::new();
+    for (j, scope) in list(first, "scopeLogs", || "resourceLogs[0].scopeLogs".into())?
         .iter()
-        .flat_map(|r| list(r, "scopeLogs"))
-        .flat_map(|s| list(s, "logRecords"));
-    for (i, rec) in records.enumerate() {
-        let a = list(rec, "attributes");
+        .enumerate()
+    {
+        records.extend(list(scope, "logRecords", || {
+            format!("resourceLogs[0].scopeLogs[{j}].logRecords")
+        })?);
+    }
+    for (i, rec) in records.into_iter().enumerate() {
         let f = |k: &str| format!("logRecords[{i}].attributes.{k}");
+        let a = list(rec, "attributes", || format!("logRecords[{i}].attributes"))?;
         match attr_str(a, "event.name") {
             Some("clef.report.summary") => {
-                let count = |k| attr_int(a, k).unwrap_or(0);
+                summarised = true;
+                let count = |k: &str| attr_int(a, k, &f(k)).map(Option::unwrap_or_default);
                 summary.violations =
-                    u32::try_from(count("clef.errorCount") + count("clef.warningCount"))
+                    u32::try_from(count("clef.errorCount")? + count("clef.warningCount")?)
                         .unwrap_or(u32::MAX);
                 summary.files_scanned =
-                    u32::try_from(count("clef.matrixCells")).unwrap_or(u32::MAX);
-                summary.passed = attr_bool(a, "clef.passed").unwrap_or(summary.violations == 0);
+                    u32::try_from(count("clef.matrixCells")?).unwrap_or(u32::MAX);
+                count("clef.infoCount")?;
+                summary.passed = attr_bool(a, "clef.passed", &f("clef.passed"))?
+                    .unwrap_or(summary.violations == 0);
             }
             Some("clef.report.issue") => {
                 if results.len() == MAX_RESULTS {
@@ -152,7 +198,10 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
                         format!("at most {MAX_RESULTS} issues per report"),
                     ));
                 }
-                let sev = severity(attr_str(a, "clef.severity").unwrap_or("info"));
+                let sev = severity(
+                    attr_str(a, "clef.severity").unwrap_or("info"),
+                    f("clef.severity"),
+                )?;
                 let category = attr_str(a, "clef.category").unwrap_or("issue");
                 let file = attr_str(a, "clef.file");
                 let located = file.and_then(|p| pattern?.cell(p));
@@ -172,6 +221,7 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
                 )?;
                 scrub(&mut message, attr_str(a, "clef.key"), "<key>");
                 scrub(&mut message, file, "<file>");
+                scrub_schema_path(&mut message);
                 let rule_id = at(
                     || f("clef.category"),
                     RuleId::parse(&format!("{category}/{}", sev.as_str())),
@@ -194,6 +244,17 @@ pub fn report(req: &Value, pattern: Option<&FilePattern>) -> Result<Report, Fiel
         }
     }
     few_failures(&results, "logRecords")?;
+    // Without a summary record, the issues say it: errors fail the report.
+    if !summarised {
+        let at_least = |s| {
+            results
+                .iter()
+                .filter(|r: &&PolicyResult| r.severity >= s)
+                .count()
+        };
+        summary.violations = u32::try_from(at_least(Severity::Warning)).unwrap_or(u32::MAX);
+        summary.passed = at_least(Severity::Error) == 0;
+    }
     let (mut namespaces, mut environments) = (BTreeSet::new(), BTreeSet::new());
     for ((ns, env), (sev, n)) in cells {
         if namespaces.insert(ns.clone()) {
@@ -335,6 +396,86 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// A value of the wrong type or shape is a 422 naming its field, not a default; a
+    /// push is one commit, so a second resource is refused, not merged into the first.
+    #[test]
+    fn malformed_pushes_are_refused_by_field() {
+        let summary = |attr: Value| {
+            let mut r = request("main", vec![]);
+            r["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]["attributes"][1] = attr;
+            report(&r, None).map(|_| ()).unwrap_err().field
+        };
+        let count = |v: Value| json!({"key": "clef.errorCount", "value": {"intValue": v}});
+        for bad in [json!("abc"), json!(-1), json!("-1"), json!(1.5)] {
+            assert_eq!(
+                summary(count(bad)),
+                "logRecords[0].attributes.clef.errorCount"
+            );
+        }
+        assert_eq!(
+            summary(json!({"key": "clef.passed", "value": {"stringValue": "yes"}})),
+            "logRecords[0].attributes.clef.passed"
+        );
+        let mut two = request("main", vec![]);
+        let other = two["resourceLogs"][0].clone();
+        two["resourceLogs"].as_array_mut().unwrap().push(other);
+        assert_eq!(report(&two, None).unwrap_err().field, "resourceLogs");
+        let mut not_a_list = request("main", vec![]);
+        not_a_list["resourceLogs"][0]["scopeLogs"][0]["logRecords"] = json!("x");
+        assert_eq!(
+            report(&not_a_list, None).unwrap_err().field,
+            "resourceLogs[0].scopeLogs[0].logRecords"
+        );
+    }
+
+    #[test]
+    fn severities_are_the_clis_and_a_schema_path_is_scrubbed() {
+        let issue = |sev: &str, message: &str| {
+            request(
+                "main",
+                vec![vec![
+                    s("clef.severity", sev),
+                    s("clef.category", "schema"),
+                    s("clef.message", message),
+                ]],
+            )
+        };
+        let r = report(
+            &issue(
+                "WARNING",
+                "Could not load schema 'schemas/payments.yaml' for validation.",
+            ),
+            None,
+        )
+        .unwrap();
+        assert_eq!(r.policy_results[0].severity, Severity::Warning);
+        assert_eq!(
+            r.policy_results[0].message,
+            "Could not load schema '<file>' for validation."
+        );
+        let e = report(&issue("fatal", "m"), None).unwrap_err();
+        assert_eq!(e.field, "logRecords[1].attributes.clef.severity");
+    }
+
+    /// Without a summary record, an error-level issue fails the report.
+    #[test]
+    fn issues_without_a_summary_decide_whether_it_passed() {
+        let mut r = request(
+            "main",
+            vec![vec![
+                s("clef.severity", "error"),
+                s("clef.category", "schema"),
+            ]],
+        );
+        r["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+            .as_array_mut()
+            .unwrap()
+            .remove(0);
+        let r = report(&r, None).unwrap();
+        assert!(!r.summary.passed);
+        assert_eq!(r.summary.violations, 1);
     }
 
     #[test]

@@ -93,6 +93,13 @@ rule_list![
         "azure-key-vault-key",
         r"\b(https?://[A-Za-z0-9-]{3,24}\.(?:vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|vault\.microsoftazure\.de|managedhsm\.azure\.net)(?:/keys/[A-Za-z0-9-]+(?:/[0-9A-Fa-f]{32})?)?)/?(?:[^A-Za-z0-9/._~%-]|$)",
     ),
+    // The Clef CLI's lint quotes a recipient it expected or did not expect shortened to
+    // its first 4 and last 8 characters (`Expected recipient 'age1…3k9x0q2z' is
+    // missing`): still enough to tell who it is.
+    identity(
+        "truncated-recipient",
+        r"(?i:\brecipient) '([^'\s…]{1,16}…[^'\s…]{1,16})'",
+    ),
     // SOPS's `hc_vault_transit_uri`: `<vault_address>/v1/<engine_path>/keys/<key_name>`.
     identity(
         "vault-transit-key",

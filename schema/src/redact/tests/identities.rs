@@ -82,6 +82,29 @@ rule_cases! {
         near_misses: ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8", "age 18 and over", "page1"],
         weaken: ("(?:[a-z0-9-]{1,32}1)?", ""),
     };
+    rule_truncated_recipient: case! {
+        class: "truncated-recipient",
+        token: re("(age1|[0-9A-F]{4}|arn:)…[a-z0-9A-Z/_-]{8}"),
+        contexts: &[
+            ("Expected recipient '", "' is missing from encrypted file."),
+            ("Unexpected recipient '", "' found in encrypted file."),
+            ("{\"message\": \"Expected recipient '", "' is missing from encrypted file.\"}"),
+            ("oauth/production: Unexpected recipient '", "' found in encrypted file."),
+            ("- Expected recipient '", "' is missing from encrypted file.\n"),
+            ("message: Expected recipient '", "' is missing\n"),
+            ("(Expected recipient '", "' is missing)"),
+            ("warning: unexpected recipient '", "'"),
+            ("RECIPIENT '", "' missing"),
+            ("sops: expected recipient '", "' is missing; run clef recipients add"),
+        ],
+        samples: ["age1…3k9x0q2z", "85D7…491B3F21"],
+        near_misses: [
+            "Expected recipient 'ops-team' is missing",
+            "File is encrypted with only 1 recipient(s).",
+            "the recipient list … was updated",
+        ],
+        weaken: ("{1,16}…", "{1,16}\\.\\.\\."),
+    };
     rule_pgp_fingerprint: case! {
         class: "pgp-fingerprint",
         token: re("[0-9A-F]{4}( [0-9A-F]{4}){4}  [0-9A-F]{4}( [0-9A-F]{4}){4}"),
