@@ -365,9 +365,21 @@ async fn the_live_version_changes_with_reports_and_acknowledgements_only() {
     assert_ne!(live().await, reported, "an alert was acknowledged");
 }
 
-/// Every dashboard answer carries the security headers (set by a layer of the
-/// dashboard's router, not by each page): pages, the sign-in form, error pages and the
-/// sign-in redirect. The static assets keep their own cache lifetime.
+/// Every answer carries the security headers (set by the outermost layers of the HTTP
+/// surface, not by each page): pages, the sign-in form, error pages, the sign-in
+/// redirect, a form refused for its origin (an HTML page, like every dashboard failure)
+/// and the JSON API. The static assets keep their own cache lifetime.
+fn secured(h: &reqwest::header::HeaderMap, what: &str) {
+    assert_eq!(h["cache-control"], "no-store", "{what}");
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        "{what}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+    assert_eq!(h["referrer-policy"], "same-origin", "{what}");
+}
+
 #[tokio::test]
 async fn pages_and_error_pages_carry_the_security_headers() {
     let (s, c, id, _key) = setup().await;
@@ -393,15 +405,32 @@ async fn pages_and_error_pages_carry_the_security_headers() {
     ] {
         let r = get(path.clone(), cookie).await.expect("answer");
         assert_eq!(r.status(), status, "{path}");
-        let h = r.headers();
-        assert_eq!(h["cache-control"], "no-store", "{path}");
-        assert_eq!(
-            h["content-security-policy"],
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            "{path}"
-        );
-        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        secured(r.headers(), &path);
     }
+    let foreign = http
+        .post(format!("{}/integrations/{id}/rename", s.url))
+        .header("cookie", &session.cookie)
+        .header("origin", "https://evil.example")
+        .form(&[("name", "evil"), ("csrf", session.csrf.as_str())])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(foreign.status(), 403);
+    secured(foreign.headers(), "a foreign origin's form");
+    assert!(
+        foreign.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let json = http
+        .get(format!("{}/api/v1/integrations", s.url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(json.status(), 200);
+    secured(json.headers(), "the JSON API");
     let css = get("/assets/app.css".to_owned(), None).await.expect("css");
     assert_eq!(css.headers()["cache-control"], "public, max-age=300");
 }

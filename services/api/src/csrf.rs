@@ -50,9 +50,21 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     }
     if !same_origin(&state, h) {
         tracing::warn!("a cookie-authenticated write from another origin was refused");
-        return ApiError::Refused("the request came from another site").into_response();
+        let refused = ApiError::Refused("the request came from another site");
+        return match state.settings().page_failure {
+            Some(page) if is_page(req.uri().path()) => page(refused),
+            _ => refused.into_response(),
+        };
     }
     next.run(req).await
+}
+
+/// Whether `path` is one of the dashboard's pages: none of the JSON API's, OTLP's or
+/// their aliases'.
+fn is_page(path: &str) -> bool {
+    !["/api/", "/otlp/", "/v1/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
 }
 
 /// Whether the browser says the request comes from this service's own pages. Clients

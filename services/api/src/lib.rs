@@ -12,6 +12,7 @@ pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod failures;
+pub mod headers;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -99,15 +100,8 @@ pub fn router_and_document(
             REQUEST_TIMEOUT,
         ))
         .layer(axum::middleware::map_response(error::timeout_as_json))
-        // Answers may carry a new token or key, or what only a signed-in person may
-        // see: no cache keeps them (static assets set their own short lifetime).
-        .layer(
-            tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                axum::http::header::CACHE_CONTROL,
-                axum::http::HeaderValue::from_static("no-store"),
-            ),
-        )
         .with_state(state);
+    let app = headers::secured(app);
     (app, doc)
 }
 

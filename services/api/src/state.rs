@@ -20,6 +20,9 @@ pub struct Settings {
     /// `/metrics` is served on its own address (`--metrics-listen`), not on this one.
     /// Default false.
     pub metrics_elsewhere: bool,
+    /// How a refusal outside the routes is answered on the dashboard's pages (an HTML
+    /// page); `None`: as the API's JSON error.
+    pub page_failure: Option<fn(crate::error::ApiError) -> axum::response::Response>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -37,6 +40,7 @@ impl Default for Settings {
             auth_failures_per_minute: 60,
             register_metrics: None,
             metrics_elsewhere: false,
+            page_failure: None,
         }
     }
 }

@@ -107,6 +107,7 @@ impl Application {
                     Arc::new(move |registry| stats.register(registry))
                 }),
                 metrics_elsewhere: args.metrics_listen.is_some(),
+                page_failure: Some(clef_pro_dashboard::failure_page),
             },
         );
 

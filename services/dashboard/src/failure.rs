@@ -25,6 +25,12 @@ impl From<clef_pro_app::Error> for Failure {
     }
 }
 
+/// A refusal the HTTP surface makes before any page runs, as the page it would be
+/// (`clef_pro_api::state::Settings::page_failure`).
+pub fn page(e: ApiError) -> Response {
+    Failure::Api(e).into_response()
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         match self {

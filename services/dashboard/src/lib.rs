@@ -2,7 +2,8 @@
 //! queries (`clef_pro_app`), the same typed views the JSON API serves, and changed
 //! through its commands. Pages are `maud` templates, which escape every spliced value:
 //! one [`layout::layout`] built from small [`components`]. The security headers are
-//! layers of the router ([`headers`]), so no answer can miss them.
+//! the HTTP surface's outermost layers (`clef_pro_api::headers`), so no answer can miss
+//! them.
 //!
 //! It shares the HTTP surface's authentication, CSRF and errors (`clef_pro_api`) and
 //! calls none of its handlers. Pages need a session cookie (signed-out visitors are sent
@@ -17,7 +18,7 @@ mod audit;
 mod chart;
 mod components;
 mod failure;
-mod headers;
+pub use failure::page as failure_page;
 mod history;
 mod inbox;
 mod insights;
@@ -36,10 +37,9 @@ use clef_pro_api::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The dashboard's routes, for `clef_pro_api::router_and_document`, each answer with
-/// the security headers of [`headers`].
+/// The dashboard's routes, for `clef_pro_api::router_and_document`.
 pub fn routes() -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::new()
+    OpenApiRouter::new()
         .routes(routes!(overview::show))
         .routes(routes!(overview::create_integration))
         .routes(routes!(overview::rename_integration))
@@ -61,6 +61,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::set_notifications))
         .routes(routes!(settings::set_config))
         .routes(routes!(assets::css))
-        .routes(routes!(assets::js));
-    headers::secured(routes)
+        .routes(routes!(assets::js))
 }
