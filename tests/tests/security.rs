@@ -406,7 +406,7 @@ async fn a_ci_key_does_not_read_who_is_notified() {
 
 /// A data dir served with another deployment's key: `serve` refuses to start and names
 /// the flag to fix, where it used to serve as if the deployment were empty (every event
-/// skipped, its keys and tokens refused).
+/// skipped, its keys and tokens refused); `export`, `verify` and `replay` refuse too.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_written_under_another_key_is_not_served() {
     let mut s = Service::start(Backend::Embedded, None).await;
@@ -423,4 +423,21 @@ async fn a_log_written_under_another_key_is_not_served() {
             && output.contains("--deployment-key"),
         "{output}"
     );
+    // Nor do the commands: an export of nothing, or a verify of empty stores, would
+    // pass for a backup or a check.
+    let out = s.data_dir().join("wrong-key.export");
+    for (command, extra) in [
+        ("export", vec!["--out", out.to_str().unwrap()]),
+        ("verify", vec![]),
+        ("replay", vec![]),
+    ] {
+        let done = s.run(command, &extra).await;
+        let text = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success(), "{command}: {text}");
+        assert!(
+            text.contains("do not verify under this deployment key"),
+            "{command}: {text}"
+        );
+    }
+    assert!(!out.exists(), "no export was written");
 }

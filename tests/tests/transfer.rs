@@ -74,7 +74,7 @@ async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
     let before = std::fs::read(&log).unwrap();
     let refused = fails(&foreign, "import", &["--from", out_arg]).await;
     assert!(
-        refused.contains("this deployment key does not verify"),
+        refused.contains("do not verify under this deployment key"),
         "{refused}"
     );
     assert_eq!(std::fs::read(&log).unwrap(), before, "nothing was written");

@@ -23,27 +23,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Refuses to serve a log whose first records all fail to verify under the deployment
-/// key: it was written under another key (a wrong `--deployment-key`, or a new key made
-/// for an existing deployment), and every one of its events would be skipped.
-async fn first_records_verify(log: &clef_pro_log::Log, head: u64) -> anyhow::Result<()> {
-    const FIRST: usize = 64;
-    if head == 0 {
-        return Ok(());
-    }
-    let refused = log.authenticity().refused();
-    let first = log.tail(1).await?.next_chunk(FIRST).await?;
-    let now_refused = log.authenticity().refused() - refused;
-    if first.entries.is_empty() && now_refused > 0 {
-        anyhow::bail!(
-            "the log's first {now_refused} record(s) do not verify under this deployment key: \
-             the log was written under another one. Pass --deployment-key with the key of the \
-             deployment that wrote it (every instance and command of a deployment shares one)"
-        );
-    }
-    Ok(())
-}
-
 /// A built service, not yet serving.
 pub struct Application {
     app: App,
@@ -65,7 +44,6 @@ impl Application {
         // A new key cannot vouch for what another key wrote: say so loudly (a log
         // written before events were authenticated is trusted as it is).
         let head = log.head().await.unwrap_or(0);
-        first_records_verify(&log, head).await?;
         if created && head > 0 {
             tracing::warn!(
                 head,

@@ -104,6 +104,28 @@ pub struct LogArgs {
     pub nats: NatsAuthArgs,
 }
 
+/// Refuses a log whose first records all fail to verify under the deployment key: it
+/// was written under another key (a wrong `--deployment-key`, or a new key made for an
+/// existing deployment), and every command would skip every one of its events: `serve`
+/// would serve nothing, `export` write nothing, `verify` compare empty stores.
+async fn first_records_verify(log: &clef_pro_log::Log) -> anyhow::Result<()> {
+    const FIRST: usize = 64;
+    if log.head().await? == 0 {
+        return Ok(());
+    }
+    let refused = log.authenticity().refused();
+    let first = log.tail(1).await?.next_chunk(FIRST).await?;
+    let now_refused = log.authenticity().refused() - refused;
+    if first.entries.is_empty() && now_refused > 0 {
+        anyhow::bail!(
+            "the log's first {now_refused} record(s) do not verify under this deployment key: \
+             the log was written under another one. Pass --deployment-key with the key of the \
+             deployment that wrote it (every instance and command of a deployment shares one)"
+        );
+    }
+    Ok(())
+}
+
 /// `--nats-replicas`: what JetStream accepts for a stream.
 fn replicas(s: &str) -> Result<usize, String> {
     match s.parse() {
@@ -296,6 +318,7 @@ impl LogArgs {
         for w in log.warnings() {
             tracing::warn!("{w}");
         }
+        first_records_verify(&log).await?;
         Ok(log)
     }
 
