@@ -149,7 +149,7 @@ impl Service {
     }
 
     /// The deployment key file: the default one in the data dir on the embedded log;
-    /// on JetStream one per NATS URL, so that every instance on one stream shares it
+    /// on JetStream one per NATS server, so that every instance on one stream shares it
     /// (as an operator's instances do).
     fn key_path(&self) -> PathBuf {
         if let Some(path) = &self.key_file {
@@ -158,7 +158,11 @@ impl Service {
         match &self.backend {
             Backend::Embedded => self.data_dir().join("deployment.key"),
             Backend::Nats(url) => {
-                let key = blake3::hash(format!("clef-pro test key for {url}").as_bytes());
+                // One key per server: the same stream reached by another URL (another
+                // scheme, a password in it) is still the one deployment.
+                let server = url.split("://").last().unwrap_or(url);
+                let server = server.rsplit('@').next().unwrap_or(server);
+                let key = blake3::hash(format!("clef-pro test key for {server}").as_bytes());
                 let dir = std::env::temp_dir().join("clef-pro-test-keys");
                 std::fs::create_dir_all(&dir).expect("key dir");
                 let path = dir.join(&key.to_hex()[..16]);

@@ -5,6 +5,7 @@
 
 use clef_pro_log::Log;
 use clef_pro_log::archive::ArchiveReader;
+use clef_pro_schema::keys::DeploymentKey;
 use clef_pro_tests::fixtures::fill;
 use clef_pro_tests::history::History;
 use clef_pro_tests::moving::{fails, move_under_load, succeeds};
@@ -62,6 +63,7 @@ async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
 
     // A log that holds events written under another key, which every reader skips:
     // refused too, where importing behind them would leave stores that never match.
+    // All of them: opening the log says so. Only some, after this key's own: import does.
     let mut foreign = Service::not_started(Backend::Embedded, None, &[]);
     foreign.start_again().await;
     foreign
@@ -70,14 +72,32 @@ async fn imports_into_embedded_and_refuses_what_would_mix_logs() {
         .await;
     foreign.stop().await;
     foreign.share_key(&src);
-    let log = foreign.data_dir().join("log/events.clog");
-    let before = std::fs::read(&log).unwrap();
     let refused = fails(&foreign, "import", &["--from", out_arg]).await;
     assert!(
         refused.contains("do not verify under this deployment key"),
         "{refused}"
     );
-    assert_eq!(std::fs::read(&log).unwrap(), before, "nothing was written");
+    let mixed = Service::not_started(Backend::Embedded, None, &[]);
+    let dir = mixed.data_dir().join("log");
+    for key in [src.deployment_key(), DeploymentKey::random()] {
+        let log = Log::open_embedded(&dir, true, key.events()).unwrap();
+        log.append(&clef_pro_tests::events::token("mixed"))
+            .await
+            .unwrap();
+    }
+    let mut mixed = mixed;
+    mixed.share_key(&src);
+    let before = std::fs::read(dir.join("events.clog")).unwrap();
+    let refused = fails(&mixed, "import", &["--from", out_arg]).await;
+    assert!(
+        refused.contains("1 record(s) this deployment key does not verify"),
+        "{refused}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("events.clog")).unwrap(),
+        before,
+        "nothing was written"
+    );
 
     // Another deployment's key, or a damaged file: refused before anything is read.
     let stranger = Service::not_started(Backend::Embedded, None, &[]);

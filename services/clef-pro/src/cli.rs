@@ -108,9 +108,13 @@ pub struct LogArgs {
 /// was written under another key (a wrong `--deployment-key`, or a new key made for an
 /// existing deployment), and every command would skip every one of its events: `serve`
 /// would serve nothing, `export` write nothing, `verify` compare empty stores.
+///
+/// Only the embedded log, which has one writer: on JetStream, opening the log verified
+/// the stream's legacy boundary under this key (or recorded the first), which proves the
+/// key, and junk anyone with publish rights adds after it must not stop a command.
 async fn first_records_verify(log: &clef_pro_log::Log) -> anyhow::Result<()> {
     const FIRST: usize = 64;
-    if log.head().await? == 0 {
+    if matches!(log, clef_pro_log::Log::Nats(_)) || log.head().await? == 0 {
         return Ok(());
     }
     let refused = log.authenticity().refused();
@@ -120,7 +124,8 @@ async fn first_records_verify(log: &clef_pro_log::Log) -> anyhow::Result<()> {
         anyhow::bail!(
             "the log's first {now_refused} record(s) do not verify under this deployment key: \
              the log was written under another one. Pass --deployment-key with the key of the \
-             deployment that wrote it (every instance and command of a deployment shares one)"
+             deployment that wrote it (every instance and command of a deployment shares \
+             one); an import goes into a new log"
         );
     }
     Ok(())
@@ -134,18 +139,28 @@ fn replicas(s: &str) -> Result<usize, String> {
     }
 }
 
-/// `--public-url`: an absolute `http` or `https` URL with a host and no query, without
-/// its trailing `/` (links are the URL followed by a path).
+/// `--public-url`: an absolute `http` or `https` URL with a host, and no user, query or
+/// fragment. Its scheme and host are lowercased and its trailing `/` dropped, as links,
+/// `Secure` cookies and the same-origin check compare it as text.
 fn public_url(s: &str) -> Result<String, String> {
-    let uri: axum::http::Uri = s.parse().map_err(|e| {
-        format!("not a URL ({e}): give the address people open, such as https://clef.example.com")
-    })?;
-    let web = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host = uri.host().is_some_and(|h| !h.is_empty());
-    if !web || !host || uri.query().is_some() {
-        return Err("give an http:// or https:// URL with a host and no query, such as https://clef.example.com".into());
+    const GIVE: &str = "give the address people open, such as https://clef.example.com";
+    let uri: axum::http::Uri = s.parse().map_err(|e| format!("not a URL ({e}): {GIVE}"))?;
+    let scheme = uri.scheme_str().map(str::to_ascii_lowercase);
+    let (Some(scheme @ ("http" | "https")), Some(authority)) = (scheme.as_deref(), uri.authority())
+    else {
+        return Err(format!("an http:// or https:// URL with a host: {GIVE}"));
+    };
+    let extra = authority.as_str().contains('@') || uri.query().is_some() || s.contains('#');
+    if extra || authority.host().is_empty() {
+        return Err(format!(
+            "no user, password, query or fragment in it: {GIVE}"
+        ));
     }
-    Ok(s.trim_end_matches('/').to_owned())
+    let authority = authority.as_str().to_ascii_lowercase();
+    Ok(format!(
+        "{scheme}://{authority}{}",
+        uri.path().trim_end_matches('/')
+    ))
 }
 
 /// `--log` as typed. Its `Debug` hides any user info, as no message may show a password.
@@ -338,22 +353,21 @@ mod tests {
 
     #[test]
     fn public_urls_are_web_addresses_with_a_host() {
-        for good in [
-            "https://clef.example.com/",
-            "http://10.0.0.1:8080",
-            "https://x.example/clef",
+        for (given, url) in [
+            ("https://clef.example.com/", "https://clef.example.com"),
+            ("http://10.0.0.1:8080", "http://10.0.0.1:8080"),
+            ("https://x.example/clef/", "https://x.example/clef"),
+            ("HTTPS://Clef.Example.com", "https://clef.example.com"),
         ] {
-            assert_eq!(
-                public_url(good).as_deref(),
-                Ok(good.trim_end_matches('/')),
-                "{good}"
-            );
+            assert_eq!(public_url(given).as_deref(), Ok(url), "{given}");
         }
         for bad in [
             "ftp:/x",
             "clef.example.com",
             "https://",
             "https://x.example/?a=b",
+            "https://x.example/#top",
+            "https://user:pass@x.example",
             "mailto:a@b.c",
         ] {
             assert!(public_url(bad).is_err(), "{bad}");

@@ -73,8 +73,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     );
     let log = args.log.open(&key).await?;
     let held = held_ids(&log).await?;
-    // Records another key wrote are skipped by every reader; an import behind them would
-    // leave a log whose stores could never match the export's.
+    // Records another key wrote (or someone without a key forged) are skipped by every
+    // reader; an import behind them would leave a log whose stores could never match the
+    // export's. Each is counted once, whoever read it first.
     let foreign = log.authenticity().refused();
     if foreign > 0 {
         return refuse(format!(

@@ -221,7 +221,9 @@ impl NatsLog {
             {
                 return Ok(Boundary::At(through));
             }
-            another_key |= m.payload.first() == Some(&clef_pro_schema::event::AUTHENTICATED);
+            // An authenticated envelope: the version, a 32-byte tag, then the event.
+            another_key |= m.payload.len() > 33
+                && m.payload.first() == Some(&clef_pro_schema::event::AUTHENTICATED);
             from = m.sequence + 1;
         }
         Err(LogError::Config(format!(

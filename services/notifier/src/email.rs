@@ -38,9 +38,13 @@ pub fn subject(i: &Intent) -> String {
 
 /// The line about alerts a long notification does not list, if any.
 fn omitted(i: &Intent, public_url: &str) -> Option<String> {
+    let which = match i.kind {
+        IntentKind::Failing => "open",
+        IntentKind::Resolved => "resolved",
+    };
     (i.omitted > 0).then(|| {
         format!(
-            "{} more open alert(s) are not listed here; see them all at {}",
+            "{} more {which} alert(s) are not listed here; see them all at {}",
             i.omitted,
             integration_url(public_url, i)
         )

@@ -303,11 +303,7 @@ impl Projections {
     /// ones), and the report events the matrix found copied.
     pub fn replays(&self) -> Result<u64, StoreError> {
         let tx = self.store(Kind::Registry).begin_read()?;
-        let others = match tx.open_table(runtime::SEEN) {
-            Ok(t) => store::get(&t, runtime::REPLAYS)?.unwrap_or(0),
-            Err(redb::TableError::TableDoesNotExist(_)) => 0,
-            Err(e) => return Err(e.into()),
-        };
+        let others = store::count_in(&tx, runtime::SEEN, runtime::REPLAYS)?;
         Ok(others + self.matrix(|m| m.replayed_reports())?)
     }
 

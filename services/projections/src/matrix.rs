@@ -379,13 +379,18 @@ impl MatrixTables<'_> {
                 newest = Some(s);
             }
         }
-        let latest_tracked = newest.map(|s| HeadRef {
-            commit: s.commit,
-            branch: s.branch,
-            position: s.position,
-            received_at: s.received_at,
-        });
         let mut heads = self.heads.get(int)?.unwrap_or_default();
+        // The same report keeps its pointer as it is (its first arrival); another gets
+        // one made from its summary.
+        let latest_tracked = match (newest, &heads.latest_tracked) {
+            (Some(s), Some(h)) if s.position == h.position => Some(h.clone()),
+            (newest, _) => newest.map(|s| HeadRef {
+                commit: s.commit,
+                branch: s.branch,
+                position: s.position,
+                received_at: s.received_at,
+            }),
+        };
         if heads.latest_tracked != latest_tracked {
             heads.latest_tracked = latest_tracked;
             self.heads.put(int, heads);
@@ -421,11 +426,7 @@ pub struct MatrixView<'a>(pub(crate) &'a ReadTransaction);
 impl MatrixView<'_> {
     /// How many report events were copies of ones applied before (replays).
     pub fn replayed_reports(&self) -> Result<u64, StoreError> {
-        match self.0.open_table(REPLAYED) {
-            Ok(t) => Ok(get(&t, REPLAYS)?.unwrap_or(0)),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
+        crate::store::count_in(self.0, REPLAYED, REPLAYS)
     }
 
     pub fn heads(&self, integration: &IntegrationId) -> Result<Heads, StoreError> {

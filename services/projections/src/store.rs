@@ -192,7 +192,8 @@ impl<'t> Staged<'t> {
         }
     }
 
-    /// The value of the greatest key that starts with `prefix`, staged or stored.
+    /// The value of the greatest key that starts with `prefix`, staged or stored (the
+    /// staged value where the chunk rewrote a stored key).
     pub(crate) fn last<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Option<T>, StoreError> {
         let upper = [prefix, &[0xff]].concat();
         let staged = self
@@ -208,7 +209,7 @@ impl<'t> Staged<'t> {
             .next_back()
             .transpose()?;
         match (staged, stored) {
-            (Some((k, v)), Some((sk, _))) if k.as_slice() > sk.value() => dec(v).map(Some),
+            (Some((k, v)), Some((sk, _))) if k.as_slice() >= sk.value() => dec(v).map(Some),
             (_, Some((_, sv))) => dec(sv.value()).map(Some),
             (Some((_, v)), None) => dec(v).map(Some),
             (None, None) => Ok(None),
@@ -261,6 +262,20 @@ pub(crate) fn scan<T: DeserializeOwned>(
         out.push((k.value().to_vec(), dec(v.value())?));
     }
     Ok(out)
+}
+
+/// The count stored under `key` in `table` (0 where the store has no such table yet:
+/// one an earlier version of its projector built).
+pub(crate) fn count_in(
+    tx: &redb::ReadTransaction,
+    table: Table,
+    key: &[u8],
+) -> Result<u64, StoreError> {
+    match tx.open_table(table) {
+        Ok(t) => Ok(get(&t, key)?.unwrap_or(0)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The checkpoint as a read transaction sees it.
@@ -594,6 +609,11 @@ mod tests {
             last(&[(b"a\0bc\0\x09", 9)], b"a\0b\0"),
             Some(4),
             "another branch"
+        );
+        assert_eq!(
+            last(&[(b"a\0b\0\x04", 5)], b"a\0b\0"),
+            Some(5),
+            "rewritten in the chunk"
         );
         assert_eq!(last(&[], b"a\0c\0"), None);
     }

@@ -225,13 +225,17 @@ fn the_email_html_escapes_what_it_lists_and_links_each_alert() {
 /// reminders.
 #[test]
 fn a_resolved_email_speaks_of_what_was_resolved() {
-    let i = intent(IntentKind::Resolved, 1, 0);
+    let i = intent(IntentKind::Resolved, 1, 3);
     let plain = crate::email::plain(&i, "https://clef.example");
     assert!(
         plain.starts_with(&format!(
-            "Commit {} on main resolved 1 alert(s) of payments.",
+            "Commit {} on main resolved 4 alert(s) of payments.",
             "ab".repeat(20)
         )),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("3 more resolved alert(s) are not listed"),
         "{plain}"
     );
     let html = crate::email::html(&i, "https://clef.example");
