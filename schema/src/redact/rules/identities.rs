@@ -98,7 +98,7 @@ rule_list![
     // missing`): still enough to tell who it is.
     identity(
         "truncated-recipient",
-        r"(?i:\brecipient) '([^'\s…]{1,16}…[^'\s…]{1,16})'",
+        r"\b[Rr]ecipient '([^'\s…]{1,16}…[^'\s…]{1,16})'",
     ),
     // SOPS's `hc_vault_transit_uri`: `<vault_address>/v1/<engine_path>/keys/<key_name>`.
     identity(

@@ -94,7 +94,7 @@ rule_cases! {
             ("message: Expected recipient '", "' is missing\n"),
             ("(Expected recipient '", "' is missing)"),
             ("warning: unexpected recipient '", "'"),
-            ("RECIPIENT '", "' missing"),
+            ("Recipient '", "' missing"),
             ("sops: expected recipient '", "' is missing; run clef recipients add"),
         ],
         samples: ["age1…3k9x0q2z", "85D7…491B3F21"],
