@@ -2,10 +2,10 @@
 //! key, and where committed the stores it built, under
 //! `tests/fixtures/data-dirs/<release>/`) is served by this one,
 //! with the answers that release gave (`answers.json`: each recorded field must be there
-//! with the same value; later releases may add fields) and its CI key and viewer token
-//! still working. Add a data dir for each release that changes an event or the log
-//! format: `cargo test -p clef-pro-tests --test golden -- --ignored` writes one for
-//! today's release.
+//! with the same value; later releases may add fields), its CI key and viewer token
+//! still working, and nothing it sent sent again. Add a data dir for each release that
+//! changes an event or the log format: `cargo test -p clef-pro-tests --test golden --
+//! --ignored` writes one for today's release.
 
 use clef_pro_tests::history::History;
 use clef_pro_tests::service::{Backend, Service};
@@ -65,7 +65,17 @@ async fn every_committed_data_dir_is_served() {
         // them (converting their file format where redb needs it).
         copy_dir(&release.join("stores"), &data.join("stores"));
         s.start_again().await;
-        s.client().settle().await;
+        // Every store this release rebuilds aside is swapped in, and the notifier has
+        // nothing left to send: what that release sent is not sent again.
+        let c = s.client();
+        let ready = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while c.send("GET", "/readyz", None, None).await.status != 200 {
+            assert!(tokio::time::Instant::now() < ready, "never ready");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        c.settle().await;
+        let mailed = std::fs::read_dir(data.join("mail")).map_or(0, Iterator::count);
+        assert_eq!(mailed, 0, "{}: mail sent again", release.display());
         let history: History = read_json(&release.join("history.json"));
         let recorded: BTreeMap<String, Value> = read_json(&release.join("answers.json"));
         let now = history.answers(&s.url).await;
