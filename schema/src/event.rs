@@ -341,6 +341,12 @@ fn encode_part<T: Serialize>(v: &T) -> Vec<u8> {
     postcard::to_allocvec(v).expect("postcard encodes every in-memory value")
 }
 
+/// Whether `bytes` has the shape of the authenticated envelope (its version, a whole
+/// tag and a body), whatever key made the tag.
+pub fn is_authenticated_envelope(bytes: &[u8]) -> bool {
+    bytes.len() > 1 + TAG && bytes[0] == AUTHENTICATED
+}
+
 /// Encodes an event in the current envelope version.
 pub fn encode(event: &Event) -> Vec<u8> {
     let mut out = vec![VERSION];

@@ -221,9 +221,7 @@ impl NatsLog {
             {
                 return Ok(Boundary::At(through));
             }
-            // An authenticated envelope: the version, a 32-byte tag, then the event.
-            another_key |= m.payload.len() > 33
-                && m.payload.first() == Some(&clef_pro_schema::event::AUTHENTICATED);
+            another_key |= clef_pro_schema::event::is_authenticated_envelope(&m.payload);
             from = m.sequence + 1;
         }
         Err(LogError::Config(format!(

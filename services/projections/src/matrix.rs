@@ -13,7 +13,7 @@
 
 use crate::lifecycle::default_tracked;
 use crate::runtime::{Projector, reported_commits};
-use crate::store::{Rows, RwTable, Staged, StoreError, Table, dec, enc, get};
+use crate::store::{Rows, RwTable, Staged, StoreError, Table, dec, enc, get, prefix_end};
 use clef_pro_log::Entry;
 use clef_pro_schema::domain::{Branch, CommitSha};
 use clef_pro_schema::event::Event;
@@ -402,7 +402,7 @@ impl MatrixTables<'_> {
     /// has just arrived.
     fn claim(&mut self, int: &[u8], branch: &Branch) -> Result<(), StoreError> {
         let prefix = key(&[int, b""]);
-        let upper = [prefix.as_slice(), &[0xff]].concat();
+        let upper = prefix_end(&prefix);
         let waiting = self
             .unclaimed
             .range(prefix.as_slice()..upper.as_slice())?
@@ -473,7 +473,7 @@ impl MatrixView<'_> {
         let t = self.0.open_table(table)?;
         let upper = match before {
             Some(p) => [prefix.as_slice(), &p.bytes()].concat(),
-            None => [prefix.as_slice(), &[0xff]].concat(),
+            None => prefix_end(&prefix),
         };
         let mut out = Vec::new();
         for r in t

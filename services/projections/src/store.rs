@@ -195,7 +195,7 @@ impl<'t> Staged<'t> {
     /// The value of the greatest key that starts with `prefix`, staged or stored (the
     /// staged value where the chunk rewrote a stored key).
     pub(crate) fn last<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Option<T>, StoreError> {
-        let upper = [prefix, &[0xff]].concat();
+        let upper = prefix_end(prefix);
         let staged = self
             .rows
             .range::<[u8], _>((
@@ -249,13 +249,19 @@ impl<'t> Staged<'t> {
     }
 }
 
+/// The end (exclusive) of the keys that start with `prefix`: the byte after a prefix is
+/// a text character or a position's first byte, below 0xff for any sequence a log
+/// reaches.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    [prefix, &[0xff]].concat()
+}
+
 /// Reads every value whose key starts with `prefix`, in key order.
 pub(crate) fn scan<T: DeserializeOwned>(
     t: &impl ReadableTable<&'static [u8], &'static [u8]>,
     prefix: &[u8],
 ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
-    let mut end = prefix.to_vec();
-    end.push(0xff);
+    let end = prefix_end(prefix);
     let mut out = Vec::new();
     for r in t.range(prefix..end.as_slice())? {
         let (k, v) = r?;
