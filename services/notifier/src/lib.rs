@@ -5,7 +5,8 @@
 //!
 //! Guarantee: at least once. A crash between a send and its *delivered* event resends
 //! that one intent after restart (or, on JetStream, by another instance once the dead
-//! one's claim expires), with the same `Message-ID` or `webhook-id` (PagerDuty folds a
+//! one's claim expires, or once the claim of one that cannot reach the broker does),
+//! with the same `Message-ID` or `webhook-id` (PagerDuty folds a
 //! resend into the same incident by its `dedup_key`), so receivers can recognise it.
 
 mod channels;

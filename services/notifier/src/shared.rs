@@ -6,15 +6,24 @@
 //! checks that the intent is still pending there: an earlier holder records the outcome
 //! in the log before it lets go of the claim, so a re-enqueued intent that was already
 //! sent is dropped, not sent again.
+//!
+//! An instance also keeps the outcome of each intent it sent until its outbox shows the
+//! intent done ([`Sent`]). A claim of such an intent records that outcome again instead
+//! of sending, so a live instance never sends an intent twice, whatever the queue hands
+//! out (it hands an intent out again when a claim expired while the broker was away).
+//! Only a crash, or another instance taking over a claim that expired while its holder
+//! could not reach the broker, can send an intent again: the at-least-once window.
 
 use crate::{CONCURRENT_SENDS, Notifier, backoff, sleep_or_stop};
 use clef_pro_log::{ACK_WAIT, Claim, IntentQueue};
 use clef_pro_projections::Kind;
 use clef_pro_projections::outbox::{Intent, IntentStatus};
 use clef_pro_schema::ids::IntentId;
+use clef_pro_schema::sealed::Sealed;
 use clef_pro_schema::sealed::seal;
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -27,11 +36,39 @@ const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
 /// claim back.
 const CATCH_UP: Duration = Duration::from_secs(20);
 
-pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
-    tokio::join!(enqueue(n, q, shutdown.clone()), work(n, q, shutdown));
+/// The outcomes of the intents this instance sent that its outbox does not yet show
+/// done, sealed as they were first recorded (recording one again stores nothing new).
+#[derive(Default)]
+struct Sent(Mutex<HashMap<IntentId, Sealed>>);
+
+impl Sent {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IntentId, Sealed>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn outcome(&self, id: &IntentId) -> Option<Sealed> {
+        self.lock().get(id).cloned()
+    }
+
+    fn keep(&self, id: &IntentId, outcome: &Sealed) {
+        self.lock().insert(id.clone(), outcome.clone());
+    }
+
+    /// Forgets every intent but the `pending` ones: the outbox shows the others done.
+    fn retain_pending(&self, pending: &HashSet<&IntentId>) {
+        self.lock().retain(|id, _| pending.contains(id));
+    }
 }
 
-async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn run(n: &Notifier, q: &IntentQueue, shutdown: watch::Receiver<bool>) {
+    let sent = Sent::default();
+    tokio::join!(
+        enqueue(n, q, &sent, shutdown.clone()),
+        work(n, q, &sent, shutdown)
+    );
+}
+
+async fn enqueue(n: &Notifier, q: &IntentQueue, sent: &Sent, mut shutdown: watch::Receiver<bool>) {
     let mut outbox = n.projections.watch(Kind::Outbox);
     let mut offered: HashSet<IntentId> = HashSet::new();
     let mut sweep = Instant::now() + SWEEP;
@@ -43,6 +80,7 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bo
         let pending = n.pending();
         let ids: HashSet<&IntentId> = pending.iter().map(|i| &i.id).collect();
         offered.retain(|id| ids.contains(id));
+        sent.retain_pending(&ids);
         let mut wait = sweep.saturating_duration_since(Instant::now());
         for intent in &pending {
             if offered.contains(&intent.id) {
@@ -67,7 +105,7 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bo
     }
 }
 
-async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>) {
+async fn work(n: &Notifier, q: &IntentQueue, sent: &Sent, mut shutdown: watch::Receiver<bool>) {
     loop {
         let next = tokio::select! {
             c = q.next_batch(CONCURRENT_SENDS, Duration::from_secs(5)) => c,
@@ -100,15 +138,24 @@ async fn work(n: &Notifier, q: &IntentQueue, mut shutdown: watch::Receiver<bool>
             }
         };
         futures::stream::iter(claims)
-            .for_each_concurrent(CONCURRENT_SENDS, |c| handle(n, c, head, shutdown.clone()))
+            .for_each_concurrent(CONCURRENT_SENDS, |c| {
+                handle(n, sent, c, head, shutdown.clone())
+            })
             .await;
     }
 }
 
 /// Sends a claimed intent if the log up to `head` says it is still pending, records
-/// the outcome, then lets the claim go. A claim this process dies holding is handed out
-/// again: the documented at-least-once window, with the same `Message-ID`.
-async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Receiver<bool>) {
+/// the outcome, then lets the claim go. An intent this instance sent before is not sent
+/// again: its kept outcome is recorded again. A claim this process dies holding is
+/// handed out again: the documented at-least-once window, with the same `Message-ID`.
+async fn handle(
+    n: &Notifier,
+    sent: &Sent,
+    claim: Claim,
+    head: u64,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let attempt = u32::try_from(claim.delivered.saturating_sub(1)).unwrap_or(u32::MAX);
     let Ok(id) = IntentId::parse(&claim.intent) else {
         tracing::warn!("dropping a queued notification that is not an intent id");
@@ -123,19 +170,30 @@ async fn handle(n: &Notifier, claim: Claim, head: u64, mut shutdown: watch::Rece
             return;
         }
     };
-    let outcome = holding(&claim, n.send(&intent)).await;
-    let event = match n.outcome_event(&intent, outcome, attempt) {
-        Ok(event) => event,
-        Err(wait) => {
-            if let Err(e) = claim.retry_after(wait).await {
-                tracing::warn!(intent = %id, error = %e, "cannot hand the notification back; it returns after its claim expires");
+    let event = match sent.outcome(&id) {
+        Some(event) => {
+            tracing::warn!(intent = %id, "the queue handed out a notification this instance sent, whose outcome the log does not show yet: recording it again, not sending it");
+            event
+        }
+        None => {
+            let outcome = holding(&claim, n.send(&intent)).await;
+            match n.outcome_event(&intent, outcome, attempt) {
+                Ok(event) => {
+                    let event = seal(event, &n.redactor);
+                    sent.keep(&id, &event);
+                    event
+                }
+                Err(wait) => {
+                    if let Err(e) = claim.retry_after(wait).await {
+                        tracing::warn!(intent = %id, error = %e, "cannot hand the notification back; it returns after its claim expires");
+                    }
+                    return;
+                }
             }
-            return;
         }
     };
     // Sent (or failed for good): hold the claim until the log has the outcome. Whoever
     // gets this intent next reads the log past it and drops the intent.
-    let event = seal(event, &n.redactor);
     for tries in 0u32.. {
         match holding(&claim, n.log.append(&event)).await {
             Ok(_) => return finish(claim).await,
@@ -186,5 +244,38 @@ async fn holding<F: Future>(claim: &Claim, f: F) -> F::Output {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clef_pro_schema::event::Event;
+    use clef_pro_schema::keys::DeploymentKey;
+    use clef_pro_schema::redact::Redactor;
+
+    fn delivered(id: &IntentId) -> Sealed {
+        let redactor = Redactor::new(DeploymentKey::from_bytes([3; 32]).fingerprints());
+        let event = Event::NotificationDelivered {
+            intent: id.clone(),
+            message_id: format!("<{id}@clef-pro>"),
+            at: 1,
+        };
+        seal(event, &redactor)
+    }
+
+    #[test]
+    fn a_sent_outcome_is_kept_until_the_outbox_shows_the_intent_done() {
+        let (a, b) = (IntentId::derive(&[b"a"]), IntentId::derive(&[b"b"]));
+        let sent = Sent::default();
+        assert!(sent.outcome(&a).is_none(), "nothing sent yet");
+        sent.keep(&a, &delivered(&a));
+        sent.keep(&b, &delivered(&b));
+        let kept = sent.outcome(&a).expect("a was sent");
+        assert_eq!(kept.event(), delivered(&a).event(), "the outcome first sealed");
+        // The outbox shows `a` pending still and `b` done.
+        sent.retain_pending(&HashSet::from([&a]));
+        assert!(sent.outcome(&a).is_some(), "a pending intent keeps its outcome");
+        assert!(sent.outcome(&b).is_none(), "a done intent is forgotten");
     }
 }
