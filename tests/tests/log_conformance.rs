@@ -6,6 +6,7 @@ use clef_pro_schema::keys::DeploymentKey;
 use clef_pro_schema::sealed::Sealed;
 use clef_pro_tests::events::{big_batch, read_all, token};
 use clef_pro_tests::nats::NatsServer;
+use futures::TryStreamExt;
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -173,4 +174,37 @@ async fn embedded_torn_tail_is_cut_off() {
     assert_eq!(read_all(&log).await.len(), 1);
     log.append(&token("after")).await.unwrap();
     assert_eq!(read_all(&log).await.len(), 2);
+}
+
+/// A tail started at the head of an idle stream reads on from there after the server
+/// lost its consumer (deleted, or gone with a restart). The client recreates a lost
+/// ordered consumer, and one that had delivered nothing from the stream's first
+/// message: records that lie before the tail's start (a projectors' feed would hand
+/// the whole log round again).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tail_reads_on_from_its_start_after_its_consumer_is_lost() {
+    let h = Harness::nats().await;
+    let log = h.open().await;
+    for i in 0..3 {
+        log.append(&token(&format!("before{i}"))).await.unwrap();
+    }
+    let from = log.head().await.unwrap() + 1;
+    let mut tail = log.tail(from).await.unwrap();
+    let reader = tokio::spawn(async move { tail.next_chunk(10).await });
+    let url = h.nats.as_ref().unwrap().url();
+    let js = async_nats::jetstream::new(async_nats::connect(url).await.unwrap());
+    let stream = js.get_stream("CLEF_PRO").await.unwrap();
+    let names: Vec<String> = stream.consumer_names().try_collect().await.unwrap();
+    assert_eq!(names.len(), 1, "the tail's consumer");
+    stream.delete_consumer(&names[0]).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = token("after");
+    let a = log.append(&after).await.unwrap();
+    let chunk = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("the tail reads on")
+        .unwrap()
+        .expect("a chunk");
+    let seqs: Vec<u64> = chunk.entries.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [a.seq], "only what follows where the tail started");
 }

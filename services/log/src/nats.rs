@@ -21,7 +21,7 @@ use crate::{Appended, Authenticity, LogError, Record, again_id};
 use async_nats::HeaderMap;
 use async_nats::jetstream::context::PublishError;
 use async_nats::jetstream::publish::PublishAck as PubAck;
-use async_nats::jetstream::{self, consumer, stream};
+use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use clef_pro_schema::event::Event;
 use clef_pro_schema::sealed::{Sealed, seal_without_text};
@@ -518,32 +518,13 @@ impl NatsLog {
     }
 
     pub(crate) async fn tail(&self, from: u64) -> Result<NatsTail, LogError> {
-        let deliver_policy = if from <= 1 {
-            consumer::DeliverPolicy::All
-        } else {
-            consumer::DeliverPolicy::ByStartSequence {
-                start_sequence: from,
-            }
-        };
-        let config = consumer::pull::OrderedConfig {
-            filter_subject: format!("{}.>", self.opts.subject_prefix),
-            deliver_policy,
-            ..Default::default()
-        };
-        let messages = self
-            .stream
-            .create_consumer(config)
-            .await
-            .map_err(unavailable)?
-            .messages()
-            .await
-            .map_err(unavailable)?;
-        Ok(NatsTail::new(
+        NatsTail::open(
             self.stream.clone(),
             self.auth.clone(),
-            messages,
-            from.saturating_sub(1),
-        ))
+            format!("{}.>", self.opts.subject_prefix),
+            from,
+        )
+        .await
     }
 
     pub(crate) fn warnings(&self) -> &[String] {

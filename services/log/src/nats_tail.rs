@@ -25,6 +25,8 @@ use std::time::Duration;
 pub struct NatsTail {
     stream: stream::Stream,
     auth: Arc<Authenticity>,
+    /// The subjects it reads.
+    filter: String,
     messages: consumer::pull::Ordered,
     /// The last sequence consumed.
     through: u64,
@@ -35,20 +37,22 @@ pub struct NatsTail {
 const STALL_CHECK: Duration = Duration::from_secs(2);
 
 impl NatsTail {
-    /// Reads `messages` on, after sequence `through`.
-    pub(crate) fn new(
+    /// Reads the stream's `filter` subjects from sequence `from` on.
+    pub(crate) async fn open(
         stream: stream::Stream,
         auth: Arc<Authenticity>,
-        messages: consumer::pull::Ordered,
-        through: u64,
-    ) -> Self {
-        Self {
+        filter: String,
+        from: u64,
+    ) -> Result<Self, LogError> {
+        let messages = ordered(&stream, &filter, from).await?;
+        Ok(Self {
             stream,
             auth,
+            filter,
             messages,
-            through,
+            through: from.saturating_sub(1),
             ahead: false,
-        }
+        })
     }
 
     pub(crate) async fn next_chunk(&mut self, max: usize) -> Result<Chunk, LogError> {
@@ -105,7 +109,14 @@ impl NatsTail {
     ) -> Result<u64, LogError> {
         let first = loop {
             match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
-                Ok(m) => break m.ok_or_else(|| unavailable("the consumer ended"))?,
+                Ok(m) => {
+                    let m = m.ok_or_else(|| unavailable("the consumer ended"))?;
+                    if self.read_before(&m)? {
+                        self.read_on().await?;
+                        continue;
+                    }
+                    break m;
+                }
                 Err(_) => self.check_not_stalled().await?,
             }
         };
@@ -122,12 +133,40 @@ impl NatsTail {
                 break;
             }
             next = match self.messages.next().now_or_never() {
+                Some(Some(m)) if self.read_before(&m)? => {
+                    self.read_on().await?;
+                    None
+                }
                 Some(Some(m)) => Some(m),
                 Some(None) => return Err(unavailable("the consumer ended")),
                 None => None,
             };
         }
         Ok(self.through)
+    }
+
+    /// Whether `m` lies at or before what this tail has read. The client recreates an
+    /// ordered consumer that the server lost (a restart), from after the last message
+    /// it delivered; one that had delivered nothing it recreates from the stream's
+    /// first message, so a tail started at an idle head would read the whole log again.
+    fn read_before(
+        &self,
+        m: &Result<jetstream::Message, consumer::pull::OrderedError>,
+    ) -> Result<bool, LogError> {
+        match m {
+            Ok(m) => Ok(m.info().map_err(unavailable)?.stream_sequence <= self.through),
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Reads on through a new consumer, from after what this tail has read.
+    async fn read_on(&mut self) -> Result<(), LogError> {
+        tracing::debug!(
+            through = self.through,
+            "the log's consumer started over; reading on from where the tail is"
+        );
+        self.messages = ordered(&self.stream, &self.filter, self.through + 1).await?;
+        Ok(())
     }
 
     async fn check_not_stalled(&mut self) -> Result<(), LogError> {
@@ -148,6 +187,33 @@ impl NatsTail {
         self.ahead = head > self.through;
         Ok(())
     }
+}
+
+/// An ordered consumer of `filter` from sequence `from`.
+async fn ordered(
+    stream: &stream::Stream,
+    filter: &str,
+    from: u64,
+) -> Result<consumer::pull::Ordered, LogError> {
+    let deliver_policy = if from <= 1 {
+        consumer::DeliverPolicy::All
+    } else {
+        consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: from,
+        }
+    };
+    let config = consumer::pull::OrderedConfig {
+        filter_subject: filter.to_owned(),
+        deliver_policy,
+        ..Default::default()
+    };
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(unavailable)?
+        .messages()
+        .await
+        .map_err(unavailable)
 }
 
 /// One message's sequence and, unless it is a batch part or a commit that is not a

@@ -272,10 +272,17 @@ mod tests {
         sent.keep(&a, &delivered(&a));
         sent.keep(&b, &delivered(&b));
         let kept = sent.outcome(&a).expect("a was sent");
-        assert_eq!(kept.event(), delivered(&a).event(), "the outcome first sealed");
+        assert_eq!(
+            kept.event(),
+            delivered(&a).event(),
+            "the outcome first sealed"
+        );
         // The outbox shows `a` pending still and `b` done.
         sent.retain_pending(&HashSet::from([&a]));
-        assert!(sent.outcome(&a).is_some(), "a pending intent keeps its outcome");
+        assert!(
+            sent.outcome(&a).is_some(),
+            "a pending intent keeps its outcome"
+        );
         assert!(sent.outcome(&b).is_none(), "a done intent is forgotten");
     }
 }
