@@ -32,6 +32,8 @@ pub struct NatsTail {
     through: u64,
     /// Whether the head was ahead of `through` at the last check, with nothing since.
     ahead: bool,
+    /// Whether the consumer started over and a new one must be opened before reading.
+    started_over: bool,
 }
 
 const STALL_CHECK: Duration = Duration::from_secs(2);
@@ -52,6 +54,7 @@ impl NatsTail {
             messages,
             through: from.saturating_sub(1),
             ahead: false,
+            started_over: false,
         })
     }
 
@@ -107,6 +110,9 @@ impl NatsTail {
         max: usize,
         mut keep: impl FnMut(u64, Option<[u8; 32]>, Vec<u8>) -> bool,
     ) -> Result<u64, LogError> {
+        if self.started_over {
+            self.read_on().await?;
+        }
         let first = loop {
             match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
                 Ok(m) => {
@@ -132,9 +138,10 @@ impl NatsTail {
             if kept >= max {
                 break;
             }
+            // What was taken is returned whole; the new consumer is opened next time.
             next = match self.messages.next().now_or_never() {
                 Some(Some(m)) if self.read_before(&m)? => {
-                    self.read_on().await?;
+                    self.started_over = true;
                     None
                 }
                 Some(Some(m)) => Some(m),
@@ -159,13 +166,16 @@ impl NatsTail {
         }
     }
 
-    /// Reads on through a new consumer, from after what this tail has read.
+    /// Reads on through a new consumer, from after what this tail has read. A stall
+    /// check starts afresh with it.
     async fn read_on(&mut self) -> Result<(), LogError> {
-        tracing::debug!(
+        tracing::info!(
             through = self.through,
             "the log's consumer started over; reading on from where the tail is"
         );
         self.messages = ordered(&self.stream, &self.filter, self.through + 1).await?;
+        self.started_over = false;
+        self.ahead = false;
         Ok(())
     }
 

@@ -145,6 +145,12 @@ enum Outcome {
     Gone(String),
 }
 
+/// The pending intents of the outbox as it includes the log through sequence `through`.
+struct Pending {
+    through: u64,
+    intents: Vec<Intent>,
+}
+
 pub struct Notifier {
     /// Where email goes.
     pub transport: Transport,
@@ -230,14 +236,18 @@ impl Notifier {
         }
     }
 
-    /// The pending intents of this instance's outbox.
-    fn pending(&self) -> Vec<Intent> {
+    /// The pending intents of this instance's outbox; `None` (logged) while it cannot
+    /// be read, which says nothing about what is pending.
+    fn pending(&self) -> Option<Pending> {
         self.projections
-            .outbox(|o| o.pending())
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "cannot read the outbox");
-                Vec::new()
+            .outbox(|o| {
+                Ok(Pending {
+                    through: o.checkpoint()?,
+                    intents: o.pending()?,
+                })
             })
+            .inspect_err(|e| tracing::error!(error = %e, "cannot read the outbox"))
+            .ok()
     }
 
     async fn send(&self, intent: &Intent) -> Outcome {

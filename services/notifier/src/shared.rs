@@ -37,26 +37,30 @@ const PROGRESS: Duration = Duration::from_secs(ACK_WAIT.as_secs() / 3);
 const CATCH_UP: Duration = Duration::from_secs(20);
 
 /// The outcomes of the intents this instance sent that its outbox does not yet show
-/// done, sealed as they were first recorded (recording one again stores nothing new).
+/// done, sealed as they were first recorded (recording one again stores nothing new),
+/// each with the log's head at which the outbox showed it pending before the send.
 #[derive(Default)]
-struct Sent(Mutex<HashMap<IntentId, Sealed>>);
+struct Sent(Mutex<HashMap<IntentId, (u64, Sealed)>>);
 
 impl Sent {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IntentId, Sealed>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IntentId, (u64, Sealed)>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn outcome(&self, id: &IntentId) -> Option<Sealed> {
-        self.lock().get(id).cloned()
+        self.lock().get(id).map(|(_, outcome)| outcome.clone())
     }
 
-    fn keep(&self, id: &IntentId, outcome: &Sealed) {
-        self.lock().insert(id.clone(), outcome.clone());
+    fn keep(&self, id: &IntentId, head: u64, outcome: &Sealed) {
+        self.lock().insert(id.clone(), (head, outcome.clone()));
     }
 
-    /// Forgets every intent but the `pending` ones: the outbox shows the others done.
-    fn retain_pending(&self, pending: &HashSet<&IntentId>) {
-        self.lock().retain(|id, _| pending.contains(id));
+    /// Forgets the intents that the outbox, through sequence `through`, shows done: not
+    /// `pending`, in a view that includes the head at which they were pending (an older
+    /// view, or one that fell back with a reopened store, may not hold them yet).
+    fn retain_pending(&self, through: u64, pending: &HashSet<&IntentId>) {
+        self.lock()
+            .retain(|id, (head, _)| through < *head || pending.contains(id));
     }
 }
 
@@ -77,12 +81,17 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, sent: &Sent, mut shutdown: watch
             offered.clear();
             sweep = Instant::now() + SWEEP;
         }
-        let pending = n.pending();
-        let ids: HashSet<&IntentId> = pending.iter().map(|i| &i.id).collect();
+        let Some(pending) = n.pending() else {
+            if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
+                return;
+            }
+            continue;
+        };
+        let ids: HashSet<&IntentId> = pending.intents.iter().map(|i| &i.id).collect();
         offered.retain(|id| ids.contains(id));
-        sent.retain_pending(&ids);
+        sent.retain_pending(pending.through, &ids);
         let mut wait = sweep.saturating_duration_since(Instant::now());
-        for intent in &pending {
+        for intent in &pending.intents {
             if offered.contains(&intent.id) {
                 continue;
             }
@@ -180,7 +189,7 @@ async fn handle(
             match n.outcome_event(&intent, outcome, attempt) {
                 Ok(event) => {
                     let event = seal(event, &n.redactor);
-                    sent.keep(&id, &event);
+                    sent.keep(&id, head, &event);
                     event
                 }
                 Err(wait) => {
@@ -269,16 +278,19 @@ mod tests {
         let (a, b) = (IntentId::derive(&[b"a"]), IntentId::derive(&[b"b"]));
         let sent = Sent::default();
         assert!(sent.outcome(&a).is_none(), "nothing sent yet");
-        sent.keep(&a, &delivered(&a));
-        sent.keep(&b, &delivered(&b));
+        sent.keep(&a, 10, &delivered(&a));
+        sent.keep(&b, 10, &delivered(&b));
         let kept = sent.outcome(&a).expect("a was sent");
         assert_eq!(
             kept.event(),
             delivered(&a).event(),
             "the outcome first sealed"
         );
+        // A view older than the head at which they were pending lists neither.
+        sent.retain_pending(9, &HashSet::new());
+        assert!(sent.outcome(&b).is_some(), "an older view proves nothing");
         // The outbox shows `a` pending still and `b` done.
-        sent.retain_pending(&HashSet::from([&a]));
+        sent.retain_pending(10, &HashSet::from([&a]));
         assert!(
             sent.outcome(&a).is_some(),
             "a pending intent keeps its outcome"
