@@ -117,11 +117,12 @@ impl NatsTail {
             match tokio::time::timeout(STALL_CHECK, self.messages.next()).await {
                 Ok(m) => {
                     let m = m.ok_or_else(|| unavailable("the consumer ended"))?;
-                    if self.read_before(&m)? {
+                    let (seq, m) = sequenced(m)?;
+                    if seq <= self.through {
                         self.read_on().await?;
                         continue;
                     }
-                    break m;
+                    break (seq, m);
                 }
                 Err(_) => self.check_not_stalled().await?,
             }
@@ -129,8 +130,8 @@ impl NatsTail {
         self.ahead = false;
         let mut kept = 0;
         let mut next = Some(first);
-        while let Some(m) = next {
-            let (seq, record) = take(&self.stream, &self.auth, m).await?;
+        while let Some((seq, m)) = next {
+            let record = take(&self.stream, &self.auth, seq, &m).await?;
             self.through = seq;
             if let Some((id, bytes)) = record {
                 kept += usize::from(keep(seq, id, bytes));
@@ -138,32 +139,18 @@ impl NatsTail {
             if kept >= max {
                 break;
             }
-            // What was taken is returned whole; the new consumer is opened next time.
             next = match self.messages.next().now_or_never() {
-                Some(Some(m)) if self.read_before(&m)? => {
-                    self.started_over = true;
-                    None
-                }
-                Some(Some(m)) => Some(m),
+                Some(Some(m)) => Some(sequenced(m)?),
                 Some(None) => return Err(unavailable("the consumer ended")),
                 None => None,
             };
+            // What was taken is returned whole; the new consumer is opened next time.
+            if next.as_ref().is_some_and(|(seq, _)| *seq <= self.through) {
+                self.started_over = true;
+                next = None;
+            }
         }
         Ok(self.through)
-    }
-
-    /// Whether `m` lies at or before what this tail has read. The client recreates an
-    /// ordered consumer that the server lost (a restart), from after the last message
-    /// it delivered; one that had delivered nothing it recreates from the stream's
-    /// first message, so a tail started at an idle head would read the whole log again.
-    fn read_before(
-        &self,
-        m: &Result<jetstream::Message, consumer::pull::OrderedError>,
-    ) -> Result<bool, LogError> {
-        match m {
-            Ok(m) => Ok(m.info().map_err(unavailable)?.stream_sequence <= self.through),
-            Err(_) => Ok(false),
-        }
     }
 
     /// Reads on through a new consumer, from after what this tail has read. A stall
@@ -226,28 +213,40 @@ async fn ordered(
         .map_err(unavailable)
 }
 
-/// One message's sequence and, unless it is a batch part or a commit that is not a
-/// batch this log wrote, the whole record: its `Nats-Msg-Id` and its bytes.
+/// A delivered message with its stream sequence. A sequence at or before what a tail
+/// has read means the consumer started over: the client recreates an ordered consumer
+/// that the server lost (a restart) from after the last message it delivered, and one
+/// that had delivered nothing from the stream's first message, so a tail started at an
+/// idle head would read the whole log again.
+fn sequenced(
+    msg: Result<jetstream::Message, consumer::pull::OrderedError>,
+) -> Result<(u64, jetstream::Message), LogError> {
+    let msg = msg.map_err(unavailable)?;
+    let seq = msg.info().map_err(unavailable)?.stream_sequence;
+    Ok((seq, msg))
+}
+
+/// Unless the message at `seq` is a batch part or a commit that is not a batch this
+/// log wrote, the whole record: its `Nats-Msg-Id` and its bytes.
 async fn take(
     stream: &stream::Stream,
     auth: &Authenticity,
-    msg: Result<jetstream::Message, consumer::pull::OrderedError>,
-) -> Result<(u64, Option<(Option<[u8; 32]>, Vec<u8>)>), LogError> {
-    let msg = msg.map_err(unavailable)?;
-    let seq = msg.info().map_err(unavailable)?.stream_sequence;
+    seq: u64,
+    msg: &jetstream::Message,
+) -> Result<Option<(Option<[u8; 32]>, Vec<u8>)>, LogError> {
     let headers = msg.headers.as_ref();
     let bytes = match record(stream, seq, headers, &msg.payload).await? {
         Ok(Some(bytes)) => bytes,
-        Ok(None) => return Ok((seq, None)),
+        Ok(None) => return Ok(None),
         Err(why) => {
             auth.refuse(seq, why);
-            return Ok((seq, None));
+            return Ok(None);
         }
     };
     let id = header(headers, MSG_ID)
         .and_then(|h| hex::decode(h).ok())
         .and_then(|v| <[u8; 32]>::try_from(v).ok());
-    Ok((seq, Some((id, bytes))))
+    Ok(Some((id, bytes)))
 }
 
 /// The record the message at `seq` carries: none for a batch part (its commit carries
