@@ -119,9 +119,7 @@ fn scrub_schema_path(text: &mut String) {
     static QUOTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(?i)\bschema '[^'\r\n]*'").expect("the pattern compiles")
     });
-    if let std::borrow::Cow::Owned(scrubbed) = QUOTED.replace_all(text, "schema '<file>'") {
-        *text = scrubbed;
-    }
+    *text = QUOTED.replace_all(text, "schema '<file>'").into_owned();
 }
 
 /// Replaces every occurrence of `needle` (a key name or a path the request gave) in

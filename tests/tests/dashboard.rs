@@ -365,10 +365,7 @@ async fn the_live_version_changes_with_reports_and_acknowledgements_only() {
     assert_ne!(live().await, reported, "an alert was acknowledged");
 }
 
-/// Every answer carries the security headers (set by the outermost layers of the HTTP
-/// surface, not by each page): pages, the sign-in form, error pages, the sign-in
-/// redirect, a form refused for its origin (an HTML page, like every dashboard failure)
-/// and the JSON API. The static assets keep their own cache lifetime.
+/// Asserts the security headers on the answer to `what`.
 fn secured(h: &reqwest::header::HeaderMap, what: &str) {
     assert_eq!(h["cache-control"], "no-store", "{what}");
     assert_eq!(
@@ -380,6 +377,10 @@ fn secured(h: &reqwest::header::HeaderMap, what: &str) {
     assert_eq!(h["referrer-policy"], "same-origin", "{what}");
 }
 
+/// Every answer carries the security headers (set by the outermost layers of the HTTP
+/// surface, not by each page): pages, the sign-in form, error pages, the sign-in
+/// redirect, a form refused for its origin (an HTML page, like every dashboard failure)
+/// and the JSON API. The static assets keep their own cache lifetime.
 #[tokio::test]
 async fn pages_and_error_pages_carry_the_security_headers() {
     let (s, c, id, _key) = setup().await;

@@ -236,18 +236,19 @@ impl Notifier {
         }
     }
 
-    /// The pending intents of this instance's outbox; `None` (logged) while it cannot
-    /// be read, which says nothing about what is pending.
-    fn pending(&self) -> Option<Pending> {
-        self.projections
-            .outbox(|o| {
+    /// The pending intents of this instance's outbox, read again each second while it
+    /// cannot be read (a failed read says nothing about what is pending); `None` if
+    /// `shutdown` comes first.
+    async fn pending(&self, shutdown: &mut watch::Receiver<bool>) -> Option<Pending> {
+        retrying("the outbox", shutdown, || {
+            std::future::ready(self.projections.outbox(|o| {
                 Ok(Pending {
                     through: o.checkpoint()?,
                     intents: o.pending()?,
                 })
-            })
-            .inspect_err(|e| tracing::error!(error = %e, "cannot read the outbox"))
-            .ok()
+            }))
+        })
+        .await
     }
 
     async fn send(&self, intent: &Intent) -> Outcome {

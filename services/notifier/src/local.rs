@@ -1,7 +1,7 @@
 //! One process owns the log (the embedded backend): it sends every pending intent of
 //! its own outbox, retrying each with backoff.
 
-use crate::{Notifier, backoff, sleep_or_stop};
+use crate::{Notifier, backoff};
 use clef_pro_projections::Kind;
 use clef_pro_projections::outbox::Intent;
 use clef_pro_schema::event::Event;
@@ -28,11 +28,8 @@ pub(crate) async fn run(n: &Notifier, mut shutdown: watch::Receiver<bool>) {
     let mut retry = Retries::new();
     let mut sent: HashMap<IntentId, Sent> = HashMap::new();
     loop {
-        let Some(pending) = n.pending() else {
-            if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
-                return;
-            }
-            continue;
+        let Some(pending) = n.pending(&mut shutdown).await else {
+            return;
         };
         let pending = pending.intents;
         let ids: HashSet<&IntentId> = pending.iter().map(|i| &i.id).collect();

@@ -81,11 +81,8 @@ async fn enqueue(n: &Notifier, q: &IntentQueue, sent: &Sent, mut shutdown: watch
             offered.clear();
             sweep = Instant::now() + SWEEP;
         }
-        let Some(pending) = n.pending() else {
-            if sleep_or_stop(Duration::from_secs(1), &mut shutdown).await {
-                return;
-            }
-            continue;
+        let Some(pending) = n.pending(&mut shutdown).await else {
+            return;
         };
         let ids: HashSet<&IntentId> = pending.intents.iter().map(|i| &i.id).collect();
         offered.retain(|id| ids.contains(id));

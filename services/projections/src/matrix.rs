@@ -380,21 +380,19 @@ impl MatrixTables<'_> {
             }
         }
         let mut heads = self.heads.get(int)?.unwrap_or_default();
-        // The same report keeps its pointer as it is (its first arrival); another gets
-        // one made from its summary.
-        let latest_tracked = match (newest, &heads.latest_tracked) {
-            (Some(s), Some(h)) if s.position == h.position => Some(h.clone()),
-            (newest, _) => newest.map(|s| HeadRef {
-                commit: s.commit,
-                branch: s.branch,
-                position: s.position,
-                received_at: s.received_at,
-            }),
-        };
-        if heads.latest_tracked != latest_tracked {
-            heads.latest_tracked = latest_tracked;
-            self.heads.put(int, heads);
+        // The same report (or none) keeps its pointer as it is (its first arrival);
+        // another gets one made from its summary.
+        if newest.as_ref().map(|s| s.position) == heads.latest_tracked.as_ref().map(|h| h.position)
+        {
+            return Ok(());
         }
+        heads.latest_tracked = newest.map(|s| HeadRef {
+            commit: s.commit,
+            branch: s.branch,
+            position: s.position,
+            received_at: s.received_at,
+        });
+        self.heads.put(int, heads);
         Ok(())
     }
 

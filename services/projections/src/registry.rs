@@ -230,8 +230,7 @@ impl RegistryView<'_> {
         let ids = self.0.open_table(KEY_IDS)?;
         let keys = self.0.open_table(KEYS)?;
         let prefix = [integration.as_str().as_bytes(), b"/"].concat();
-        let mut end = prefix.clone();
-        end.push(0xff);
+        let end = crate::store::prefix_end(&prefix);
         let mut out = Vec::new();
         for r in ids.range(prefix.as_slice()..end.as_slice())? {
             let (_, hash) = r?;

@@ -266,8 +266,7 @@ pub(crate) fn inbox(
         (Some(st), None) => vec![status_byte(st)],
         (None, _) => Vec::new(),
     };
-    let mut end = prefix.clone();
-    end.push(0xff);
+    let end = crate::store::prefix_end(&prefix);
     let start = match after {
         Some(a) if a > prefix.as_slice() => [a, &[0]].concat(),
         _ => prefix.clone(),
